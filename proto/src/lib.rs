@@ -1,0 +1,42 @@
+//! Rust bindings for the Mattermost Python-plugin wire protocol.
+//!
+//! * [`pluginapi`]: package `mattermost.pluginapi.v1`, generated from `proto/`, which is
+//!   checked field by field against `fixtures/contract/pluginapi-v1.json` (see
+//!   [`contract`]).
+//! * [`goplugin`]: package `plugin`, hashicorp/go-plugin's controller, stdio and broker.
+
+pub mod contract;
+
+/// `mattermost.pluginapi.v1`: the `PluginAPI` (236 rpcs) and `PluginHooks` (42 rpcs) services.
+pub mod pluginapi {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("mattermost.pluginapi.v1");
+}
+
+/// `plugin`: go-plugin's own services.
+pub mod goplugin {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("plugin");
+}
+
+/// The encoded `FileDescriptorSet` of everything in `proto/` (plus the well-known types it
+/// imports), for server reflection and dynamic messages.
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
+
+/// Full gRPC service names.
+pub mod service_names {
+    pub const PLUGIN_API: &str = "mattermost.pluginapi.v1.PluginAPI";
+    pub const PLUGIN_HOOKS: &str = "mattermost.pluginapi.v1.PluginHooks";
+    pub const GRPC_CONTROLLER: &str = "plugin.GRPCController";
+    pub const GRPC_STDIO: &str = "plugin.GRPCStdio";
+    pub const GRPC_BROKER: &str = "plugin.GRPCBroker";
+}
+
+/// The descriptor pool of [`DESCRIPTOR_SET`], decoded once.
+pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
+    static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        prost_reflect::DescriptorPool::decode(DESCRIPTOR_SET)
+            .expect("the descriptor set written by build.rs decodes")
+    })
+}
