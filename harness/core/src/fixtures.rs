@@ -1,0 +1,292 @@
+//! Fake-interpreter bundles.
+//!
+//! Upstream's technique (PROTOCOL.md §16): compile a program that speaks the protocol and
+//! place it at `venv/bin/python` in a bundle; the host runs it as `<interpreter> plugin.py`.
+//! Our one fake-interpreter binary has named modes; the mode, its options and the path of
+//! the observation file (see [`crate::observe`]) are written into `plugin.py`, which the
+//! fake reads instead of running it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Environment variable naming a prebuilt fake interpreter (skips the escargot build).
+pub const FAKE_INTERPRETER_ENV: &str = "PLUGIN_CONFORMANCE_FAKE_INTERPRETER";
+
+/// Every fake-interpreter mode; the fake binary implements each.
+pub const MODES: &[(&str, &str)] = &[
+    (
+        "healthy",
+        "go-plugin-style plugin: health \"plugin\" SERVING, GRPCController/Shutdown exits",
+    ),
+    (
+        "stdout-noise-before-handshake",
+        "prints a banner line before the handshake",
+    ),
+    ("garbage-line", "prints a line that is not a handshake"),
+    ("empty-line", "prints an empty first line"),
+    (
+        "no-newline",
+        "prints the handshake without a newline and keeps stdout open",
+    ),
+    ("exit-before-handshake", "exits 1 without printing anything"),
+    (
+        "traceback-then-exit",
+        "writes a Python traceback to stderr and exits 1",
+    ),
+    (
+        "slow-start",
+        "sleeps `delay_ms` before printing the handshake",
+    ),
+    ("bad-core-version", "core protocol version 2"),
+    ("bad-app-version", "app protocol version 2"),
+    (
+        "non-integer-version",
+        "core protocol version `x` (option `field=app` for the app version)",
+    ),
+    ("unknown-network", "network `udp`"),
+    ("bad-address", "a tcp address with no port"),
+    ("netrpc", "protocol `netrpc`"),
+    ("missing-protocol-field", "four fields, no protocol"),
+    ("unknown-protocol", "protocol `http`"),
+    (
+        "cert-without-tls",
+        "a long certificate field although no PLUGIN_CLIENT_CERT was sent",
+    ),
+    (
+        "custom-handshake",
+        "prints option `line`, with {addr} replaced by its tcp address",
+    ),
+    (
+        "unix-socket",
+        "serves on a Unix socket and prints a six-field unix handshake",
+    ),
+    (
+        "no-health-service",
+        "serves gRPC without grpc.health.v1.Health",
+    ),
+    (
+        "health-wrong-name",
+        "health knows only \"\", not \"plugin\"",
+    ),
+    ("health-not-serving", "health \"plugin\" NOT_SERVING"),
+    ("health-hangs", "health Check never answers"),
+    (
+        "crash-after-handshake",
+        "prints a valid handshake, then exits",
+    ),
+    (
+        "ignores-shutdown",
+        "answers Shutdown but keeps running, ignores SIGTERM",
+    ),
+    (
+        "exits-on-shutdown",
+        "on Shutdown probes the PluginAPI server, then exits 0",
+    ),
+    (
+        "exits-on-sigterm-only",
+        "no GRPCController; exits on SIGTERM (the Python SDK's behaviour)",
+    ),
+    (
+        "spawns-grandchild",
+        "starts a grandchild that holds stdout/stderr, then behaves like healthy",
+    ),
+    (
+        "requires-magic-cookie",
+        "refuses to run without the magic cookie, like go-plugin's Serve()",
+    ),
+];
+
+/// The contents of a fake plugin's `plugin.py`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeScript {
+    pub mode: String,
+    pub observe: PathBuf,
+    pub options: BTreeMap<String, String>,
+}
+
+impl FakeScript {
+    pub fn render(&self) -> String {
+        let mut s = String::from(
+            "# plugin-conformance fake plugin.\n\
+             # The fake interpreter at venv/bin/python reads this header instead of running Python.\n",
+        );
+        s.push_str(&format!("# mode: {}\n", self.mode));
+        s.push_str(&format!("# observe: {}\n", self.observe.display()));
+        for (k, v) in &self.options {
+            s.push_str(&format!("# option {k}: {v}\n"));
+        }
+        s.push_str("raise SystemExit(\"run by the plugin-conformance fake interpreter only\")\n");
+        s
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut mode = None;
+        let mut observe = None;
+        let mut options = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(m) = line.strip_prefix("# mode: ") {
+                mode = Some(m.trim().to_string());
+            } else if let Some(o) = line.strip_prefix("# observe: ") {
+                observe = Some(PathBuf::from(o.trim()));
+            } else if let Some(opt) = line.strip_prefix("# option ") {
+                let (k, v) = opt
+                    .split_once(": ")
+                    .ok_or_else(|| format!("bad option line {line:?}"))?;
+                options.insert(k.to_string(), v.to_string());
+            }
+        }
+        Ok(Self {
+            mode: mode.ok_or("no `# mode:` line")?,
+            observe: observe.ok_or("no `# observe:` line")?,
+            options,
+        })
+    }
+}
+
+/// The fake interpreter binary: `$PLUGIN_CONFORMANCE_FAKE_INTERPRETER`, or built once per
+/// process from this workspace with escargot.
+pub fn fake_interpreter() -> Result<&'static Path, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os(FAKE_INTERPRETER_ENV) {
+                let p = PathBuf::from(p);
+                return if p.is_file() {
+                    Ok(p)
+                } else {
+                    Err(format!("{FAKE_INTERPRETER_ENV}={} is not a file", p.display()))
+                };
+            }
+            let manifest =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fake-interpreters/Cargo.toml");
+            if !manifest.is_file() {
+                return Err(format!(
+                    "the fake interpreter's sources are not at {}; run from a source checkout or set {FAKE_INTERPRETER_ENV}",
+                    manifest.display()
+                ));
+            }
+            escargot::CargoBuild::new()
+                .manifest_path(&manifest)
+                .package("fake-interpreter")
+                .bin("fake-interpreter")
+                .current_release()
+                .run()
+                .map(|run| run.path().to_path_buf())
+                .map_err(|e| format!("building the fake interpreter failed: {e}"))
+        })
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(Clone::clone)
+}
+
+/// A generated plugin bundle on disk.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub plugin_id: String,
+    pub observations: PathBuf,
+}
+
+impl Bundle {
+    pub fn observations(&self) -> Vec<crate::observe::Observation> {
+        crate::observe::read_all(&self.observations)
+    }
+}
+
+/// Builds a bundle: `plugin.json`, `plugin.py` (the fake script), and the fake interpreter
+/// linked at `venv/bin/python` (or another interpreter location).
+#[derive(Debug, Clone)]
+pub struct BundleBuilder {
+    mode: String,
+    plugin_id: String,
+    options: BTreeMap<String, String>,
+    interpreter_at: Option<String>,
+    manifest: Option<String>,
+}
+
+impl BundleBuilder {
+    pub fn new(mode: &str) -> Self {
+        Self {
+            mode: mode.to_string(),
+            plugin_id: "com.mattermost.conformance.fake".to_string(),
+            options: BTreeMap::new(),
+            interpreter_at: Some("venv/bin/python".to_string()),
+            manifest: None,
+        }
+    }
+
+    pub fn plugin_id(mut self, id: &str) -> Self {
+        self.plugin_id = id.to_string();
+        self
+    }
+
+    pub fn option(mut self, key: &str, value: impl ToString) -> Self {
+        self.options.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Where in the bundle the interpreter goes; `None` for no interpreter at all.
+    pub fn interpreter_at(mut self, relative: Option<&str>) -> Self {
+        self.interpreter_at = relative.map(str::to_string);
+        self
+    }
+
+    /// Replaces the generated `plugin.json` with this text.
+    pub fn manifest(mut self, text: &str) -> Self {
+        self.manifest = Some(text.to_string());
+        self
+    }
+
+    /// Writes the bundle into `dir` (created if needed).
+    pub fn write(&self, dir: &Path) -> Result<Bundle, String> {
+        let io = |what: &str, e: std::io::Error| format!("writing the bundle ({what}): {e}");
+        std::fs::create_dir_all(dir).map_err(|e| io("dir", e))?;
+        let observations = dir.join("observations.jsonl");
+        let manifest = self.manifest.clone().unwrap_or_else(|| {
+            serde_json::json!({
+                "id": self.plugin_id,
+                "name": "plugin-conformance fake plugin",
+                "version": "0.0.0",
+                "server": {"runtime": "python", "executable": "plugin.py"}
+            })
+            .to_string()
+        });
+        std::fs::write(dir.join(crate::manifest::MANIFEST_FILE), manifest)
+            .map_err(|e| io("plugin.json", e))?;
+        let script = FakeScript {
+            mode: self.mode.clone(),
+            observe: observations.clone(),
+            options: self.options.clone(),
+        };
+        std::fs::write(dir.join("plugin.py"), script.render()).map_err(|e| io("plugin.py", e))?;
+        if let Some(at) = &self.interpreter_at {
+            let target = dir.join(at);
+            std::fs::create_dir_all(target.parent().expect("interpreter path has a parent"))
+                .map_err(|e| io("venv", e))?;
+            std::os::unix::fs::symlink(fake_interpreter()?, &target)
+                .map_err(|e| io("interpreter link", e))?;
+        }
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            plugin_id: self.plugin_id.clone(),
+            observations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_round_trips() {
+        let s = FakeScript {
+            mode: "slow-start".into(),
+            observe: "/tmp/x/observations.jsonl".into(),
+            options: [("delay_ms".to_string(), "300".to_string())].into(),
+        };
+        assert_eq!(FakeScript::parse(&s.render()).unwrap(), s);
+        assert!(FakeScript::parse("print('hi')").is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! plugin-conformance: a conformance and integration harness for Mattermost's
+//! Python-plugin protocol (hashicorp/go-plugin in gRPC mode plus the
+//! `mattermost.pluginapi.v1` services).
+//!
+//! * [`handshake`], [`manifest`]: the go-plugin line and `plugin.json` rules.
+//! * [`supervisor`]: the reference host. [`api`]: the reference PluginAPI server.
+//! * [`fixtures`]: fake-interpreter bundles. [`observe`]: what a fake plugin reports.
+//! * [`runner`]: cases, filters, execution. [`report`]: JUnit, JSON, summaries.
+
+pub mod api;
+pub mod clock;
+pub mod fixtures;
+pub mod handshake;
+pub mod manifest;
+pub mod observe;
+pub mod process;
+pub mod report;
+pub mod runner;
+pub mod supervisor;
+
+pub use pluginapi_proto as proto;

@@ -1,0 +1,83 @@
+//! Process groups: the plugin runs in a group of its own, so the host can kill it and
+//! every grandchild it started with one signal, and no process outlives a run.
+
+/// Kills a process group when dropped, so a cancelled or timed-out case leaves nothing
+/// running. [`ProcessGroup::kill`] is idempotent.
+#[derive(Debug)]
+pub struct ProcessGroup {
+    pgid: i32,
+}
+
+impl ProcessGroup {
+    /// Takes ownership of the group led by `pid` (spawned with `process_group(0)`).
+    pub fn new(pid: u32) -> Self {
+        Self { pgid: pid as i32 }
+    }
+
+    pub fn id(&self) -> i32 {
+        self.pgid
+    }
+
+    /// Sends SIGKILL to every process in the group.
+    pub fn kill(&self) -> bool {
+        // SAFETY: killpg has no memory-safety preconditions.
+        unsafe { libc::killpg(self.pgid, libc::SIGKILL) == 0 }
+    }
+
+    /// Whether any process (zombies included) is still in the group.
+    pub fn any_alive(&self) -> bool {
+        // SAFETY: signal 0 only checks for existence.
+        unsafe { libc::killpg(self.pgid, 0) == 0 }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Whether a process is alive and not a zombie.
+pub fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Makes the child die with the host (Linux `PR_SET_PDEATHSIG`); called between fork and
+/// exec.
+pub fn die_with_parent() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_PDEATHSIG is async-signal-safe.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_kill_on_drop() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(is_running(pid));
+        drop(ProcessGroup::new(pid));
+        child.wait().unwrap();
+        assert!(!is_running(pid));
+    }
+}

@@ -1,0 +1,191 @@
+//! Reports: a versioned JSON document first, then JUnit and summaries rendered from it.
+//! Every count is computed from the outcomes.
+
+mod junit;
+mod summary;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use junit::to_junit;
+pub use summary::{to_markdown, to_text};
+
+use crate::runner::{CaseOutcome, Level, Status};
+
+/// Version of the JSON report layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What was tested.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SubjectInfo {
+    /// e.g. `self-test`, `host`, `plugin`.
+    pub kind: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// Counts by status, computed from the outcomes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errored: usize,
+    pub timed_out: usize,
+    /// Failed, errored or timed-out cases at MUST level.
+    pub must_failures: usize,
+    /// Failed, errored or timed-out cases at SHOULD or MAY level (warnings).
+    pub warnings: usize,
+}
+
+impl Counts {
+    pub fn of(cases: &[CaseOutcome]) -> Self {
+        let mut c = Counts {
+            total: cases.len(),
+            ..Counts::default()
+        };
+        for o in cases {
+            match o.status {
+                Status::Passed => c.passed += 1,
+                Status::Failed => c.failed += 1,
+                Status::Skipped => c.skipped += 1,
+                Status::Errored => c.errored += 1,
+                Status::TimedOut => c.timed_out += 1,
+            }
+            if o.status.is_failure() {
+                if o.level == Level::Must {
+                    c.must_failures += 1;
+                } else {
+                    c.warnings += 1;
+                }
+            }
+        }
+        c
+    }
+}
+
+/// One run of the harness.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub harness_version: String,
+    pub contract_version: u32,
+    pub subject: SubjectInfo,
+    /// Microseconds since the Unix epoch.
+    pub started_at_us: u64,
+    pub duration_ms: u64,
+    pub counts: Counts,
+    /// Counts per suite.
+    pub suites: BTreeMap<String, Counts>,
+    pub cases: Vec<CaseOutcome>,
+}
+
+impl RunReport {
+    pub fn new(
+        subject: SubjectInfo,
+        started_at_us: u64,
+        duration_ms: u64,
+        cases: Vec<CaseOutcome>,
+    ) -> Self {
+        let mut by_suite: BTreeMap<String, Vec<CaseOutcome>> = BTreeMap::new();
+        for c in &cases {
+            by_suite.entry(c.suite.clone()).or_default().push(c.clone());
+        }
+        Self {
+            schema_version: SCHEMA_VERSION,
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            contract_version: pluginapi_proto::contract::Contract::embedded().contract_version,
+            subject,
+            started_at_us,
+            duration_ms,
+            counts: Counts::of(&cases),
+            suites: by_suite
+                .into_iter()
+                .map(|(k, v)| (k, Counts::of(&v)))
+                .collect(),
+            cases,
+        }
+    }
+
+    /// The run passes when no MUST case failed.
+    pub fn passed(&self) -> bool {
+        self.counts.must_failures == 0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Writes `text` to `path`, creating parent directories.
+    pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, text)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::runner::{Assertion, Subject};
+
+    pub(crate) fn outcome(name: &str, level: Level, status: Status) -> CaseOutcome {
+        CaseOutcome {
+            name: name.into(),
+            suite: name.split('/').next().unwrap().into(),
+            level,
+            clause: "PROTOCOL.md §5".into(),
+            summary: "a case".into(),
+            subject: Subject::Host,
+            status,
+            message: (status != Status::Passed).then(|| "x: expected 1, saw 2".into()),
+            duration_ms: 3,
+            assertions: vec![Assertion {
+                name: "x".into(),
+                expected: "1".into(),
+                seen: if status == Status::Passed { "1" } else { "2" }.into(),
+                passed: status == Status::Passed,
+            }],
+        }
+    }
+
+    pub(crate) fn sample() -> RunReport {
+        RunReport::new(
+            SubjectInfo {
+                kind: "self-test".into(),
+                name: "reference host".into(),
+                version: "0.1.0".into(),
+            },
+            0,
+            10,
+            vec![
+                outcome("handshake/a", Level::Must, Status::Passed),
+                outcome("handshake/b", Level::Must, Status::Failed),
+                outcome("health/c", Level::Should, Status::Failed),
+                outcome("health/d", Level::May, Status::Skipped),
+            ],
+        )
+    }
+
+    #[test]
+    fn counts_are_computed_and_json_round_trips() {
+        let r = sample();
+        assert_eq!(r.counts.total, 4);
+        assert_eq!(r.counts.passed, 1);
+        assert_eq!(r.counts.must_failures, 1);
+        assert_eq!(r.counts.warnings, 1);
+        assert_eq!(r.suites["handshake"].total, 2);
+        assert!(!r.passed());
+        let back = RunReport::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.counts, r.counts);
+        assert_eq!(back.cases.len(), 4);
+    }
+}

@@ -1,0 +1,182 @@
+//! The case model: a stable hierarchical name, a requirement level with the clause it
+//! checks, a timeout, and a body that records named assertions (expected vs seen), so a
+//! failure reads as a checklist.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 2119 requirement level of the clause a case checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Must,
+    Should,
+    May,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+        })
+    }
+}
+
+/// Which side of the protocol a case judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subject {
+    Host,
+    Plugin,
+}
+
+/// One named check: what was expected, what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assertion {
+    pub name: String,
+    pub expected: String,
+    pub seen: String,
+    pub passed: bool,
+}
+
+/// What a case body gets: a scratch directory of its own and the assertion recorder.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// A fresh directory for this case, removed with the run.
+    pub scratch: PathBuf,
+    assertions: Arc<Mutex<Vec<Assertion>>>,
+    skipped: Arc<Mutex<Option<String>>>,
+}
+
+impl Ctx {
+    pub(crate) fn new(scratch: PathBuf) -> Self {
+        Self {
+            scratch,
+            assertions: Arc::default(),
+            skipped: Arc::default(),
+        }
+    }
+
+    /// Records a check and returns whether it passed.
+    pub fn check(
+        &self,
+        name: &str,
+        expected: impl fmt::Display,
+        seen: impl fmt::Display,
+        passed: bool,
+    ) -> bool {
+        self.assertions.lock().expect("assertions").push(Assertion {
+            name: name.to_string(),
+            expected: expected.to_string(),
+            seen: seen.to_string(),
+            passed,
+        });
+        passed
+    }
+
+    /// Records `expected == seen`.
+    pub fn eq<T: fmt::Debug + PartialEq>(&self, name: &str, expected: T, seen: T) -> bool {
+        let passed = expected == seen;
+        self.check(name, format!("{expected:?}"), format!("{seen:?}"), passed)
+    }
+
+    /// Records that `haystack` contains `needle`.
+    pub fn contains(&self, name: &str, haystack: &str, needle: &str) -> bool {
+        self.check(
+            name,
+            format!("contains {needle:?}"),
+            haystack,
+            haystack.contains(needle),
+        )
+    }
+
+    /// Marks the case as not applicable, with the reason.
+    pub fn skip(&self, reason: &str) {
+        *self.skipped.lock().expect("skip") = Some(reason.to_string());
+    }
+
+    pub(crate) fn assertions(&self) -> Vec<Assertion> {
+        self.assertions.lock().expect("assertions").clone()
+    }
+
+    pub(crate) fn skipped(&self) -> Option<String> {
+        self.skipped.lock().expect("skip").clone()
+    }
+}
+
+/// The future a case body returns; an `Err` means the case could not be carried out.
+pub type CaseFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type Body = Arc<dyn Fn(Ctx) -> CaseFuture + Send + Sync>;
+
+/// A conformance case.
+#[derive(Clone)]
+pub struct Case {
+    /// `suite/case`, e.g. `handshake/bad-core-version`.
+    pub name: String,
+    pub level: Level,
+    /// The clause checked, e.g. `PROTOCOL.md §5`.
+    pub clause: String,
+    /// One sentence on what is checked.
+    pub summary: String,
+    pub subject: Subject,
+    pub timeout: Duration,
+    body: Body,
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .field("level", &self.level)
+            .field("clause", &self.clause)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default per-case timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Case {
+    pub fn new<F, Fut>(name: &str, level: Level, clause: &str, summary: &str, body: F) -> Self
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        Self {
+            name: name.to_string(),
+            level,
+            clause: clause.to_string(),
+            summary: summary.to_string(),
+            subject: Subject::Host,
+            timeout: DEFAULT_TIMEOUT,
+            body: Arc::new(move |ctx| Box::pin(body(ctx))),
+        }
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn subject(mut self, subject: Subject) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    /// The suite: the first segment of the name.
+    pub fn suite(&self) -> &str {
+        self.name.split('/').next().unwrap_or(&self.name)
+    }
+
+    pub(crate) fn start(&self, ctx: Ctx) -> CaseFuture {
+        (self.body)(ctx)
+    }
+}

@@ -1,0 +1,407 @@
+//! Start-up: manifest → PluginAPI server → spawn → handshake → connect.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{oneshot, watch};
+
+use super::plugin_log::{PluginLogs, StderrParser};
+use super::timeline::{Step, Timeline};
+use super::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RunningPlugin};
+use crate::api::ApiServer;
+use crate::handshake::{self, HandshakeError};
+use crate::manifest::{LaunchPlan, ManifestError};
+use crate::process::ProcessGroup;
+
+/// The longest first line go-plugin's scanner accepts.
+pub const MAX_HANDSHAKE_LINE: usize = 64 * 1024;
+
+/// Why a plugin did not start. Each message says what the plugin author should fix.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("{0}")]
+    Manifest(#[from] ManifestError),
+    #[error("the PluginAPI server could not listen: {0}")]
+    ApiServer(std::io::Error),
+    #[error("could not start {interpreter}: {source}")]
+    Spawn {
+        interpreter: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the plugin exited or closed stdout before printing the handshake line (exit status: {status}); \
+         go-plugin: \"Unrecognized remote plugin message: \\nFailed to read any lines from plugin's stdout\". \
+         Last stderr lines: {stderr_tail:?}"
+    )]
+    NoHandshake {
+        status: String,
+        stderr_tail: Vec<String>,
+    },
+    #[error(
+        "no complete handshake line within the start timeout of {after:?} (go-plugin: \"timeout while waiting \
+         for plugin to start\"){}",
+        partial_hint(partial)
+    )]
+    StartTimeout { after: Duration, partial: String },
+    #[error(
+        "the first stdout line is longer than {MAX_HANDSHAKE_LINE} bytes; go-plugin's scanner refuses it. \
+         Print only the handshake line on stdout"
+    )]
+    LineTooLong,
+    #[error("handshake refused: {error}")]
+    Handshake { line: String, error: HandshakeError },
+    #[error(
+        "the plugin announced {address} but the host could not connect: {message}. Listen on the address \
+         before printing it, and keep serving"
+    )]
+    Connect { address: String, message: String },
+}
+
+fn partial_hint(partial: &str) -> String {
+    if partial.is_empty() {
+        ". Nothing was written to stdout: print the handshake line and flush stdout (Python block-buffers \
+         stdout on a pipe)"
+            .to_string()
+    } else {
+        format!(
+            ". The plugin wrote {partial:?} without a newline: end the handshake line with \\n and flush stdout"
+        )
+    }
+}
+
+impl LaunchError {
+    /// A stable identifier of the failure, for cases and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LaunchError::Manifest(_) => "manifest",
+            LaunchError::ApiServer(_) => "api-server",
+            LaunchError::Spawn { .. } => "spawn",
+            LaunchError::NoHandshake { .. } => "no-handshake",
+            LaunchError::StartTimeout { .. } => "start-timeout",
+            LaunchError::LineTooLong => "line-too-long",
+            LaunchError::Handshake { error, .. } => error.kind(),
+            LaunchError::Connect { .. } => "connect",
+        }
+    }
+}
+
+/// A failed start, with what the host saw on the way.
+#[derive(Debug)]
+pub struct LaunchFailure {
+    pub error: LaunchError,
+    pub timeline: Arc<Timeline>,
+    pub logs: Arc<PluginLogs>,
+    /// The plugin's pid, if it was spawned (it has been killed and reaped).
+    pub pid: Option<u32>,
+}
+
+impl std::fmt::Display for LaunchFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+enum FirstLine {
+    Line(String),
+    Eof,
+    TooLong,
+}
+
+/// Reads the first stdout line, then drains stdout to EOF (go-plugin discards it).
+async fn read_stdout(
+    mut stdout: impl AsyncRead + Unpin,
+    first: oneshot::Sender<FirstLine>,
+    partial: Arc<Mutex<Vec<u8>>>,
+    closed: watch::Sender<u8>,
+) {
+    let mut first = Some(first);
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = match stdout.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if first.is_none() {
+            continue;
+        }
+        let mut buf = partial.lock().expect("partial lock");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+            let mut line = &buf[..pos];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            let line = String::from_utf8_lossy(line).into_owned();
+            let _ = first.take().expect("first").send(FirstLine::Line(line));
+        } else if buf.len() > MAX_HANDSHAKE_LINE {
+            let _ = first.take().expect("first").send(FirstLine::TooLong);
+        }
+    }
+    if let Some(first) = first {
+        let _ = first.send(FirstLine::Eof);
+    }
+    closed.send_modify(|n| *n += 1);
+}
+
+/// Reads stderr line by line into the plugin's logs, with bounded memory.
+async fn read_stderr(
+    mut stderr: impl AsyncRead + Unpin,
+    logs: Arc<PluginLogs>,
+    closed: watch::Sender<u8>,
+) {
+    let mut parser = StderrParser::default();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = match stderr.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            for l in parser.parse(text.trim_end_matches('\r')) {
+                logs.push(l);
+            }
+        }
+        if buf.len() > 4 * super::plugin_log::MAX_LINE {
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            buf.clear();
+            for l in parser.parse(&text) {
+                logs.push(l);
+            }
+        }
+    }
+    if !buf.is_empty() {
+        for l in parser.parse(&String::from_utf8_lossy(&buf)) {
+            logs.push(l);
+        }
+    }
+    closed.send_modify(|n| *n += 1);
+}
+
+/// Everything a failed start must clean up, in order: process group, then API server.
+async fn abandon(
+    error: LaunchError,
+    timeline: Arc<Timeline>,
+    logs: Arc<PluginLogs>,
+    spawned: Option<(tokio::process::Child, ProcessGroup)>,
+    api: ApiServer,
+) -> LaunchFailure {
+    timeline.push(Step::StartFailed {
+        reason: error.to_string(),
+    });
+    let mut pid = None;
+    if let Some((mut child, group)) = spawned {
+        pid = child.id();
+        if matches!(child.try_wait(), Ok(None)) {
+            timeline.push(Step::KillSent {
+                target: format!("process group {}", group.id()),
+            });
+        }
+        group.kill();
+        let status = match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(e)) => format!("wait failed: {e}"),
+            Err(_) => "still running 5 s after SIGKILL".to_string(),
+        };
+        timeline.push(Step::ProcessExited {
+            status,
+            graceful: false,
+        });
+        drop(group);
+    }
+    api.stop().await;
+    timeline.push(Step::ApiServerStopped);
+    LaunchFailure {
+        error,
+        timeline,
+        logs,
+        pid,
+    }
+}
+
+pub(super) async fn launch(
+    bundle: PathBuf,
+    config: HostConfig,
+) -> Result<RunningPlugin, LaunchFailure> {
+    let timeline = Arc::new(Timeline::default());
+    let logs = Arc::new(PluginLogs::default());
+    let fail_early = |error: LaunchError| LaunchFailure {
+        error,
+        timeline: timeline.clone(),
+        logs: logs.clone(),
+        pid: None,
+    };
+    let path_var = std::env::var_os("PATH");
+    let plan = LaunchPlan::for_bundle(&bundle, path_var.as_deref())
+        .map_err(|e| fail_early(LaunchError::Manifest(e)))?;
+    let plugin_id = plan.manifest.id.clone();
+
+    // 1. The PluginAPI server listens before the plugin exists.
+    let api = ApiServer::start(config.api_listen, &plugin_id)
+        .await
+        .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
+    let api_address = api.address();
+    timeline.push(Step::ApiServerStarted {
+        address: api_address.to_string(),
+    });
+
+    // 2. Spawn `<interpreter> <script>` in its own process group.
+    let mut command = tokio::process::Command::new(&plan.interpreter);
+    command
+        .arg(&plan.script)
+        .current_dir(&plan.bundle)
+        .env("MATTERMOST_PLUGIN_API_TARGET", api_address.to_string())
+        .env("MATTERMOST_PLUGIN_ID", &plugin_id)
+        .env("MATTERMOST_PLUGIN_PATH", &plan.bundle)
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_MIN_PORT", config.min_port.to_string())
+        .env("PLUGIN_MAX_PORT", config.max_port.to_string())
+        .env(
+            "PLUGIN_PROTOCOL_VERSIONS",
+            config
+                .expectations
+                .app_versions
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if config.die_with_host {
+        // SAFETY: die_with_parent only calls prctl, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(crate::process::die_with_parent);
+        }
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(source) => {
+            let error = LaunchError::Spawn {
+                interpreter: plan.interpreter.clone(),
+                source,
+            };
+            return Err(abandon(error, timeline, logs, None, api).await);
+        }
+    };
+    let pid = child.id().expect("a just-spawned child has a pid");
+    let group = ProcessGroup::new(pid);
+    timeline.push(Step::Spawned {
+        pid,
+        command: vec![
+            plan.interpreter.display().to_string(),
+            plan.script.display().to_string(),
+        ],
+    });
+
+    let (closed_tx, pipes_closed) = watch::channel(0u8);
+    let (first_tx, first_rx) = oneshot::channel();
+    let partial = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(read_stdout(
+        child.stdout.take().expect("stdout is piped"),
+        first_tx,
+        partial.clone(),
+        closed_tx.clone(),
+    ));
+    tokio::spawn(read_stderr(
+        child.stderr.take().expect("stderr is piped"),
+        logs.clone(),
+        closed_tx,
+    ));
+
+    // 3. The first stdout line, within the start timeout.
+    let first = tokio::time::timeout(config.start_timeout, first_rx).await;
+    let line = match first {
+        Ok(Ok(FirstLine::Line(line))) => line,
+        Ok(Ok(FirstLine::TooLong)) => {
+            return Err(abandon(
+                LaunchError::LineTooLong,
+                timeline,
+                logs,
+                Some((child, group)),
+                api,
+            )
+            .await);
+        }
+        Ok(Ok(FirstLine::Eof)) | Ok(Err(_)) => {
+            let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
+                Ok(Ok(status)) => status.to_string(),
+                _ => "stdout closed, process still running".to_string(),
+            };
+            // Let the stderr reader catch up with what the process wrote before exiting.
+            let mut closed = pipes_closed.clone();
+            let _ = tokio::time::timeout(Duration::from_millis(500), closed.wait_for(|n| *n >= 2))
+                .await;
+            let error = LaunchError::NoHandshake {
+                status,
+                stderr_tail: logs.tail(20),
+            };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+        Err(_) => {
+            let partial =
+                String::from_utf8_lossy(&partial.lock().expect("partial lock")).into_owned();
+            let error = LaunchError::StartTimeout {
+                after: config.start_timeout,
+                partial,
+            };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+    };
+    timeline.push(Step::HandshakeReceived { line: line.clone() });
+
+    // 4. Parse it.
+    let handshake = match handshake::parse(&line, &config.expectations) {
+        Ok(h) => h,
+        Err(error) => {
+            timeline.push(Step::HandshakeRefused {
+                kind: error.kind().to_string(),
+                message: error.to_string(),
+            });
+            let error = LaunchError::Handshake { line, error };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+    };
+
+    // 5. Dial the announced address.
+    let channel = match super::connect::dial(&handshake.address, config.connect_timeout).await {
+        Ok(channel) => channel,
+        Err(message) => {
+            let error = LaunchError::Connect {
+                address: handshake.address.to_string(),
+                message,
+            };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+    };
+    timeline.push(Step::Connected {
+        address: handshake.address.to_string(),
+    });
+
+    Ok(RunningPlugin {
+        plan,
+        handshake,
+        handshake_line: line,
+        pid,
+        api_address,
+        timeline,
+        logs,
+        channel,
+        api: Some(api),
+        child,
+        group,
+        pipes_closed,
+        config,
+        _socket_dir: None,
+    })
+}
