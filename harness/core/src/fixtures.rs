@@ -55,7 +55,7 @@ pub const MODES: &[(&str, &str)] = &[
     ),
     (
         "custom-handshake",
-        "prints option `line`, with {addr} replaced by its tcp address",
+        "prints option `line`: {addr} becomes its tcp address, {port} its port, \\r a carriage return",
     ),
     (
         "unix-socket",

@@ -49,6 +49,28 @@ pub fn is_running(pid: u32) -> bool {
     }
 }
 
+/// Whether a live (non-zombie) process is in process group `pgid` (scans `/proc`;
+/// `killpg(pgid, 0)` would also count zombies waiting to be reaped).
+pub fn group_has_live_members(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            // After the command name: state, ppid, pgrp, ...
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.first().is_some_and(|s| *s != "Z" && *s != "X")
+                && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
+        })
+}
+
 /// Makes the child die with the host (Linux `PR_SET_PDEATHSIG`); called between fork and
 /// exec.
 pub fn die_with_parent() -> std::io::Result<()> {

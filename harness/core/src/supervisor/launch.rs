@@ -237,7 +237,10 @@ pub(super) async fn launch(
         logs: logs.clone(),
         pid: None,
     };
-    let path_var = std::env::var_os("PATH");
+    let path_var = config
+        .interpreter_search_path
+        .clone()
+        .or_else(|| std::env::var_os("PATH"));
     let plan = LaunchPlan::for_bundle(&bundle, path_var.as_deref())
         .map_err(|e| fail_early(LaunchError::Manifest(e)))?;
     let plugin_id = plan.manifest.id.clone();

@@ -57,6 +57,9 @@ pub struct HostConfig {
     pub extra_env: Vec<(String, String)>,
     /// Kill the plugin if the host process dies (Linux parent-death signal).
     pub die_with_host: bool,
+    /// `PATH` used to look for `python3`/`python` when the bundle has no venv (None: the
+    /// host's own `PATH`).
+    pub interpreter_search_path: Option<std::ffi::OsString>,
 }
 
 impl Default for HostConfig {
@@ -72,6 +75,7 @@ impl Default for HostConfig {
             expectations: HostExpectations::default(),
             extra_env: Vec::new(),
             die_with_host: true,
+            interpreter_search_path: None,
         }
     }
 }

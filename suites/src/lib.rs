@@ -1,0 +1,39 @@
+//! The conformance cases. Lifecycle cases drive real processes (the fake interpreter in
+//! generated bundles) through the reference host and assert on what both sides saw.
+//!
+//! Every case is listed by [`all`]; the `conformance` test target turns each into its own
+//! `cargo test` test, and `plugin-conformance run` runs them with reports.
+
+mod environment;
+mod handshake;
+mod health;
+mod manifest;
+mod shutdown;
+pub mod support;
+
+use conformance_core::runner::Case;
+
+/// Every case, in a stable order.
+pub fn all() -> Vec<Case> {
+    let mut cases = Vec::new();
+    cases.extend(handshake::cases());
+    cases.extend(health::cases());
+    cases.extend(shutdown::cases());
+    cases.extend(environment::cases());
+    cases.extend(manifest::cases());
+    cases
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique_and_hierarchical() {
+        let cases = super::all();
+        let mut names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert!(names.iter().all(|n| n.split('/').count() >= 2), "{names:?}");
+        let before = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate case names");
+    }
+}
