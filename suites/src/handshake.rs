@@ -54,7 +54,7 @@ const REFUSALS: &[Refusal] = &[
         mode: "exit-before-handshake",
         options: &[],
         kind: "no-handshake",
-        fragment: "exit status: 1",
+        fragment: "(exit status: 1)",
         clause: "PROTOCOL.md §5 (process exits before printing)",
         summary: "a plugin that exits silently is diagnosed with its exit status",
     },

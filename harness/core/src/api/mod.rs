@@ -67,11 +67,11 @@ impl ApiServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(STOP_GRACE, &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-            }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(STOP_GRACE, &mut task).await.is_err()
+        {
+            task.abort();
+            let _ = task.await;
         }
     }
 }

@@ -62,7 +62,7 @@ impl Filter {
     }
 
     /// Keeps the selected names; fails if a `--run` pattern matched none of `names`.
-    pub fn apply<'a, T>(
+    pub fn apply<T>(
         &self,
         items: Vec<T>,
         name: impl Fn(&T) -> &str,

@@ -77,7 +77,12 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
                 first_failed.map(|f| format!("; {f}")).unwrap_or_default()
             )),
         ),
-        Ok(Err(e)) => (Status::Errored, Some(format!("{e:#}"))),
+        // A body that stops after a failed assertion failed; one that stops without
+        // having found a failure could not be carried out.
+        Ok(Err(e)) => match first_failed {
+            Some(f) => (Status::Failed, Some(f)),
+            None => (Status::Errored, Some(format!("{e:#}"))),
+        },
         Ok(Ok(())) => match (ctx.skipped(), first_failed) {
             (_, Some(f)) => (Status::Failed, Some(f)),
             (Some(reason), None) => (Status::Skipped, Some(reason)),
@@ -188,6 +193,16 @@ mod tests {
             Case::new("t/error", Level::Must, "x", "x", |_ctx| async move {
                 anyhow::bail!("setup broke")
             }),
+            Case::new(
+                "t/fail-then-stop",
+                Level::Must,
+                "x",
+                "x",
+                |ctx| async move {
+                    ctx.eq("started", true, false);
+                    anyhow::bail!("cannot go on")
+                },
+            ),
             Case::new("t/slow", Level::Must, "x", "x", |ctx| async move {
                 ctx.eq("first", 1, 1);
                 std::future::pending::<()>().await;
@@ -207,6 +222,7 @@ mod tests {
                 Status::Errored,
                 Status::Skipped,
                 Status::Errored,
+                Status::Failed,
                 Status::TimedOut
             ]
         );
@@ -214,6 +230,6 @@ mod tests {
             outcomes[1].message.as_deref(),
             Some("two: expected 2, saw 3")
         );
-        assert_eq!(outcomes[5].assertions.len(), 1);
+        assert_eq!(outcomes[6].assertions.len(), 1);
     }
 }

@@ -32,7 +32,7 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     #[error(
-        "the plugin exited or closed stdout before printing the handshake line (exit status: {status}); \
+        "the plugin exited or closed stdout before printing the handshake line ({status}); \
          go-plugin: \"Unrecognized remote plugin message: \\nFailed to read any lines from plugin's stdout\". \
          Last stderr lines: {stderr_tail:?}"
     )]

@@ -146,10 +146,10 @@ impl StderrParser {
         ) else {
             return Some(verbatim(raw, now));
         };
-        if let Some(ts) = timestamp {
-            if !ts.as_deref().is_some_and(valid_timestamp) {
-                return None;
-            }
+        if let Some(ts) = timestamp
+            && !ts.as_deref().is_some_and(valid_timestamp)
+        {
+            return None;
         }
         let Some(level) = level_word(&level) else {
             return Some(verbatim(raw, now));

@@ -1,0 +1,164 @@
+//! `plugin-conformance`: runs the conformance suites and writes reports.
+//!
+//! * `run`: the self-conformance run (reference host against the fake plugins); writes
+//!   JUnit, JSON and a Markdown summary (by default under `reports/`), prints a summary,
+//!   and exits 0 only when every MUST case passed.
+//! * `list`: the cases, with level and clause.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::{Args, Parser, Subcommand};
+use conformance_core::report::{self, RunReport, SubjectInfo};
+use conformance_core::runner::{self, Case, CaseOutcome, Filter, RunOptions};
+
+#[derive(Parser)]
+#[command(name = "plugin-conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cases: the reference host against the fake plugins.
+    Run(RunArgs),
+    /// List the cases.
+    List(SelectArgs),
+}
+
+#[derive(Args)]
+struct SelectArgs {
+    /// Only cases whose name matches this glob (repeatable; `*` crosses `/`).
+    #[arg(long = "run", value_name = "GLOB")]
+    run: Vec<String>,
+    /// Leave out cases whose name matches this glob (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    skip: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Cases run at once.
+    #[arg(long, default_value_t = runner::default_jobs())]
+    jobs: usize,
+    /// Directory for the reports not given a path of their own.
+    #[arg(long, default_value = "reports")]
+    out_dir: PathBuf,
+    /// JUnit XML report [default: OUT_DIR/conformance.junit.xml].
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// JSON report [default: OUT_DIR/conformance.json].
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Markdown summary [default: OUT_DIR/summary.md].
+    #[arg(long, value_name = "PATH")]
+    summary: Option<PathBuf>,
+}
+
+fn select(args: &SelectArgs) -> anyhow::Result<Vec<Case>> {
+    let filter = Filter::new(&args.run, &args.skip)?;
+    Ok(filter.apply(conformance_suites::all(), |c| c.name.as_str())?)
+}
+
+fn list(args: &SelectArgs) -> anyhow::Result<ExitCode> {
+    let cases = select(args)?;
+    for c in &cases {
+        println!(
+            "{:<48} {:<6} {:<60} {}",
+            c.name, c.level, c.clause, c.summary
+        );
+    }
+    eprintln!("{} cases", cases.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One progress line per finished case on a terminal; nothing in CI or when piped.
+fn progress(total: usize) -> Option<runner::Progress> {
+    let quiet = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+        || !std::io::stderr().is_terminal();
+    if quiet {
+        return None;
+    }
+    let done = Arc::new(AtomicUsize::new(0));
+    Some(Arc::new(move |o: &CaseOutcome| {
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        eprint!("\r\x1b[2K[{n}/{total}] {:?} {}", o.status, o.name);
+        if n == total {
+            eprintln!();
+        }
+    }))
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cases = select(&args.select)?;
+    let total = cases.len();
+    tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let started_at = conformance_core::clock::now_us();
+    let options = RunOptions { jobs: args.jobs };
+    let (outcomes, elapsed) = runner::run_cases(cases, &options, progress(total)).await?;
+    let report = RunReport::new(
+        SubjectInfo {
+            kind: "self-test".into(),
+            name: "reference host vs fake plugins".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        started_at,
+        elapsed.as_millis() as u64,
+        outcomes,
+    );
+    let junit = args
+        .junit
+        .unwrap_or_else(|| args.out_dir.join("conformance.junit.xml"));
+    let json = args
+        .json
+        .unwrap_or_else(|| args.out_dir.join("conformance.json"));
+    let summary = args
+        .summary
+        .unwrap_or_else(|| args.out_dir.join("summary.md"));
+    RunReport::write(&junit, &report::to_junit(&report))?;
+    RunReport::write(&json, &report.to_json())?;
+    RunReport::write(&summary, &report::to_markdown(&report))?;
+    print!("{}", report::to_text(&report));
+    println!(
+        "reports: {} {} {}",
+        junit.display(),
+        json.display(),
+        summary.display()
+    );
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List(args) => list(&args),
+        Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(run(args))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("plugin-conformance: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The `plugin-conformance` binary end to end: list, a full run with its reports, exit
+//! codes, and the promise that no process or temporary directory outlives a run.
+
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+
+fn cli() -> Command {
+    Command::new(cargo_bin!("plugin-conformance"))
+}
+
+#[test]
+fn list_names_every_case_with_level_and_clause() {
+    let out = cli().arg("list").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), conformance_suites::all().len());
+    assert!(lines.len() >= 40, "{} cases", lines.len());
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("handshake/bad-core-version "))
+        .expect("the case is listed");
+    assert!(
+        line.contains("MUST") && line.contains("PROTOCOL.md"),
+        "{line}"
+    );
+}
+
+/// Processes whose working directory lies under `dir` (bundles live there).
+fn processes_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd"))
+            && cwd.starts_with(dir)
+            && conformance_core::process::is_running(pid)
+        {
+            found.push(format!("{pid} in {}", cwd.display()));
+        }
+    }
+    found
+}
+
+#[test]
+fn full_run_writes_reports_exits_zero_and_leaves_nothing_behind() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out_dir = work.path().join("reports");
+    let out = cli()
+        .args(["run", "--out-dir"])
+        .arg(&out_dir)
+        .env("TMPDIR", &tmp)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("conformance.json")).unwrap())
+            .unwrap();
+    let total = json["counts"]["total"].as_u64().unwrap();
+    assert_eq!(total as usize, conformance_suites::all().len());
+    assert_eq!(json["counts"]["passed"], json["counts"]["total"]);
+    assert_eq!(json["cases"].as_array().unwrap().len() as u64, total);
+    let junit = std::fs::read_to_string(out_dir.join("conformance.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count() as u64, total);
+    assert!(total >= 40);
+    let summary = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
+    assert!(summary.contains("**PASS**"), "{summary}");
+    assert!(
+        stdout.contains(&format!("{total} passed, 0 failed")),
+        "{stdout}"
+    );
+
+    // Nothing outlives the run: no temporary directory, no process in a bundle.
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+    assert_eq!(processes_under(work.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_failing_must_case_makes_the_run_exit_1_with_the_failure_in_junit() {
+    let work = tempfile::tempdir().unwrap();
+    let out = cli()
+        .args([
+            "run",
+            "--run",
+            "handshake/python-sdk-five-fields",
+            "--out-dir",
+        ])
+        .arg(work.path())
+        .env("PLUGIN_CONFORMANCE_FAKE_INTERPRETER", "/bin/false")
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", out);
+    let junit = std::fs::read_to_string(work.path().join("conformance.junit.xml")).unwrap();
+    assert!(junit.contains("<failure"), "{junit}");
+    assert!(junit.contains("plugin started"), "{junit}");
+}
+
+#[test]
+fn a_run_glob_that_matches_nothing_is_an_error() {
+    let out = cli().args(["run", "--run", "nosuch/*"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches no case"));
+}
+
+#[test]
+fn skip_leaves_cases_out() {
+    let out = cli()
+        .args(["list", "--run", "health/*", "--skip", "health/hang*"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("health/serving"));
+    assert!(!stdout.contains("health/hangs"));
+    assert!(!stdout.contains("handshake/"));
+}
