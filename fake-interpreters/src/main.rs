@@ -125,6 +125,8 @@ struct Serve {
     unix: bool,
     exit_after_handshake: bool,
     ignore_sigterm: bool,
+    /// Write logs to stderr and a flood to stdout after the handshake.
+    chatty: bool,
 }
 
 impl Serve {
@@ -136,6 +138,7 @@ impl Serve {
             unix: false,
             exit_after_handshake: false,
             ignore_sigterm: false,
+            chatty: false,
         }
     }
 
@@ -273,6 +276,10 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             }
             Serve::healthy()
         }
+        "chatty" => Serve {
+            chatty: true,
+            ..Serve::healthy()
+        },
         "requires-magic-cookie" => {
             if std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
                 eprintln!(
@@ -290,6 +297,30 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
         }
     };
     serve(&obs, spec).await
+}
+
+/// Stderr in the three shapes a host must read (hclog JSON, `[LEVEL]` text, plain text),
+/// then 1 MiB of stdout, which only completes if the host keeps draining stdout.
+async fn chatter(obs: PathBuf) {
+    let mut err = tokio::io::stderr();
+    let lines = concat!(
+        r#"{"@level":"warn","@message":"disk almost full","@timestamp":"2026-11-23T10:00:00.000000Z","free_mb":"12"}"#,
+        "\n[ERROR] could not reach the upstream service\n",
+        "a plain line without a level\n",
+    );
+    let _ = err.write_all(lines.as_bytes()).await;
+    let _ = err.flush().await;
+    let mut out = tokio::io::stdout();
+    let chunk = vec![b'.'; 64 * 1024];
+    let mut written = 0u64;
+    for _ in 0..16 {
+        if out.write_all(&chunk).await.is_err() {
+            return;
+        }
+        written += chunk.len() as u64;
+    }
+    let _ = out.flush().await;
+    let _ = observe::record(&obs, Observed::StdoutFlood { bytes: written });
 }
 
 /// Waits for SIGTERM/SIGINT (recording it); with `ignore`, records and keeps waiting.
@@ -363,6 +394,9 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
         print_line(obs, &(spec.line)(&addr), true).await;
         if spec.exit_after_handshake {
             return exit_with(obs, 3, "crash after handshake");
+        }
+        if spec.chatty {
+            tokio::spawn(chatter(obs.to_path_buf()));
         }
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))

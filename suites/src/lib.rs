@@ -7,6 +7,7 @@
 mod environment;
 mod handshake;
 mod health;
+mod logs;
 mod manifest;
 mod shutdown;
 pub mod support;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(handshake::cases());
     cases.extend(health::cases());
+    cases.extend(logs::cases());
     cases.extend(shutdown::cases());
     cases.extend(environment::cases());
     cases.extend(manifest::cases());

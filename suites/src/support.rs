@@ -190,3 +190,18 @@ pub fn quick_start(timeout: Duration) -> HostConfig {
         ..HostConfig::default()
     }
 }
+
+/// Polls `ready` every 10 ms until it returns `Some` or `timeout` passes. For events that
+/// arrive through a file or a log store, where there is nothing to await.
+pub async fn wait_for<T>(timeout: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = ready() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -52,6 +52,9 @@ pub enum Observed {
     Signal { name: String },
     /// The plugin started a grandchild process.
     Grandchild { child_pid: u32 },
+    /// The plugin finished writing this much to stdout after its handshake (the host
+    /// must keep draining stdout, or the write blocks).
+    StdoutFlood { bytes: u64 },
     /// The plugin is about to exit.
     Exiting { code: i32, reason: String },
 }
