@@ -166,9 +166,13 @@ pub fn fake_interpreter() -> Result<&'static Path, String> {
                     manifest.display()
                 ));
             }
+            // `--workspace --lib --bins --tests` resolves features exactly as
+            // `cargo test --workspace` does, so under `cargo test` this build finds every
+            // artifact already compiled instead of building tonic and the generated protos
+            // a second time with a different feature set.
             escargot::CargoBuild::new()
                 .manifest_path(&manifest)
-                .package("fake-interpreter")
+                .args(["--workspace", "--lib", "--bins", "--tests"])
                 .bin("fake-interpreter")
                 .current_release()
                 .run()
