@@ -13,6 +13,13 @@ pub mod pluginapi {
     tonic::include_proto!("mattermost.pluginapi.v1");
 }
 
+/// Generated helpers over the `PluginAPI` service: the [`api::ApiResponse`] trait for all
+/// 236 responses, [`api::API_RPCS`], and the `plugin_api_impl!` macro.
+pub mod api {
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/api_support.rs"));
+}
+
 /// `plugin`: go-plugin's own services.
 pub mod goplugin {
     #![allow(clippy::all, missing_docs)]
