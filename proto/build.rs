@@ -56,8 +56,18 @@ fn api_support(fds: &prost_types::FileDescriptorSet) -> String {
     for m in &service.method {
         let rpc = m.name();
         let snake = rpc.to_snake_case();
-        let req = m.input_type().rsplit('.').next().unwrap().to_upper_camel_case();
-        let resp = m.output_type().rsplit('.').next().unwrap().to_upper_camel_case();
+        let req = m
+            .input_type()
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_upper_camel_case();
+        let resp = m
+            .output_type()
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_upper_camel_case();
         writeln!(
             impls,
             "impl ApiResponse for {resp} {{\n    fn with_error(error: AppError) -> Self {{ Self {{ error: Some(error), ..Default::default() }} }}\n    fn app_error(&self) -> Option<&AppError> {{ self.error.as_ref() }}\n}}"

@@ -127,6 +127,8 @@ struct Serve {
     ignore_sigterm: bool,
     /// Write logs to stderr and a flood to stdout after the handshake.
     chatty: bool,
+    /// Run these API cases against the host's PluginAPI server after the handshake.
+    api_cases: Option<PathBuf>,
 }
 
 impl Serve {
@@ -139,6 +141,7 @@ impl Serve {
             exit_after_handshake: false,
             ignore_sigterm: false,
             chatty: false,
+            api_cases: None,
         }
     }
 
@@ -280,6 +283,10 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             chatty: true,
             ..Serve::healthy()
         },
+        "api-exerciser" => Serve {
+            api_cases: Some(PathBuf::from(opt("cases").unwrap_or_default())),
+            ..Serve::healthy()
+        },
         "requires-magic-cookie" => {
             if std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
                 eprintln!(
@@ -321,6 +328,81 @@ async fn chatter(obs: PathBuf) {
     }
     let _ = out.flush().await;
     let _ = observe::record(&obs, Observed::StdoutFlood { bytes: written });
+}
+
+/// Runs the API cases in `cases` against `MATTERMOST_PLUGIN_API_TARGET`, recording every
+/// step and the end of every case.
+async fn exercise_api(obs: PathBuf, cases: PathBuf, plugin_id: String) {
+    use conformance_core::apicase::{ApiCaseFile, DynamicClient, run_case};
+    let done = |case: &str, steps: usize, error: Option<String>| {
+        let _ = observe::record(
+            &obs,
+            Observed::ApiCaseDone {
+                case: case.to_string(),
+                steps,
+                error,
+            },
+        );
+    };
+    let file = match std::fs::read_to_string(&cases)
+        .map_err(|e| e.to_string())
+        .and_then(|t| ApiCaseFile::parse(&t).map_err(|e| e.to_string()))
+    {
+        Ok(f) => f,
+        Err(e) => {
+            return done(
+                "*",
+                0,
+                Some(format!("cannot read {}: {e}", cases.display())),
+            );
+        }
+    };
+    let target = std::env::var("MATTERMOST_PLUGIN_API_TARGET").unwrap_or_default();
+    let channel = match tonic::transport::Endpoint::from_shared(format!("http://{target}")) {
+        Ok(endpoint) => endpoint
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(|e| format!("cannot connect to the PluginAPI at {target:?}: {e}")),
+        Err(e) => Err(format!("bad MATTERMOST_PLUGIN_API_TARGET {target:?}: {e}")),
+    };
+    let channel = match channel {
+        Ok(c) => c,
+        Err(e) => {
+            for case in &file.cases {
+                done(&case.name, 0, Some(e.clone()));
+            }
+            return;
+        }
+    };
+    let mut client = DynamicClient::new(channel);
+    for case in &file.cases {
+        let run: String = conformance_core::api::handlers::common::new_id()[..8].to_string();
+        let mut vars = [
+            ("run".to_string(), serde_json::Value::String(run)),
+            (
+                "plugin_id".to_string(),
+                serde_json::Value::String(plugin_id.clone()),
+            ),
+            (
+                "now".to_string(),
+                serde_json::Value::from(conformance_core::clock::now_us() / 1000),
+            ),
+        ]
+        .into();
+        let reports = run_case(&mut client, case, &mut vars).await;
+        let steps = reports.len();
+        for report in reports {
+            let _ = observe::record(
+                &obs,
+                Observed::ApiStep {
+                    case: case.name.clone(),
+                    report,
+                },
+            );
+        }
+        done(&case.name, steps, None);
+    }
 }
 
 /// Waits for SIGTERM/SIGINT (recording it); with `ignore`, records and keeps waiting.
@@ -397,6 +479,10 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
         }
         if spec.chatty {
             tokio::spawn(chatter(obs.to_path_buf()));
+        }
+        if let Some(cases) = spec.api_cases.clone() {
+            let run = std::env::var("MATTERMOST_PLUGIN_ID").unwrap_or_default();
+            tokio::spawn(exercise_api(obs.to_path_buf(), cases, run));
         }
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))

@@ -4,6 +4,7 @@
 //! Every case is listed by [`all`]; the `conformance` test target turns each into its own
 //! `cargo test` test, and `plugin-conformance run` runs them with reports.
 
+pub mod api;
 mod environment;
 mod handshake;
 mod health;
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(shutdown::cases());
     cases.extend(environment::cases());
     cases.extend(manifest::cases());
+    cases.extend(api::cases());
     cases
 }
 

@@ -166,22 +166,36 @@ pub fn fake_interpreter() -> Result<&'static Path, String> {
                     manifest.display()
                 ));
             }
-            // `--workspace --lib --bins --tests` resolves features exactly as
-            // `cargo test --workspace` does, so under `cargo test` this build finds every
-            // artifact already compiled instead of building tonic and the generated protos
-            // a second time with a different feature set.
-            escargot::CargoBuild::new()
-                .manifest_path(&manifest)
-                .args(["--workspace", "--lib", "--bins", "--tests"])
-                .bin("fake-interpreter")
-                .current_release()
-                .run()
-                .map(|run| run.path().to_path_buf())
-                .map_err(|e| format!("building the fake interpreter failed: {e}"))
+            build_fake_interpreter(&manifest)
         })
         .as_ref()
         .map(PathBuf::as_path)
         .map_err(Clone::clone)
+}
+
+/// `cargo build --workspace --lib --tests --bin fake-interpreter`: selecting the whole
+/// workspace with its tests resolves features exactly as `cargo test --workspace` does,
+/// so under `cargo test` this finds every artifact already built instead of compiling
+/// tonic and the generated protos a second time with another feature set.
+fn build_fake_interpreter(manifest: &Path) -> Result<PathBuf, String> {
+    let messages = escargot::CargoBuild::new()
+        .manifest_path(manifest)
+        .args(["--workspace", "--lib", "--tests"])
+        .bin("fake-interpreter")
+        .current_release()
+        .exec()
+        .map_err(|e| format!("building the fake interpreter failed: {e}"))?;
+    let mut found = None;
+    for message in messages {
+        let message = message.map_err(|e| format!("building the fake interpreter failed: {e}"))?;
+        if let Ok(escargot::format::Message::CompilerArtifact(artifact)) = message.decode()
+            && artifact.target.name == "fake-interpreter"
+            && let Some(exe) = artifact.executable
+        {
+            found = Some(exe.to_path_buf());
+        }
+    }
+    found.ok_or_else(|| "cargo built no fake-interpreter executable".to_string())
 }
 
 /// A generated plugin bundle on disk.

@@ -8,6 +8,7 @@
 //! * [`runner`]: cases, filters, execution. [`report`]: JUnit, JSON, summaries.
 
 pub mod api;
+pub mod apicase;
 pub mod clock;
 pub mod fixtures;
 pub mod handshake;

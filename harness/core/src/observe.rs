@@ -24,6 +24,7 @@ pub struct Observation {
 
 /// What a fake interpreter observed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Observed {
     /// The process started.
@@ -55,6 +56,17 @@ pub enum Observed {
     /// The plugin finished writing this much to stdout after its handshake (the host
     /// must keep draining stdout, or the write blocks).
     StdoutFlood { bytes: u64 },
+    /// One step of an API case the plugin ran against the host's PluginAPI server.
+    ApiStep {
+        case: String,
+        report: crate::apicase::StepReport,
+    },
+    /// An API case finished (`error` when it could not run at all).
+    ApiCaseDone {
+        case: String,
+        steps: usize,
+        error: Option<String>,
+    },
     /// The plugin is about to exit.
     Exiting { code: i32, reason: String },
 }

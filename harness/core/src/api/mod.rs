@@ -1,28 +1,115 @@
 //! The reference PluginAPI server: a real tonic server on loopback that a plugin reaches
-//! through `MATTERMOST_PLUGIN_API_TARGET`.
-//!
-//! The rpcs themselves arrive with the next milestone; until then every one answers
-//! UNIMPLEMENTED, which is already what go-plugin hosts answer for rpcs they lack.
+//! through `MATTERMOST_PLUGIN_API_TARGET`, with in-memory semantics for every rpc
+//! ([`handlers`]) and each rpc's failures reported in upstream's regime ([`regime`]).
+
+pub mod handlers;
+pub mod regime;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pluginapi_proto::pluginapi::plugin_api_server::{PluginApi, PluginApiServer};
+use pluginapi_proto::api::ApiResponse;
+use pluginapi_proto::pluginapi::AppError;
+use pluginapi_proto::pluginapi::plugin_api_server::PluginApiServer;
+use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+pub use handlers::Store;
 
 /// How long a stopping server waits for open calls before it drops them.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Request metadata naming the calling plugin, for one server shared by several plugins
+/// (`serve-api`); without it the server's own plugin id applies.
+pub const PLUGIN_ID_HEADER: &str = "x-mattermost-plugin-id";
+
+/// Calls kept in the call log.
+const CALL_LOG_LIMIT: usize = 10_000;
+
+/// A store shared by the servers of several plugins (one host, many plugins).
+pub type SharedStore = Arc<Mutex<Store>>;
+
+/// One call the server answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    pub t_us: u64,
+    pub plugin_id: String,
+    pub rpc: String,
+    /// `ok`, or the AppError id of a failure.
+    pub outcome: String,
+}
 
 /// The PluginAPI service of one plugin id.
 #[derive(Debug, Clone)]
 pub struct ReferenceApi {
     pub plugin_id: String,
+    pub store: SharedStore,
+    pub calls: Arc<Mutex<Vec<CallRecord>>>,
 }
 
-impl PluginApi for ReferenceApi {}
+impl ReferenceApi {
+    pub fn new(plugin_id: &str, store: SharedStore) -> Self {
+        Self {
+            plugin_id: plugin_id.to_string(),
+            store,
+            calls: Arc::default(),
+        }
+    }
+
+    /// Serves one call: runs the handler under the store lock and answers a failure in
+    /// the rpc's regime.
+    fn call<Req, Resp: ApiResponse>(
+        &self,
+        rpc: &'static str,
+        request: Request<Req>,
+        handler: fn(&mut handlers::Cx<'_>, Req) -> Result<Resp, AppError>,
+    ) -> Result<Response<Resp>, Status> {
+        let plugin_id = request
+            .metadata()
+            .get(PLUGIN_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .unwrap_or(&self.plugin_id)
+            .to_string();
+        let result = {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cx = handlers::Cx {
+                store: &mut store,
+                plugin_id: &plugin_id,
+                now: handlers::common::now_ms(),
+                rpc,
+            };
+            handler(&mut cx, request.into_inner())
+        };
+        let outcome = match &result {
+            Ok(r) => r.app_error().map_or("ok".to_string(), |e| e.id.clone()),
+            Err(e) => e.id.clone(),
+        };
+        {
+            let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+            if calls.len() == CALL_LOG_LIMIT {
+                calls.remove(0);
+            }
+            calls.push(CallRecord {
+                t_us: crate::clock::now_us(),
+                plugin_id,
+                rpc: rpc.to_string(),
+                outcome,
+            });
+        }
+        match result {
+            Ok(response) => Ok(Response::new(response)),
+            Err(error) => regime::respond(rpc, error),
+        }
+    }
+}
+
+pluginapi_proto::plugin_api_impl!(ReferenceApi, crate::api::handlers);
 
 /// A running PluginAPI server.
 #[derive(Debug)]
@@ -30,23 +117,48 @@ pub struct ApiServer {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    calls: Arc<Mutex<Vec<CallRecord>>>,
 }
 
 impl ApiServer {
     /// Binds `listen` (port 0 for any free port) and starts serving before it returns, so
     /// the address can be handed to a plugin at once.
     pub async fn start(listen: SocketAddr, plugin_id: &str) -> std::io::Result<Self> {
+        Self::start_with(
+            listen,
+            ReferenceApi::new(plugin_id, SharedStore::default()),
+            false,
+        )
+        .await
+    }
+
+    /// Starts `api`, optionally with gRPC server reflection (for grpcurl).
+    pub async fn start_with(
+        listen: SocketAddr,
+        api: ReferenceApi,
+        reflection: bool,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let service = PluginApiServer::new(ReferenceApi {
-            plugin_id: plugin_id.to_string(),
-        })
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX);
+        let calls = api.calls.clone();
+        let service = PluginApiServer::new(api)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        let reflection = if reflection {
+            Some(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(pluginapi_proto::DESCRIPTOR_SET)
+                    .build_v1()
+                    .map_err(std::io::Error::other)?,
+            )
+        } else {
+            None
+        };
         let task = tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_optional_service(reflection)
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
                 }),
@@ -55,7 +167,13 @@ impl ApiServer {
             address,
             stop: Some(stop),
             task: Some(task),
+            calls,
         })
+    }
+
+    /// The calls answered so far.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn address(&self) -> SocketAddr {

@@ -11,6 +11,7 @@
 //! PluginAPI server.
 
 mod connect;
+pub(crate) use connect::error_chain;
 mod launch;
 pub mod plugin_log;
 mod shutdown;

@@ -1,0 +1,233 @@
+//! What every handler uses: the call context, Mattermost-style ids and times, AppError
+//! constructors, validation rules and paging.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pluginapi_proto::pluginapi::AppError;
+
+use super::Store;
+
+/// A handler's result: the response, or an AppError reported in the rpc's regime.
+pub type Res<T> = Result<T, AppError>;
+
+/// One call: the store (locked for the call), the calling plugin and the time.
+pub struct Cx<'a> {
+    pub store: &'a mut Store,
+    /// The plugin whose API server received the call (KV namespace, command owner...).
+    pub plugin_id: &'a str,
+    /// Milliseconds since the Unix epoch, fixed for the call.
+    pub now: i64,
+    /// The rpc being served, for `AppError.where`.
+    pub rpc: &'static str,
+}
+
+impl Cx<'_> {
+    /// An AppError of this rpc.
+    pub fn err(&self, status: i32, id: &str, message: impl Into<String>) -> AppError {
+        AppError {
+            id: id.to_string(),
+            message: message.into(),
+            status_code: status,
+            r#where: self.rpc.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// 400 with the given id.
+    pub fn bad(&self, id: &str, message: impl Into<String>) -> AppError {
+        self.err(400, id, message)
+    }
+
+    /// 404: `what` with `key` does not exist.
+    pub fn not_found(&self, what: &str, key: &str) -> AppError {
+        self.err(
+            404,
+            &format!("app.{}.get.app_error", what.replace(' ', "_")),
+            format!("{what} {key:?} not found"),
+        )
+    }
+
+    /// 409 with the given id.
+    pub fn conflict(&self, id: &str, message: impl Into<String>) -> AppError {
+        self.err(409, id, message)
+    }
+
+    /// 403 with the given id.
+    pub fn forbidden(&self, id: &str, message: impl Into<String>) -> AppError {
+        self.err(403, id, message)
+    }
+
+    /// A required sub-message or argument is missing (upstream: INVALID_ARGUMENT
+    /// "<x> is required").
+    pub fn required(&self, what: &str) -> AppError {
+        self.bad(
+            "api.context.invalid_param.app_error",
+            format!("{what} is required"),
+        )
+    }
+}
+
+/// Placeholder for an rpc without a handler yet; answers 501 (UNIMPLEMENTED).
+pub fn todo_rpc<T>(rpc: &str) -> Res<T> {
+    Err(AppError {
+        id: "api.plugin.not_implemented".into(),
+        message: format!("{rpc} is not implemented by the reference server yet"),
+        status_code: 501,
+        r#where: rpc.into(),
+        ..Default::default()
+    })
+}
+
+const ID_ALPHABET: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
+
+/// A new 26-character Mattermost id (base32 of 128 random bits).
+pub fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    use std::hash::{BuildHasher, Hasher};
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let state = std::collections::hash_map::RandomState::new();
+    let mut a = state.build_hasher();
+    a.write_u64(n);
+    a.write_u64(crate::clock::now_us());
+    let mut b = state.build_hasher();
+    b.write_u64(a.finish());
+    b.write_u64(n.rotate_left(17));
+    let bits = ((a.finish() as u128) << 64) | b.finish() as u128;
+    (0..26)
+        .map(|i| ID_ALPHABET[((bits >> (i * 5 % 128)) & 31) as usize] as char)
+        .collect()
+}
+
+/// Whether `id` looks like a Mattermost id.
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() == 26
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    (crate::clock::now_us() / 1000) as i64
+}
+
+const RESERVED_USERNAMES: &[&str] = &["all", "channel", "here", "matterbot", "system"];
+
+/// Mattermost's username rule: 3-22 of `a-z0-9.-_`, starting with a letter, not reserved.
+pub fn valid_username(name: &str) -> bool {
+    (3..=22).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+        && !RESERVED_USERNAMES.contains(&name)
+}
+
+/// A plausible email: one `@` with text on both sides and a dot in the domain.
+pub fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Channel and team URL names: 1-64 of `a-z0-9-_` (teams also need a leading letter and
+/// at least 2 characters; see [`valid_team_name`]).
+pub fn valid_channel_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !name.starts_with('-')
+}
+
+const RESERVED_TEAM_NAMES: &[&str] = &[
+    "admin",
+    "api",
+    "channel",
+    "claim",
+    "error",
+    "files",
+    "help",
+    "landing",
+    "login",
+    "mfa",
+    "oauth",
+    "plug",
+    "plugins",
+    "post",
+    "signup",
+    "boards",
+    "playbooks",
+];
+
+/// Team URL names: 2-64 of `a-z0-9-`, starting with a letter, not reserved.
+pub fn valid_team_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !RESERVED_TEAM_NAMES.contains(&name)
+}
+
+/// Page `page` (0-based) of `per_page` items; `per_page <= 0` means 60, as the REST API
+/// defaults.
+pub fn paginate<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
+    let per_page = if per_page <= 0 { 60 } else { per_page as usize };
+    let start = (page.max(0) as usize).saturating_mul(per_page);
+    items.iter().skip(start).take(per_page).cloned().collect()
+}
+
+/// A `google.protobuf.Struct` from string pairs.
+pub fn struct_of(pairs: &[(&str, &str)]) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    prost_types::Value {
+                        kind: Some(prost_types::value::Kind::StringValue(v.to_string())),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_26_chars_and_unique() {
+        let ids: std::collections::BTreeSet<String> = (0..2000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 2000);
+        assert!(ids.iter().all(|i| is_valid_id(i)));
+    }
+
+    #[test]
+    fn naming_rules() {
+        assert!(valid_username("alice.b-c_1"));
+        assert!(!valid_username("Al"));
+        assert!(!valid_username("1alice"));
+        assert!(!valid_username("here"));
+        assert!(valid_email("a@b.co"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("ab.co"));
+        assert!(valid_team_name("core-team"));
+        assert!(!valid_team_name("api"));
+        assert!(valid_channel_name("town-square"));
+        assert!(!valid_channel_name("Town"));
+        assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
+        assert_eq!(paginate(&[1, 2, 3], 5, 2), Vec::<i32>::new());
+    }
+}

@@ -1,0 +1,170 @@
+//! How each rpc reports failure (PROTOCOL.md §10.1, `api-methods.tsv`): as a gRPC status
+//! whose code comes from the AppError's HTTP status and whose message is
+//! `"<id>: <message>"`, or as an AppError embedded in response field 1 with gRPC OK.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use pluginapi_proto::api::ApiResponse;
+use pluginapi_proto::pluginapi::AppError;
+use tonic::{Code, Response, Status};
+
+/// `api-methods.tsv`, embedded.
+pub const API_METHODS_TSV: &str = include_str!("../../../../fixtures/protocol/api-methods.tsv");
+
+/// The `go_server_error_reporting` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamRegime {
+    Status,
+    Embedded,
+    None,
+    Unimplemented,
+    NoHandler,
+}
+
+/// How our reference server reports a failure of an rpc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regime {
+    /// Non-OK gRPC status, no response message.
+    Status,
+    /// gRPC OK, AppError in field 1.
+    Embedded,
+    /// The Go method has no error result: always OK with `error` unset.
+    Infallible,
+}
+
+impl UpstreamRegime {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "status" => Self::Status,
+            "embedded" => Self::Embedded,
+            "none" => Self::None,
+            "unimplemented" => Self::Unimplemented,
+            "no-handler" => Self::NoHandler,
+            _ => return None,
+        })
+    }
+
+    /// What our server does. Upstream has no handler for 35 rpcs (and answers
+    /// `GetPluginID` with UNIMPLEMENTED); we implement them for real and report their
+    /// failures the way upstream's handler files do for the rest of their groups: as a
+    /// gRPC status.
+    pub fn ours(self) -> Regime {
+        match self {
+            Self::Status | Self::Unimplemented | Self::NoHandler => Regime::Status,
+            Self::Embedded => Regime::Embedded,
+            Self::None => Regime::Infallible,
+        }
+    }
+}
+
+/// One row of `api-methods.tsv`.
+#[derive(Debug, Clone)]
+pub struct ApiMethod {
+    pub rpc: String,
+    pub group: String,
+    pub note: String,
+    pub upstream: UpstreamRegime,
+}
+
+/// Every row of `api-methods.tsv` by rpc name.
+pub fn api_methods() -> &'static BTreeMap<String, ApiMethod> {
+    static METHODS: OnceLock<BTreeMap<String, ApiMethod>> = OnceLock::new();
+    METHODS.get_or_init(|| {
+        API_METHODS_TSV
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                let method = ApiMethod {
+                    rpc: cols[0].to_string(),
+                    group: cols[1].to_string(),
+                    note: cols[4].to_string(),
+                    upstream: UpstreamRegime::parse(cols[5])
+                        .unwrap_or_else(|| panic!("unknown regime {:?} for {}", cols[5], cols[0])),
+                };
+                (method.rpc.clone(), method)
+            })
+            .collect()
+    })
+}
+
+/// Our regime for an rpc (Status for an rpc missing from the table).
+pub fn regime(rpc: &str) -> Regime {
+    api_methods()
+        .get(rpc)
+        .map_or(Regime::Status, |m| m.upstream.ours())
+}
+
+/// The gRPC code upstream's `AppErrorToStatus` derives from an HTTP status.
+pub fn code_for_http(status: i32) -> Code {
+    match status {
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::AlreadyExists,
+        413 | 429 => Code::ResourceExhausted,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        _ => Code::Internal,
+    }
+}
+
+/// The status an AppError becomes in the status regime.
+pub fn to_status(e: &AppError) -> Status {
+    Status::new(
+        code_for_http(e.status_code),
+        format!("{}: {}", e.id, e.message),
+    )
+}
+
+/// Answers a failed call in the rpc's regime.
+pub fn respond<R: ApiResponse>(rpc: &str, error: AppError) -> Result<Response<R>, Status> {
+    match regime(rpc) {
+        Regime::Embedded => Ok(Response::new(R::with_error(error))),
+        // A handler of an infallible rpc should not fail; if it does, a status is the
+        // only honest answer.
+        Regime::Status | Regime::Infallible => Err(to_status(&error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_every_rpc_with_upstream_counts() {
+        let m = api_methods();
+        assert_eq!(m.len(), 236);
+        let count = |r: UpstreamRegime| m.values().filter(|x| x.upstream == r).count();
+        assert_eq!(count(UpstreamRegime::Status), 149);
+        assert_eq!(count(UpstreamRegime::Embedded), 31);
+        assert_eq!(count(UpstreamRegime::None), 20);
+        assert_eq!(count(UpstreamRegime::Unimplemented), 1);
+        assert_eq!(count(UpstreamRegime::NoHandler), 35);
+        let names: std::collections::BTreeSet<&str> = pluginapi_proto::api::API_RPCS
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert!(m.keys().all(|k| names.contains(k.as_str())));
+    }
+
+    #[test]
+    fn http_to_grpc_codes() {
+        assert_eq!(code_for_http(404), Code::NotFound);
+        assert_eq!(code_for_http(413), Code::ResourceExhausted);
+        assert_eq!(code_for_http(500), Code::Internal);
+        let s = to_status(&AppError {
+            id: "app.user.missing".into(),
+            message: "not found".into(),
+            status_code: 404,
+            ..Default::default()
+        });
+        assert_eq!(s.code(), Code::NotFound);
+        assert_eq!(s.message(), "app.user.missing: not found");
+    }
+}

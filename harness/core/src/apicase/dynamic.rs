@@ -1,0 +1,158 @@
+//! Calling any PluginAPI rpc by name with a proto3 JSON request, over the compiled
+//! descriptors (prost-reflect dynamic messages and a tonic codec for them).
+
+use std::str::FromStr;
+
+use prost::Message;
+use prost_reflect::{
+    DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions, ServiceDescriptor,
+};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::Channel;
+
+/// Why a dynamic call produced no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RpcError {
+    #[error("no rpc {0:?} in mattermost.pluginapi.v1.PluginAPI")]
+    UnknownRpc(String),
+    #[error("the request does not fit {message}: {error}")]
+    BadRequest { message: String, error: String },
+    #[error("{code:?}: {message}")]
+    Status { code: tonic::Code, message: String },
+}
+
+struct DynamicCodec {
+    response: MessageDescriptor,
+}
+
+struct DynamicEncoder;
+struct DynamicDecoder(MessageDescriptor);
+
+impl Codec for DynamicCodec {
+    type Encode = DynamicMessage;
+    type Decode = DynamicMessage;
+    type Encoder = DynamicEncoder;
+    type Decoder = DynamicDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        DynamicEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        DynamicDecoder(self.response.clone())
+    }
+}
+
+impl Encoder for DynamicEncoder {
+    type Item = DynamicMessage;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        item.encode(dst)
+            .map_err(|e| tonic::Status::internal(format!("encoding the request: {e}")))
+    }
+}
+
+impl Decoder for DynamicDecoder {
+    type Item = DynamicMessage;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        DynamicMessage::decode(self.0.clone(), src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("decoding the response: {e}")))
+    }
+}
+
+/// Calls PluginAPI rpcs by name.
+#[derive(Debug, Clone)]
+pub struct DynamicClient {
+    grpc: tonic::client::Grpc<Channel>,
+    service: ServiceDescriptor,
+}
+
+/// Responses as JSON: proto3 JSON names, 64-bit integers as numbers, defaults omitted.
+pub fn response_json(message: &DynamicMessage) -> serde_json::Value {
+    let options = SerializeOptions::new().stringify_64_bit_integers(false);
+    message
+        .serialize_with_options(serde_json::value::Serializer, &options)
+        .unwrap_or_else(|e| serde_json::json!({ "$serialization_error": e.to_string() }))
+}
+
+impl DynamicClient {
+    pub fn new(channel: Channel) -> Self {
+        let service = pluginapi_proto::descriptor_pool()
+            .get_service_by_name(pluginapi_proto::service_names::PLUGIN_API)
+            .expect("PluginAPI is in the descriptor pool");
+        Self {
+            grpc: tonic::client::Grpc::new(channel)
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+            service,
+        }
+    }
+
+    /// Builds the request message of `rpc` from proto3 JSON (unknown fields refused).
+    pub fn request(&self, rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
+        let method = self
+            .service
+            .methods()
+            .find(|m| m.name() == rpc)
+            .ok_or_else(|| RpcError::UnknownRpc(rpc.to_string()))?;
+        DynamicMessage::deserialize_with_options(
+            method.input(),
+            json.clone(),
+            &DeserializeOptions::new().deny_unknown_fields(true),
+        )
+        .map_err(|e| RpcError::BadRequest {
+            message: method.input().full_name().to_string(),
+            error: e.to_string(),
+        })
+    }
+
+    /// Calls `rpc`; `as_plugin` sets the plugin-id request header.
+    pub async fn call(
+        &mut self,
+        rpc: &str,
+        json: &serde_json::Value,
+        as_plugin: Option<&str>,
+    ) -> Result<serde_json::Value, RpcError> {
+        let message = self.request(rpc, json)?;
+        let method = self
+            .service
+            .methods()
+            .find(|m| m.name() == rpc)
+            .ok_or_else(|| RpcError::UnknownRpc(rpc.to_string()))?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_str(&format!(
+            "/{}/{}",
+            self.service.full_name(),
+            rpc
+        ))
+        .expect("rpc paths are valid URIs");
+        let mut request = tonic::Request::new(message);
+        if let Some(plugin) = as_plugin {
+            if let Ok(v) = plugin.parse() {
+                request
+                    .metadata_mut()
+                    .insert(crate::api::PLUGIN_ID_HEADER, v);
+            }
+        }
+        let status = |s: tonic::Status| RpcError::Status {
+            code: s.code(),
+            message: s.message().to_string(),
+        };
+        self.grpc.ready().await.map_err(|e| RpcError::Status {
+            code: tonic::Code::Unavailable,
+            message: crate::supervisor::error_chain(&e),
+        })?;
+        let codec = DynamicCodec {
+            response: method.output(),
+        };
+        let response = self
+            .grpc
+            .unary(request, path, codec)
+            .await
+            .map_err(status)?;
+        Ok(response_json(response.get_ref()))
+    }
+}
