@@ -17,6 +17,19 @@ use crate::support::{observed, start_ok, wait_for};
 pub const CASE_FILES: &[(&str, &str)] = &[
     ("kv.json", include_str!("../api/kv.json")),
     ("server.json", include_str!("../api/server.json")),
+    ("users.json", include_str!("../api/users.json")),
+    ("teams.json", include_str!("../api/teams.json")),
+    ("channels.json", include_str!("../api/channels.json")),
+    ("posts.json", include_str!("../api/posts.json")),
+    ("files.json", include_str!("../api/files.json")),
+    ("bots.json", include_str!("../api/bots.json")),
+    ("commands.json", include_str!("../api/commands.json")),
+    ("config.json", include_str!("../api/config.json")),
+    ("plugins.json", include_str!("../api/plugins.json")),
+    ("misc.json", include_str!("../api/misc.json")),
+    ("groups.json", include_str!("../api/groups.json")),
+    ("properties.json", include_str!("../api/properties.json")),
+    ("shared_channels.json", include_str!("../api/shared_channels.json")),
 ];
 
 /// Every API case of every file; panics on a malformed file (a unit test parses them all).

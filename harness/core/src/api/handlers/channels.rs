@@ -1,10 +1,17 @@
 //! Channel rpcs of the reference PluginAPI server.
 
+use std::collections::BTreeMap;
+
 use super::prelude::*;
 
-/// This domain's part of the store.
+/// Channels and memberships. Other domains read them (see `Cx::channel`).
 #[derive(Debug, Default)]
-pub struct ChannelsState {}
+pub struct ChannelsState {
+    /// Channels by id.
+    pub channels: BTreeMap<String, Channel>,
+    /// Memberships by (channel id, user id).
+    pub members: BTreeMap<(String, String), ChannelMember>,
+}
 
 /// `CreateChannel`: create a channel.
 pub fn create_channel(_cx: &mut Cx<'_>, _req: CreateChannelRequest) -> Res<CreateChannelResponse> {

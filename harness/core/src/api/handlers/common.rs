@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use pluginapi_proto::pluginapi::AppError;
+use pluginapi_proto::pluginapi::{AppError, Channel, Post, Team, User};
 
 use super::Store;
 
@@ -55,6 +55,34 @@ impl Cx<'_> {
     /// 403 with the given id.
     pub fn forbidden(&self, id: &str, message: impl Into<String>) -> AppError {
         self.err(403, id, message)
+    }
+
+    /// The user with this id, or 404 `app.user.missing_account.const`.
+    pub fn user(&self, id: &str) -> Res<User> {
+        self.store.users.users.get(id).cloned().ok_or_else(|| {
+            self.err(404, "app.user.missing_account.const", format!("user {id:?} not found"))
+        })
+    }
+
+    /// The team with this id, or 404 `app.team.get.find.app_error`.
+    pub fn team(&self, id: &str) -> Res<Team> {
+        self.store.teams.teams.get(id).cloned().ok_or_else(|| {
+            self.err(404, "app.team.get.find.app_error", format!("team {id:?} not found"))
+        })
+    }
+
+    /// The channel with this id, or 404 `app.channel.get.existing.app_error`.
+    pub fn channel(&self, id: &str) -> Res<Channel> {
+        self.store.channels.channels.get(id).cloned().ok_or_else(|| {
+            self.err(404, "app.channel.get.existing.app_error", format!("channel {id:?} not found"))
+        })
+    }
+
+    /// The post with this id, or 404 `app.post.get.app_error`.
+    pub fn post(&self, id: &str) -> Res<Post> {
+        self.store.posts.posts.get(id).cloned().ok_or_else(|| {
+            self.err(404, "app.post.get.app_error", format!("post {id:?} not found"))
+        })
     }
 
     /// A required sub-message or argument is missing (upstream: INVALID_ARGUMENT

@@ -1,10 +1,15 @@
 //! Post rpcs of the reference PluginAPI server.
 
+use std::collections::BTreeMap;
+
 use super::prelude::*;
 
-/// This domain's part of the store.
+/// Posts. Other domains read them (see `Cx::post`).
 #[derive(Debug, Default)]
-pub struct PostsState {}
+pub struct PostsState {
+    /// Posts by id.
+    pub posts: BTreeMap<String, Post>,
+}
 
 /// `CreatePost`: create a post.
 pub fn create_post(_cx: &mut Cx<'_>, _req: CreatePostRequest) -> Res<CreatePostResponse> {

@@ -1,10 +1,17 @@
 //! Team rpcs of the reference PluginAPI server.
 
+use std::collections::BTreeMap;
+
 use super::prelude::*;
 
-/// This domain's part of the store.
+/// Teams and memberships. Other domains read them (see `Cx::team`).
 #[derive(Debug, Default)]
-pub struct TeamsState {}
+pub struct TeamsState {
+    /// Teams by id.
+    pub teams: BTreeMap<String, Team>,
+    /// Memberships by (team id, user id).
+    pub members: BTreeMap<(String, String), TeamMember>,
+}
 
 /// `CreateTeam`: create a team.
 pub fn create_team(_cx: &mut Cx<'_>, _req: CreateTeamRequest) -> Res<CreateTeamResponse> {

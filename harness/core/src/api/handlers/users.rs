@@ -1,10 +1,15 @@
 //! User rpcs of the reference PluginAPI server.
 
+use std::collections::BTreeMap;
+
 use super::prelude::*;
 
-/// This domain's part of the store.
+/// Users and what hangs off them. Other domains read `users` (see `Cx::user`).
 #[derive(Debug, Default)]
-pub struct UsersState {}
+pub struct UsersState {
+    /// Users by id.
+    pub users: BTreeMap<String, User>,
+}
 
 /// `CreateUser`: create a user account from a User message.
 pub fn create_user(_cx: &mut Cx<'_>, _req: CreateUserRequest) -> Res<CreateUserResponse> {
