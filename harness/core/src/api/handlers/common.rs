@@ -258,4 +258,109 @@ mod tests {
         assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
         assert_eq!(paginate(&[1, 2, 3], 5, 2), Vec::<i32>::new());
     }
+
+    #[test]
+    fn roles() {
+        assert!(roles_grant("system_user system_admin", "manage_system"));
+        assert!(roles_grant("team_admin", "view_team"));
+        assert!(!roles_grant("team_user", "manage_team"));
+        assert!(roles_grant("channel_user", "create_post"));
+        assert!(!roles_grant("", "create_post"));
+    }
+}
+
+/// Mattermost's built-in roles and the permissions the reference server gives them (a
+/// subset of upstream's defaults: enough for permission checks to be consistent).
+pub const ROLE_PERMISSIONS: &[(&str, &[&str])] = &[
+    (
+        "system_user",
+        &[
+            "create_team",
+            "create_direct_channel",
+            "create_group_channel",
+            "list_public_teams",
+            "join_public_teams",
+            "view_members",
+            "create_emojis",
+        ],
+    ),
+    (
+        "team_user",
+        &[
+            "view_team",
+            "list_team_channels",
+            "join_public_channels",
+            "read_public_channel",
+            "create_public_channel",
+            "create_private_channel",
+            "invite_user",
+            "add_user_to_team",
+        ],
+    ),
+    (
+        "team_admin",
+        &[
+            "manage_team",
+            "manage_team_roles",
+            "remove_user_from_team",
+            "manage_public_channel_members",
+            "manage_private_channel_members",
+            "delete_public_channel",
+            "delete_private_channel",
+            "manage_channel_roles",
+            "delete_others_posts",
+            "edit_others_posts",
+        ],
+    ),
+    (
+        "channel_user",
+        &[
+            "read_channel",
+            "read_channel_content",
+            "create_post",
+            "edit_post",
+            "delete_post",
+            "upload_file",
+            "add_reaction",
+            "remove_reaction",
+            "use_channel_mentions",
+            "manage_public_channel_properties",
+            "manage_private_channel_properties",
+        ],
+    ),
+    (
+        "channel_admin",
+        &[
+            "manage_channel_roles",
+            "manage_public_channel_members",
+            "manage_private_channel_members",
+            "use_group_mentions",
+        ],
+    ),
+    ("system_guest", &["create_direct_channel", "create_group_channel"]),
+    ("team_guest", &["view_team"]),
+    (
+        "channel_guest",
+        &["read_channel", "read_channel_content", "create_post", "add_reaction", "upload_file"],
+    ),
+];
+
+/// Whether any of the space-separated `roles` grants `permission`. `system_admin`
+/// grants everything; an admin role also grants its user role's permissions.
+pub fn roles_grant(roles: &str, permission: &str) -> bool {
+    roles.split_whitespace().any(|role| {
+        if role == "system_admin" {
+            return true;
+        }
+        let implied: Vec<&str> = match role {
+            "team_admin" => vec!["team_admin", "team_user"],
+            "channel_admin" => vec!["channel_admin", "channel_user"],
+            other => vec![other],
+        };
+        implied.iter().any(|r| {
+            ROLE_PERMISSIONS
+                .iter()
+                .any(|(name, perms)| name == r && perms.contains(&permission))
+        })
+    })
 }
