@@ -4,6 +4,7 @@
 //!   JUnit, JSON and a Markdown summary (by default under `reports/`), prints a summary,
 //!   and exits 0 only when every MUST case passed.
 //! * `list`: the cases, with level and clause.
+//! * `serve-api`: the reference PluginAPI server on its own.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -28,6 +29,26 @@ enum Command {
     Run(RunArgs),
     /// List the cases.
     List(SelectArgs),
+    /// Serve the reference PluginAPI on its own (with gRPC reflection); prints the bound
+    /// address as the first stdout line and serves until SIGINT or SIGTERM.
+    ServeApi(ServeApiArgs),
+}
+
+#[derive(Args)]
+struct ServeApiArgs {
+    /// Address to listen on; port 0 picks a free port. Loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Plugin id of callers that send no `x-mattermost-plugin-id` header (KV namespace).
+    #[arg(long, default_value = "com.mattermost.conformance.client")]
+    plugin_id: String,
+    /// Start with a small fixture dataset (a team, three users, two channels, a thread);
+    /// its ids are printed as JSON on the second stdout line.
+    #[arg(long)]
+    seed: bool,
+    /// Allow a non-loopback listen address.
+    #[arg(long)]
+    allow_remote: bool,
 }
 
 #[derive(Args)]
@@ -140,6 +161,43 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+async fn serve_api(args: ServeApiArgs) -> anyhow::Result<ExitCode> {
+    use conformance_core::api::{ApiServer, ReferenceApi, SharedStore};
+    use std::io::Write;
+    if !args.listen.ip().is_loopback() && !args.allow_remote {
+        anyhow::bail!(
+            "refusing to listen on {} (not loopback); pass --allow-remote to expose the API",
+            args.listen
+        );
+    }
+    let store = SharedStore::default();
+    let seeded = if args.seed {
+        let mut guard = store.lock().expect("fresh store");
+        Some(
+            conformance_core::api::seed::seed(&mut guard, &args.plugin_id)
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    let server =
+        ApiServer::start_with(args.listen, ReferenceApi::new(&args.plugin_id, store), true).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", server.address())?;
+    if let Some(seeded) = seeded {
+        writeln!(out, "{}", serde_json::to_string(&seeded)?)?;
+    }
+    out.flush()?;
+    drop(out);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    server.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -153,6 +211,11 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(run(args))),
+        Command::ServeApi(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(serve_api(args))),
     };
     match result {
         Ok(code) => code,

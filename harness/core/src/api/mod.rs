@@ -4,7 +4,9 @@
 
 pub mod handlers;
 pub mod regime;
+pub mod seed;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,7 +51,7 @@ pub struct CallRecord {
 pub struct ReferenceApi {
     pub plugin_id: String,
     pub store: SharedStore,
-    pub calls: Arc<Mutex<Vec<CallRecord>>>,
+    pub calls: Arc<Mutex<VecDeque<CallRecord>>>,
 }
 
 impl ReferenceApi {
@@ -93,9 +95,9 @@ impl ReferenceApi {
         {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
             if calls.len() == CALL_LOG_LIMIT {
-                calls.remove(0);
+                calls.pop_front();
             }
-            calls.push(CallRecord {
+            calls.push_back(CallRecord {
                 t_us: crate::clock::now_us(),
                 plugin_id,
                 rpc: rpc.to_string(),
@@ -117,7 +119,7 @@ pub struct ApiServer {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
-    calls: Arc<Mutex<Vec<CallRecord>>>,
+    calls: Arc<Mutex<VecDeque<CallRecord>>>,
 }
 
 impl ApiServer {
@@ -155,9 +157,19 @@ impl ApiServer {
         } else {
             None
         };
+        // Health: a liveness probe for `serve-api` users and the empty-rpc floor of the
+        // latency benchmark (same server, same connection, no work).
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_service_status(
+                pluginapi_proto::service_names::PLUGIN_API,
+                tonic_health::ServingStatus::Serving,
+            )
+            .await;
         let task = tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(health)
                 .add_optional_service(reflection)
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
@@ -173,7 +185,12 @@ impl ApiServer {
 
     /// The calls answered so far.
     pub fn calls(&self) -> Vec<CallRecord> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn address(&self) -> SocketAddr {
