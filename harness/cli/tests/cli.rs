@@ -131,3 +131,107 @@ fn skip_leaves_cases_out() {
     assert!(!stdout.contains("health/hangs"));
     assert!(!stdout.contains("handshake/"));
 }
+
+mod serve_api {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use super::cli;
+    use pluginapi_proto::pluginapi::plugin_api_client::PluginApiClient;
+    use pluginapi_proto::pluginapi::{GetServerVersionRequest, GetTeamRequest};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    /// Kills the child if the test fails before it is stopped.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[test]
+    fn prints_its_address_serves_seed_data_and_reflection_and_stops_on_sigterm() {
+        let mut child = Guard(
+            cli()
+                .args(["serve-api", "--seed"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let address = lines.next().unwrap().unwrap();
+        assert!(address.starts_with("127.0.0.1:"), "{address}");
+        let seeded: serde_json::Value =
+            serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let team_id = seeded["team_id"].as_str().unwrap().to_string();
+
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let url = format!("http://{address}");
+            let mut api = PluginApiClient::connect(url.clone()).await.unwrap();
+            let version = api
+                .get_server_version(GetServerVersionRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .version;
+            assert!(!version.is_empty());
+            let team = api
+                .get_team(GetTeamRequest { team_id })
+                .await
+                .unwrap()
+                .into_inner()
+                .team
+                .unwrap();
+            assert_eq!(team.name, "conformance");
+
+            let channel = tonic::transport::Endpoint::from_shared(url)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let mut reflection = ServerReflectionClient::new(channel);
+            let request = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut stream = reflection
+                .server_reflection_info(tokio_stream::once(request))
+                .await
+                .unwrap()
+                .into_inner();
+            let response = stream.message().await.unwrap().unwrap();
+            let Some(MessageResponse::ListServicesResponse(list)) = response.message_response
+            else {
+                panic!("not a service list: {response:?}");
+            };
+            let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+            assert!(
+                names.contains(&"mattermost.pluginapi.v1.PluginAPI".to_string()),
+                "{names:?}"
+            );
+        });
+
+        // SAFETY: sending SIGTERM to our own child.
+        unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+        let status = wait_timeout::ChildExt::wait_timeout(&mut child.0, Duration::from_secs(10))
+            .unwrap()
+            .expect("serve-api exits within 10 s of SIGTERM");
+        assert!(status.success(), "{status}");
+    }
+
+    #[test]
+    fn refuses_a_non_loopback_address_unless_allowed() {
+        let out = cli()
+            .args(["serve-api", "--listen", "0.0.0.0:0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+    }
+}

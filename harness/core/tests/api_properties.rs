@@ -11,7 +11,7 @@ use std::time::Duration;
 use conformance_core::api::{ApiServer, ReferenceApi, SharedStore};
 use pluginapi_proto::api::API_RPCS;
 use pluginapi_proto::pluginapi::plugin_api_client::PluginApiClient;
-use pluginapi_proto::pluginapi::{KvCompareAndSetRequest, KvGetRequest};
+use pluginapi_proto::pluginapi::{AppError, KvCompareAndSetRequest, KvGetRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use prost::Message;
@@ -250,4 +250,63 @@ fn kv_compare_and_set_from_8_concurrent_clients_loses_no_update() {
         assert_eq!(successes.load(Ordering::SeqCst), CLIENTS * INCREMENTS);
         server.stop().await;
     });
+}
+
+/// Field 1 of every PluginAPI response.
+#[derive(Clone, PartialEq, prost::Message)]
+struct OnlyError {
+    #[prost(message, optional, tag = "1")]
+    error: Option<AppError>,
+}
+
+#[test]
+fn every_rpc_answers_something_other_than_unimplemented() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, channel) = rt.block_on(server());
+    let mut unimplemented = Vec::new();
+    for (rpc, _) in API_RPCS {
+        for body in [Vec::new(), generated_request(rpc, b"\x05\x03")] {
+            match rt.block_on(raw_call_body(&channel, rpc, body)) {
+                Err(status) if status.code() == tonic::Code::Unimplemented => {
+                    unimplemented.push(format!("{rpc}: status {}", status.message()));
+                }
+                Ok(bytes) => {
+                    if let Some(e) = OnlyError::decode(bytes.as_slice())
+                        .ok()
+                        .and_then(|r| r.error)
+                        && e.status_code == 501
+                    {
+                        unimplemented.push(format!("{rpc}: embedded {}", e.message));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    rt.block_on(server.stop());
+    unimplemented.dedup();
+    assert!(
+        unimplemented.is_empty(),
+        "{} rpc answers were UNIMPLEMENTED:\n{}",
+        unimplemented.len(),
+        unimplemented.join("\n")
+    );
+}
+
+async fn raw_call_body(
+    channel: &Channel,
+    rpc: &str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let path: tonic::codegen::http::uri::PathAndQuery =
+        format!("/mattermost.pluginapi.v1.PluginAPI/{rpc}")
+            .parse()
+            .unwrap();
+    grpc.unary(tonic::Request::new(body), path, RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
 }
