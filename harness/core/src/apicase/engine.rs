@@ -176,8 +176,13 @@ pub async fn run_case(
         }
         let label = format!("step {} {}", index + 1, step.call);
         let request = substitute(&step.request, vars);
+        let as_plugin = step
+            .as_plugin
+            .as_ref()
+            .map(|p| substitute(&Value::String(p.clone()), vars))
+            .and_then(|v| v.as_str().map(str::to_string));
         let outcome = client
-            .call(&step.call, &request, step.as_plugin.as_deref())
+            .call(&step.call, &request, as_plugin.as_deref())
             .await;
         let mut assertions = Vec::new();
         if let Err(e @ (RpcError::BadRequest { .. } | RpcError::UnknownRpc(_))) = &outcome {
