@@ -60,28 +60,49 @@ impl Cx<'_> {
     /// The user with this id, or 404 `app.user.missing_account.const`.
     pub fn user(&self, id: &str) -> Res<User> {
         self.store.users.users.get(id).cloned().ok_or_else(|| {
-            self.err(404, "app.user.missing_account.const", format!("user {id:?} not found"))
+            self.err(
+                404,
+                "app.user.missing_account.const",
+                format!("user {id:?} not found"),
+            )
         })
     }
 
     /// The team with this id, or 404 `app.team.get.find.app_error`.
     pub fn team(&self, id: &str) -> Res<Team> {
         self.store.teams.teams.get(id).cloned().ok_or_else(|| {
-            self.err(404, "app.team.get.find.app_error", format!("team {id:?} not found"))
+            self.err(
+                404,
+                "app.team.get.find.app_error",
+                format!("team {id:?} not found"),
+            )
         })
     }
 
     /// The channel with this id, or 404 `app.channel.get.existing.app_error`.
     pub fn channel(&self, id: &str) -> Res<Channel> {
-        self.store.channels.channels.get(id).cloned().ok_or_else(|| {
-            self.err(404, "app.channel.get.existing.app_error", format!("channel {id:?} not found"))
-        })
+        self.store
+            .channels
+            .channels
+            .get(id)
+            .cloned()
+            .ok_or_else(|| {
+                self.err(
+                    404,
+                    "app.channel.get.existing.app_error",
+                    format!("channel {id:?} not found"),
+                )
+            })
     }
 
     /// The post with this id, or 404 `app.post.get.app_error`.
     pub fn post(&self, id: &str) -> Res<Post> {
         self.store.posts.posts.get(id).cloned().ok_or_else(|| {
-            self.err(404, "app.post.get.app_error", format!("post {id:?} not found"))
+            self.err(
+                404,
+                "app.post.get.app_error",
+                format!("post {id:?} not found"),
+            )
         })
     }
 
@@ -337,11 +358,20 @@ pub const ROLE_PERMISSIONS: &[(&str, &[&str])] = &[
             "use_group_mentions",
         ],
     ),
-    ("system_guest", &["create_direct_channel", "create_group_channel"]),
+    (
+        "system_guest",
+        &["create_direct_channel", "create_group_channel"],
+    ),
     ("team_guest", &["view_team"]),
     (
         "channel_guest",
-        &["read_channel", "read_channel_content", "create_post", "add_reaction", "upload_file"],
+        &[
+            "read_channel",
+            "read_channel_content",
+            "create_post",
+            "add_reaction",
+            "upload_file",
+        ],
     ),
 ];
 
