@@ -29,7 +29,10 @@ pub const CASE_FILES: &[(&str, &str)] = &[
     ("misc.json", include_str!("../api/misc.json")),
     ("groups.json", include_str!("../api/groups.json")),
     ("properties.json", include_str!("../api/properties.json")),
-    ("shared_channels.json", include_str!("../api/shared_channels.json")),
+    (
+        "shared_channels.json",
+        include_str!("../api/shared_channels.json"),
+    ),
 ];
 
 /// Every API case of every file; panics on a malformed file (a unit test parses them all).
@@ -126,13 +129,12 @@ pub fn cases() -> Vec<Case> {
     let all = api_cases();
     let mut out: Vec<Case> = all
         .iter()
-        .cloned()
         .map(|case| {
             let body_case = case.clone();
             Case::new(
                 &format!("api/{}", case.name),
                 case.level,
-                &clause_of(&case),
+                &clause_of(case),
                 &case.summary,
                 move |ctx| run_api_case(ctx, body_case.clone()),
             )

@@ -1,10 +1,11 @@
 //! A small fixture dataset for `serve-api --seed`, created through the same handlers the
-//! rpcs use: a team, three users (one system admin), two channels with members, and a
-//! short thread. Returns what was made, so callers can print the ids.
+//! rpcs use: a team, three users (one system admin), the team's two default channels plus
+//! a private one, all with the three users as members, and a short thread. Returns what was made, so callers can print the ids.
 
 use pluginapi_proto::pluginapi::{
     AddChannelMemberRequest, Channel, CreateChannelRequest, CreatePostRequest,
-    CreateTeamMemberRequest, CreateTeamRequest, CreateUserRequest, Post, Team, User,
+    CreateTeamMemberRequest, CreateTeamRequest, CreateUserRequest, GetChannelByNameRequest, Post,
+    Team, User,
 };
 use serde::Serialize;
 
@@ -79,34 +80,47 @@ pub fn seed(store: &mut Store, plugin_id: &str) -> Result<Seeded, String> {
         )
         .map_err(|e| fail("CreateTeamMember", e))?;
     }
-    for (name, display) in [("town-square", "Town Square"), ("off-topic", "Off-Topic")] {
-        let channel = handlers::create_channel(
+    // Creating a team makes town-square and off-topic, and joining it joins them.
+    for name in ["town-square", "off-topic"] {
+        let channel = handlers::get_channel_by_name(
             &mut cx,
-            CreateChannelRequest {
-                channel: Some(Channel {
-                    team_id: team.id.clone(),
-                    name: name.into(),
-                    display_name: display.into(),
-                    r#type: 1,
-                    ..Default::default()
-                }),
+            GetChannelByNameRequest {
+                team_id: team.id.clone(),
+                name: name.into(),
+                include_deleted: false,
             },
         )
-        .map_err(|e| fail("CreateChannel", e))?
+        .map_err(|e| fail("GetChannelByName", e))?
         .channel
-        .ok_or("CreateChannel returned no channel")?;
-        for user_id in &seeded.user_ids {
-            handlers::add_channel_member(
-                &mut cx,
-                AddChannelMemberRequest {
-                    channel_id: channel.id.clone(),
-                    user_id: user_id.clone(),
-                },
-            )
-            .map_err(|e| fail("AddChannelMember", e))?;
-        }
+        .ok_or("GetChannelByName returned no channel")?;
         seeded.channel_ids.push(channel.id);
     }
+    let lab = handlers::create_channel(
+        &mut cx,
+        CreateChannelRequest {
+            channel: Some(Channel {
+                team_id: team.id.clone(),
+                name: "conformance-lab".into(),
+                display_name: "Conformance Lab".into(),
+                r#type: 2,
+                ..Default::default()
+            }),
+        },
+    )
+    .map_err(|e| fail("CreateChannel", e))?
+    .channel
+    .ok_or("CreateChannel returned no channel")?;
+    for user_id in &seeded.user_ids {
+        handlers::add_channel_member(
+            &mut cx,
+            AddChannelMemberRequest {
+                channel_id: lab.id.clone(),
+                user_id: user_id.clone(),
+            },
+        )
+        .map_err(|e| fail("AddChannelMember", e))?;
+    }
+    seeded.channel_ids.push(lab.id);
     let mut root_id = String::new();
     for (i, message) in [
         "Welcome to the conformance team!",
@@ -136,4 +150,26 @@ pub fn seed(store: &mut Store, plugin_id: &str) -> Result<Seeded, String> {
         seeded.post_ids.push(post.id);
     }
     Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_an_empty_store_with_readable_objects() {
+        let mut store = Store::default();
+        let seeded = seed(&mut store, "com.example.seed").unwrap();
+        assert_eq!(seeded.user_ids.len(), 3);
+        assert_eq!(seeded.channel_ids.len(), 3);
+        assert_eq!(seeded.post_ids.len(), 2);
+        assert!(store.teams.teams.contains_key(&seeded.team_id));
+        for c in &seeded.channel_ids {
+            for u in &seeded.user_ids {
+                assert!(store.channels.members.contains_key(&(c.clone(), u.clone())));
+            }
+        }
+        let reply = &store.posts.posts[&seeded.post_ids[1]];
+        assert_eq!(reply.root_id, seeded.post_ids[0]);
+    }
 }

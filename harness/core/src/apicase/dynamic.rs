@@ -130,12 +130,10 @@ impl DynamicClient {
         ))
         .expect("rpc paths are valid URIs");
         let mut request = tonic::Request::new(message);
-        if let Some(plugin) = as_plugin {
-            if let Ok(v) = plugin.parse() {
-                request
-                    .metadata_mut()
-                    .insert(crate::api::PLUGIN_ID_HEADER, v);
-            }
+        if let Some(Ok(v)) = as_plugin.map(str::parse) {
+            request
+                .metadata_mut()
+                .insert(crate::api::PLUGIN_ID_HEADER, v);
         }
         let status = |s: tonic::Status| RpcError::Status {
             code: s.code(),

@@ -252,44 +252,6 @@ pub fn struct_of(pairs: &[(&str, &str)]) -> prost_types::Struct {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_26_chars_and_unique() {
-        let ids: std::collections::BTreeSet<String> = (0..2000).map(|_| new_id()).collect();
-        assert_eq!(ids.len(), 2000);
-        assert!(ids.iter().all(|i| is_valid_id(i)));
-    }
-
-    #[test]
-    fn naming_rules() {
-        assert!(valid_username("alice.b-c_1"));
-        assert!(!valid_username("Al"));
-        assert!(!valid_username("1alice"));
-        assert!(!valid_username("here"));
-        assert!(valid_email("a@b.co"));
-        assert!(!valid_email("a@b"));
-        assert!(!valid_email("ab.co"));
-        assert!(valid_team_name("core-team"));
-        assert!(!valid_team_name("api"));
-        assert!(valid_channel_name("town-square"));
-        assert!(!valid_channel_name("Town"));
-        assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
-        assert_eq!(paginate(&[1, 2, 3], 5, 2), Vec::<i32>::new());
-    }
-
-    #[test]
-    fn roles() {
-        assert!(roles_grant("system_user system_admin", "manage_system"));
-        assert!(roles_grant("team_admin", "view_team"));
-        assert!(!roles_grant("team_user", "manage_team"));
-        assert!(roles_grant("channel_user", "create_post"));
-        assert!(!roles_grant("", "create_post"));
-    }
-}
-
 /// Mattermost's built-in roles and the permissions the reference server gives them (a
 /// subset of upstream's defaults: enough for permission checks to be consistent).
 pub const ROLE_PERMISSIONS: &[(&str, &[&str])] = &[
@@ -393,4 +355,42 @@ pub fn roles_grant(roles: &str, permission: &str) -> bool {
                 .any(|(name, perms)| name == r && perms.contains(&permission))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_26_chars_and_unique() {
+        let ids: std::collections::BTreeSet<String> = (0..2000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 2000);
+        assert!(ids.iter().all(|i| is_valid_id(i)));
+    }
+
+    #[test]
+    fn naming_rules() {
+        assert!(valid_username("alice.b-c_1"));
+        assert!(!valid_username("Al"));
+        assert!(!valid_username("1alice"));
+        assert!(!valid_username("here"));
+        assert!(valid_email("a@b.co"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("ab.co"));
+        assert!(valid_team_name("core-team"));
+        assert!(!valid_team_name("api"));
+        assert!(valid_channel_name("town-square"));
+        assert!(!valid_channel_name("Town"));
+        assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
+        assert_eq!(paginate(&[1, 2, 3], 5, 2), Vec::<i32>::new());
+    }
+
+    #[test]
+    fn roles() {
+        assert!(roles_grant("system_user system_admin", "manage_system"));
+        assert!(roles_grant("team_admin", "view_team"));
+        assert!(!roles_grant("team_user", "manage_team"));
+        assert!(roles_grant("channel_user", "create_post"));
+        assert!(!roles_grant("", "create_post"));
+    }
 }
