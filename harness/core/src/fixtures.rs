@@ -188,8 +188,11 @@ fn build_fake_interpreter(manifest: &Path) -> Result<PathBuf, String> {
     let mut found = None;
     for message in messages {
         let message = message.map_err(|e| format!("building the fake interpreter failed: {e}"))?;
+        // `--tests` also builds the bin's own unit-test harness under the same target
+        // name; only the artifact built without the test profile is the interpreter.
         if let Ok(escargot::format::Message::CompilerArtifact(artifact)) = message.decode()
             && artifact.target.name == "fake-interpreter"
+            && !artifact.profile.test
             && let Some(exe) = artifact.executable
         {
             found = Some(exe.to_path_buf());
