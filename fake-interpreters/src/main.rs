@@ -484,7 +484,8 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
             let run = std::env::var("MATTERMOST_PLUGIN_ID").unwrap_or_default();
             tokio::spawn(exercise_api(obs.to_path_buf(), cases, run));
         }
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
     };
     tokio::select! {

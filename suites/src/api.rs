@@ -109,6 +109,12 @@ async fn run_api_case(ctx: Ctx, case: ApiCase) -> anyhow::Result<()> {
             }
         }
     }
+    for call in plugin.api_calls() {
+        ctx.note(format!("api call {} -> {}", call.rpc, call.outcome));
+    }
+    for line in plugin.api_log_lines() {
+        ctx.note(format!("plugin log {line}"));
+    }
     plugin.shutdown().await;
     Ok(())
 }

@@ -18,7 +18,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // Cases mostly wait on child processes and timers, not on the CPU: run several per
+    // core unless told otherwise (`--test-threads`).
+    if args.test_threads.is_none() {
+        args.test_threads = Some(conformance_core::runner::default_jobs());
+    }
     let scratch = tempfile::Builder::new()
         .prefix("pc-test-")
         .tempdir()

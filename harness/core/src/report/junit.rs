@@ -62,6 +62,9 @@ pub fn to_junit(report: &RunReport) -> String {
             case.set_assertions(o.assertions.len());
             case.add_property(Property::new("level", o.level.to_string()));
             case.add_property(Property::new("clause", o.clause.as_str()));
+            if !o.notes.is_empty() {
+                case.set_system_out(o.notes.join("\n"));
+            }
             suite.add_test_case(case);
         }
         junit.add_test_suite(suite);

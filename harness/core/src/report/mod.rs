@@ -154,6 +154,7 @@ pub(crate) mod tests {
                 seen: if status == Status::Passed { "1" } else { "2" }.into(),
                 passed: status == Status::Passed,
             }],
+            notes: Vec::new(),
         }
     }
 

@@ -54,6 +54,7 @@ pub struct Ctx {
     pub scratch: PathBuf,
     assertions: Arc<Mutex<Vec<Assertion>>>,
     skipped: Arc<Mutex<Option<String>>>,
+    notes: Arc<Mutex<Vec<String>>>,
 }
 
 impl Ctx {
@@ -62,6 +63,7 @@ impl Ctx {
             scratch,
             assertions: Arc::default(),
             skipped: Arc::default(),
+            notes: Arc::default(),
         }
     }
 
@@ -96,6 +98,15 @@ impl Ctx {
             haystack,
             haystack.contains(needle),
         )
+    }
+
+    /// Records what the subject did (API calls, plugin log lines...) for the reports.
+    pub fn note(&self, text: impl Into<String>) {
+        self.notes.lock().expect("notes").push(text.into());
+    }
+
+    pub(crate) fn notes(&self) -> Vec<String> {
+        self.notes.lock().expect("notes").clone()
     }
 
     /// Marks the case as not applicable, with the reason.

@@ -47,6 +47,9 @@ pub struct CaseOutcome {
     pub message: Option<String>,
     pub duration_ms: u64,
     pub assertions: Vec<Assertion>,
+    /// What the subject did during the case (API calls, plugin log lines...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Runs one case in `scratch_root/<dir_name>` with its timeout. The case's future is
@@ -104,6 +107,7 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         message,
         duration_ms: started.elapsed().as_millis() as u64,
         assertions,
+        notes: ctx.notes(),
     }
 }
 

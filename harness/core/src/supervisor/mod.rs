@@ -200,6 +200,25 @@ impl RunningPlugin {
         self.channel.clone()
     }
 
+    /// The PluginAPI calls the plugin made so far.
+    pub fn api_calls(&self) -> Vec<crate::api::CallRecord> {
+        self.api.as_ref().map(|a| a.calls()).unwrap_or_default()
+    }
+
+    /// The lines the plugin logged through the PluginAPI (`LogDebug`...`LogError`).
+    pub fn api_log_lines(&self) -> Vec<String> {
+        let Some(api) = &self.api else {
+            return Vec::new();
+        };
+        let store = api.store();
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .logging
+            .lines()
+            .map(|l| format!("{} {}: {}", l.plugin_id, l.level, l.msg))
+            .collect()
+    }
+
     /// The process group the plugin runs in.
     pub fn process_group(&self) -> i32 {
         self.group.id()

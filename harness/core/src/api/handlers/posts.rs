@@ -31,6 +31,8 @@ pub struct PostsState {
     reactions: BTreeMap<(String, String, String), Reaction>,
     /// Ephemeral posts by (user id, post id); never part of `posts`.
     ephemeral: BTreeMap<(String, String), Post>,
+    /// Reply ids by root id, so a thread is read without scanning every post.
+    threads: HashMap<String, Vec<String>>,
 }
 
 impl PostsState {
@@ -63,9 +65,12 @@ impl PostsState {
 
     /// The live replies of a root post.
     fn replies(&self, root_id: &str) -> impl Iterator<Item = &Post> {
-        self.posts
-            .values()
-            .filter(move |p| p.root_id == root_id && p.delete_at == 0)
+        self.threads
+            .get(root_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.posts.get(id))
+            .filter(|p| p.delete_at == 0)
     }
 
     /// A post as answered to clients: with its thread's live reply count.
@@ -251,6 +256,13 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
     let state = &mut cx.store.posts;
     state.seq.insert(post.id.clone(), state.next_seq);
     state.next_seq += 1;
+    if !post.root_id.is_empty() {
+        state
+            .threads
+            .entry(post.root_id.clone())
+            .or_default()
+            .push(post.id.clone());
+    }
     state.posts.insert(post.id.clone(), post.clone());
     Ok(CreatePostResponse {
         post: Some(state.out(&post)),
