@@ -56,6 +56,11 @@ pub enum Observed {
     /// The plugin finished writing this much to stdout after its handshake (the host
     /// must keep draining stdout, or the write blocks).
     StdoutFlood { bytes: u64 },
+    /// A hook call arrived; `request` is the request as proto3 JSON.
+    HookCall {
+        hook: String,
+        request: serde_json::Value,
+    },
     /// One step of an API case the plugin ran against the host's PluginAPI server.
     ApiStep {
         case: String,
