@@ -4,6 +4,7 @@
 //! go-plugin server, or one precise protocol violation. Everything it sees is appended to
 //! the observation file named in the script.
 
+mod hooks;
 mod services;
 
 use std::collections::BTreeMap;
@@ -129,6 +130,8 @@ struct Serve {
     chatty: bool,
     /// Run these API cases against the host's PluginAPI server after the handshake.
     api_cases: Option<PathBuf>,
+    /// Serve `PluginHooks` as the conformance behaviour says.
+    hooks: Option<hooks::ConformanceHooks>,
 }
 
 impl Serve {
@@ -142,6 +145,7 @@ impl Serve {
             ignore_sigterm: false,
             chatty: false,
             api_cases: None,
+            hooks: None,
         }
     }
 
@@ -283,6 +287,25 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             chatty: true,
             ..Serve::healthy()
         },
+        "conformance-plugin" => {
+            let hooks = match opt("hooks").as_deref() {
+                None | Some("all") => conformance_core::behaviour::all_hooks(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            };
+            Serve {
+                hooks: Some(hooks::ConformanceHooks {
+                    observe: obs.clone(),
+                    hooks,
+                    fail_activate: opt("fail_activate").as_deref() == Some("true"),
+                }),
+                ..Serve::healthy()
+            }
+        }
         "api-exerciser" => Serve {
             api_cases: Some(PathBuf::from(opt("cases").unwrap_or_default())),
             ..Serve::healthy()
@@ -442,9 +465,15 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
             stop: stop.clone(),
         })
     });
+    let hooks = spec.hooks.map(|h| {
+        pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(h)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
+    });
     let router = tonic::transport::Server::builder()
         .add_optional_service(health)
-        .add_optional_service(controller);
+        .add_optional_service(controller)
+        .add_optional_service(hooks);
     let stopped = {
         let stop = stop.clone();
         async move { stop.notified().await }

@@ -20,6 +20,13 @@ pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api_support.rs"));
 }
 
+/// Generated helpers over the `PluginHooks` service: [`hooks::HOOK_RPCS`] and the
+/// `plugin_hooks_impl!` macro.
+pub mod hooks {
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/hooks_support.rs"));
+}
+
 /// `plugin`: go-plugin's own services.
 pub mod goplugin {
     #![allow(clippy::all, missing_docs)]

@@ -8,6 +8,7 @@ pub mod api;
 mod environment;
 mod handshake;
 mod health;
+pub mod hooks;
 mod logs;
 mod manifest;
 mod shutdown;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(shutdown::cases());
     cases.extend(environment::cases());
     cases.extend(manifest::cases());
+    cases.extend(hooks::cases());
     cases.extend(api::cases());
     cases
 }

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod apicase;
+pub mod behaviour;
 pub mod clock;
 pub mod fixtures;
 pub mod handshake;
@@ -16,6 +17,7 @@ pub mod manifest;
 pub mod observe;
 pub mod process;
 pub mod report;
+pub mod requestgen;
 pub mod runner;
 pub mod supervisor;
 

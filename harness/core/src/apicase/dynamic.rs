@@ -21,12 +21,13 @@ pub enum RpcError {
     Status { code: tonic::Code, message: String },
 }
 
-struct DynamicCodec {
-    response: MessageDescriptor,
+/// A tonic codec for dynamic messages of one response type.
+pub(crate) struct DynamicCodec {
+    pub(crate) response: MessageDescriptor,
 }
 
-struct DynamicEncoder;
-struct DynamicDecoder(MessageDescriptor);
+pub(crate) struct DynamicEncoder;
+pub(crate) struct DynamicDecoder(MessageDescriptor);
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;

@@ -6,7 +6,7 @@
 //!
 //! The file format is documented in `suites/api/README.md`.
 
-mod dynamic;
+pub(crate) mod dynamic;
 mod engine;
 mod matcher;
 

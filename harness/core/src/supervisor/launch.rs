@@ -406,5 +406,6 @@ pub(super) async fn launch(
         pipes_closed,
         config,
         _socket_dir: None,
+        implemented: None,
     })
 }

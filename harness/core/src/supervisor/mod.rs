@@ -11,6 +11,7 @@
 //! PluginAPI server.
 
 mod connect;
+pub mod hooks;
 pub(crate) use connect::error_chain;
 mod launch;
 pub mod plugin_log;
@@ -61,6 +62,8 @@ pub struct HostConfig {
     /// `PATH` used to look for `python3`/`python` when the bundle has no venv (None: the
     /// host's own `PATH`).
     pub interpreter_search_path: Option<std::ffi::OsString>,
+    /// Deadline of one unary hook call (upstream: 30 s).
+    pub hook_deadline: Duration,
 }
 
 impl Default for HostConfig {
@@ -77,6 +80,7 @@ impl Default for HostConfig {
             extra_env: Vec::new(),
             die_with_host: true,
             interpreter_search_path: None,
+            hook_deadline: Duration::from_secs(30),
         }
     }
 }
@@ -154,6 +158,8 @@ pub struct RunningPlugin {
     config: HostConfig,
     /// Temporary directory for the plugin's Unix socket, if the host made one.
     _socket_dir: Option<tempfile::TempDir>,
+    /// The hooks the plugin listed in `Implemented` (None before activation).
+    implemented: Option<std::collections::BTreeSet<String>>,
 }
 
 /// Starts the plugin in `bundle`: [`launch::launch`].

@@ -1,0 +1,267 @@
+//! The `conformance-plugin` mode's `PluginHooks` service: every unary hook is reported to
+//! the observation file and answered as `fixtures/plugins/BEHAVIOUR.md` says (through
+//! `conformance_core::behaviour`); `ServeHTTP` streams as the behaviour's route table says.
+
+use std::path::PathBuf;
+
+use conformance_core::behaviour;
+use conformance_core::observe::{self, Observed};
+use pluginapi_proto::pluginapi::{
+    HttpHeader, ServeHttpRequest, ServeHttpRequestInit, ServeHttpResponse, ServeHttpResponseInit,
+};
+use prost::Message;
+use prost_reflect::DynamicMessage;
+use tokio::sync::mpsc;
+use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// ServeHTTP body chunks are at most this long (upstream's `serveHTTPChunkSize`).
+pub const CHUNK: usize = 64 * 1024;
+
+pub struct ConformanceHooks {
+    pub observe: PathBuf,
+    pub hooks: Vec<String>,
+    pub fail_activate: bool,
+}
+
+pluginapi_proto::plugin_hooks_impl!(ConformanceHooks);
+
+impl ConformanceHooks {
+    async fn unary_hook<Req, Resp>(
+        &self,
+        hook: &'static str,
+        request: Request<Req>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Message,
+        Resp: Message + Default,
+    {
+        let desc = behaviour::message_of(hook, "Request")
+            .ok_or_else(|| Status::internal(format!("no descriptor for {hook}")))?;
+        let dynamic = DynamicMessage::decode(desc, request.into_inner().encode_to_vec().as_slice())
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let _ = observe::record(
+            &self.observe,
+            Observed::HookCall {
+                hook: hook.to_string(),
+                request: behaviour::to_json(&dynamic),
+            },
+        );
+        if behaviour::contains_marker(&dynamic, behaviour::HANG) {
+            std::future::pending::<()>().await;
+        }
+        if hook == "OnActivate" {
+            activate().await;
+        }
+        let answer = behaviour::respond(hook, &dynamic, &self.hooks, self.fail_activate)
+            .map_err(Status::internal)?;
+        Resp::decode(answer.encode_to_vec().as_slice())
+            .map(Response::new)
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+
+    async fn serve_http_stream(
+        &self,
+        request: Request<Streaming<ServeHttpRequest>>,
+    ) -> Result<Response<BoxStream<ServeHttpResponse>>, Status> {
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty ServeHTTP stream"))?;
+        let init = first.init.clone().unwrap_or_default();
+        let _ = observe::record(
+            &self.observe,
+            Observed::HookCall {
+                hook: "ServeHTTP".into(),
+                request: behaviour::to_json(&behaviour::dynamic_of(
+                    &first,
+                    behaviour::message_of("ServeHTTP", "Request").expect("descriptor"),
+                )),
+            },
+        );
+        // A small buffer: the response stream applies backpressure to the writer.
+        let (tx, rx) = mpsc::channel::<Result<ServeHttpResponse, Status>>(4);
+        tokio::spawn(route(init, first, inbound, tx));
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// Calls GetServerVersion and KVSet("conformance-activated", "1") on the host's PluginAPI.
+async fn activate() {
+    use pluginapi_proto::pluginapi::plugin_api_client::PluginApiClient;
+    use pluginapi_proto::pluginapi::{GetServerVersionRequest, KvSetRequest};
+    let target = std::env::var("MATTERMOST_PLUGIN_API_TARGET").unwrap_or_default();
+    if let Ok(mut client) = PluginApiClient::connect(format!("http://{target}")).await {
+        let _ = client.get_server_version(GetServerVersionRequest {}).await;
+        let _ = client
+            .kv_set(KvSetRequest {
+                key: "conformance-activated".into(),
+                value: b"1".to_vec(),
+            })
+            .await;
+    }
+}
+
+fn header(key: &str, value: &str) -> HttpHeader {
+    HttpHeader {
+        key: key.into(),
+        values: vec![value.into()],
+    }
+}
+
+fn head(status: i32, headers: Vec<HttpHeader>) -> ServeHttpResponse {
+    ServeHttpResponse {
+        init: Some(ServeHttpResponseInit {
+            status_code: status,
+            headers,
+        }),
+        ..Default::default()
+    }
+}
+
+fn chunk(body: Vec<u8>, complete: bool, flush: bool) -> ServeHttpResponse {
+    ServeHttpResponse {
+        init: None,
+        body_chunk: body,
+        body_complete: complete,
+        flush,
+    }
+}
+
+/// The request body after `first`: chunks until `body_complete` or the end of the stream.
+struct Body {
+    first: Option<Vec<u8>>,
+    done: bool,
+    inbound: Streaming<ServeHttpRequest>,
+}
+
+impl Body {
+    async fn next(&mut self) -> Option<Vec<u8>> {
+        if let Some(b) = self.first.take() {
+            return Some(b);
+        }
+        if self.done {
+            return None;
+        }
+        match self.inbound.message().await {
+            Ok(Some(m)) => {
+                self.done = m.body_complete;
+                Some(m.body_chunk)
+            }
+            _ => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+async fn route(
+    init: ServeHttpRequestInit,
+    first: ServeHttpRequest,
+    inbound: Streaming<ServeHttpRequest>,
+    tx: mpsc::Sender<Result<ServeHttpResponse, Status>>,
+) {
+    let mut body = Body {
+        first: Some(first.body_chunk),
+        done: first.body_complete,
+        inbound,
+    };
+    let (path, query) = init.url.split_once('?').unwrap_or((init.url.as_str(), ""));
+    let send = |m| tx.send(Ok(m));
+    let method = init.method.as_str();
+    let _ = match (method, path) {
+        ("GET", "/hello") => {
+            let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
+            send(chunk(b"Hello, world!".to_vec(), true, false)).await
+        }
+        ("POST", "/echo") => {
+            let content_type = init
+                .headers
+                .iter()
+                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+                .and_then(|h| h.values.first().cloned())
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let _ = send(head(200, vec![header("Content-Type", &content_type)])).await;
+            while let Some(piece) = body.next().await {
+                for part in piece.chunks(CHUNK) {
+                    if send(chunk(part.to_vec(), false, false)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            send(chunk(Vec::new(), true, false)).await
+        }
+        ("GET", "/headers") => {
+            let mut map = serde_json::Map::new();
+            for h in &init.headers {
+                let entry = map
+                    .entry(h.key.to_lowercase())
+                    .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                if let Some(list) = entry.as_array_mut() {
+                    list.extend(h.values.iter().cloned().map(serde_json::Value::String));
+                }
+            }
+            let _ = send(head(200, vec![header("Content-Type", "application/json")])).await;
+            send(chunk(
+                serde_json::Value::Object(map).to_string().into_bytes(),
+                true,
+                false,
+            ))
+            .await
+        }
+        ("GET", "/stream") => {
+            let total: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("bytes="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let _ = send(head(
+                200,
+                vec![header("Content-Type", "application/octet-stream")],
+            ))
+            .await;
+            let mut sent = 0;
+            let mut first_chunk = true;
+            while sent < total {
+                let n = CHUNK.min(total - sent);
+                let data: Vec<u8> = (sent..sent + n).map(|i| b'a' + (i % 26) as u8).collect();
+                sent += n;
+                if send(chunk(data, sent == total, first_chunk)).await.is_err() {
+                    return;
+                }
+                first_chunk = false;
+            }
+            if total == 0 {
+                send(chunk(Vec::new(), true, false)).await
+            } else {
+                Ok(())
+            }
+        }
+        ("POST", "/count") => {
+            let mut count = 0usize;
+            while let Some(piece) = body.next().await {
+                count += piece.len();
+            }
+            let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
+            send(chunk(count.to_string().into_bytes(), true, false)).await
+        }
+        ("POST", "/early") => {
+            let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
+            let sent = send(chunk(b"early".to_vec(), true, false)).await;
+            while body.next().await.is_some() {}
+            sent
+        }
+        (_, p) if p.starts_with("/status/") => {
+            let status = p["/status/".len()..].parse().unwrap_or(500);
+            let _ = send(head(status, Vec::new())).await;
+            send(chunk(Vec::new(), true, false)).await
+        }
+        _ => {
+            let _ = send(head(404, vec![header("Content-Type", "text/plain")])).await;
+            send(chunk(b"Not Found".to_vec(), true, false)).await
+        }
+    };
+}

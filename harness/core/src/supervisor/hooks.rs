@@ -1,0 +1,283 @@
+//! The reference host's hook client (PROTOCOL.md §11, §12): `Implemented` at activation
+//! (30 s deadline), then `OnActivate` only if listed; afterwards a hook is called only
+//! when the plugin listed it, with a per-hook deadline, and the host applies the answer
+//! (or, for an unlisted or failed hook, upstream's default) as [`apply`] describes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use prost_reflect::DynamicMessage;
+use serde_json::{Value as Json, json};
+
+use super::RunningPlugin;
+use crate::apicase::dynamic::DynamicCodec;
+use crate::behaviour::{message_of, to_json};
+
+/// Deadline of the `Implemented` call at activation.
+pub const IMPLEMENTED_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What one hook call came to.
+#[derive(Debug, Clone)]
+pub enum HookOutcome {
+    /// Not listed by `Implemented`: the host did not call it.
+    NotCalled,
+    Answered(DynamicMessage),
+    /// The call failed (a gRPC status or a transport error).
+    Failed {
+        code: tonic::Code,
+        message: String,
+    },
+    /// No answer within the hook deadline.
+    TimedOut(Duration),
+}
+
+impl HookOutcome {
+    pub fn describe(&self) -> String {
+        match self {
+            HookOutcome::NotCalled => "not called (not listed by Implemented)".into(),
+            HookOutcome::Answered(m) => format!("answered {}", to_json(m)),
+            HookOutcome::Failed { code, message } => format!("failed: {code:?}: {message}"),
+            HookOutcome::TimedOut(d) => format!("no answer within the {d:?} hook deadline"),
+        }
+    }
+}
+
+/// What activation found.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    /// The names the plugin listed that the host knows.
+    pub implemented: BTreeSet<String>,
+    /// Listed names that are not hooks of the contract (logged and ignored, as upstream).
+    pub unknown: Vec<String>,
+    /// `OnActivate`'s outcome (NotCalled when unlisted).
+    pub on_activate: HookOutcome,
+}
+
+/// Why activation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ActivationError {
+    #[error("Implemented failed: {0}")]
+    Implemented(String),
+    #[error("OnActivate refused activation: {0}")]
+    Refused(String),
+    #[error("OnActivate failed: {0}")]
+    OnActivate(String),
+}
+
+async fn call_raw(
+    channel: tonic::transport::Channel,
+    hook: &str,
+    request: DynamicMessage,
+    deadline: Duration,
+) -> HookOutcome {
+    let Some(response) = message_of(hook, "Response") else {
+        return HookOutcome::Failed {
+            code: tonic::Code::Internal,
+            message: format!("no hook {hook}"),
+        };
+    };
+    let mut grpc = tonic::client::Grpc::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX);
+    let path: tonic::codegen::http::uri::PathAndQuery =
+        match format!("/mattermost.pluginapi.v1.PluginHooks/{hook}").parse() {
+            Ok(p) => p,
+            Err(e) => {
+                return HookOutcome::Failed {
+                    code: tonic::Code::Internal,
+                    message: e.to_string(),
+                };
+            }
+        };
+    let call = async {
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        grpc.unary(
+            tonic::Request::new(request),
+            path,
+            DynamicCodec { response },
+        )
+        .await
+    };
+    match tokio::time::timeout(deadline, call).await {
+        Err(_) => HookOutcome::TimedOut(deadline),
+        Ok(Ok(r)) => HookOutcome::Answered(r.into_inner()),
+        Ok(Err(s)) => HookOutcome::Failed {
+            code: s.code(),
+            message: s.message().to_string(),
+        },
+    }
+}
+
+impl RunningPlugin {
+    /// `Implemented` (30 s), then `OnActivate` if listed; a non-empty `error` from
+    /// `OnActivate` aborts activation. The configuration change hook is not called here:
+    /// upstream's gRPC path does not guarantee it before `OnActivate` (PROTOCOL.md §12),
+    /// and this host does not either.
+    pub async fn activate(&mut self) -> Result<Activation, ActivationError> {
+        let request = DynamicMessage::new(message_of("Implemented", "Request").expect("hook"));
+        let answer =
+            match call_raw(self.channel(), "Implemented", request, IMPLEMENTED_DEADLINE).await {
+                HookOutcome::Answered(m) => to_json(&m),
+                other => return Err(ActivationError::Implemented(other.describe())),
+            };
+        let known: BTreeSet<String> = crate::behaviour::all_hooks().into_iter().collect();
+        let listed: Vec<String> = answer["hooks"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (implemented, unknown): (Vec<String>, Vec<String>) =
+            listed.into_iter().partition(|h| known.contains(h));
+        self.implemented = Some(implemented.iter().cloned().collect());
+        let on_activate = self
+            .call_hook(
+                "OnActivate",
+                DynamicMessage::new(message_of("OnActivate", "Request").expect("hook")),
+            )
+            .await;
+        match &on_activate {
+            HookOutcome::Answered(m) => {
+                let json = to_json(m);
+                if let Some(e) = json.get("error") {
+                    return Err(ActivationError::Refused(e.to_string()));
+                }
+            }
+            HookOutcome::NotCalled => {}
+            other => return Err(ActivationError::OnActivate(other.describe())),
+        }
+        Ok(Activation {
+            implemented: implemented.into_iter().collect(),
+            unknown,
+            on_activate,
+        })
+    }
+
+    /// Deactivates and stops the plugin: `OnDeactivate` (if listed; its error is only
+    /// informational, PROTOCOL.md §12) while the PluginAPI is still up, then the
+    /// shutdown sequence.
+    pub async fn deactivate_and_shutdown(self) -> (HookOutcome, super::ShutdownReport) {
+        let on_deactivate = self
+            .call_hook(
+                "OnDeactivate",
+                DynamicMessage::new(message_of("OnDeactivate", "Request").expect("hook")),
+            )
+            .await;
+        (on_deactivate, self.shutdown().await)
+    }
+
+    /// Whether the plugin listed `hook` (false before activation).
+    pub fn implements(&self, hook: &str) -> bool {
+        self.implemented.as_ref().is_some_and(|s| s.contains(hook))
+    }
+
+    /// Calls a unary hook if the plugin listed it, with the configured hook deadline.
+    pub async fn call_hook(&self, hook: &str, request: DynamicMessage) -> HookOutcome {
+        if !self.implements(hook) {
+            return HookOutcome::NotCalled;
+        }
+        call_raw(self.channel(), hook, request, self.config.hook_deadline).await
+    }
+}
+
+/// Hooks whose answer is a possibly modified object or a rejection: `(hook, request field,
+/// response replacement field)`. A failure fails open (the original object, no rejection).
+const FILTERS: &[(&str, &str, &str)] = &[
+    ("MessageWillBePosted", "post", "modified_post"),
+    ("MessageWillBeUpdated", "new_post", "modified_post"),
+    ("FileWillBeUploaded", "file_info", "modified_file_info"),
+    (
+        "NotificationWillBePushed",
+        "push_notification",
+        "modified_notification",
+    ),
+    (
+        "EmailNotificationWillBeSent",
+        "email_notification",
+        "modified_content",
+    ),
+];
+
+/// What the host does with a hook's outcome, as JSON:
+/// * filters: `{"rejected", "reason", "result"}` (result = replacement or original);
+/// * `UserWillLogIn`: `{"rejected", "reason"}`;
+/// * `MessagesWillBeConsumed`: `{"posts"}`;
+/// * `OnSharedChannelsPing`: `{"healthy"}`;
+/// * `ExecuteCommand`: `{"error", "response"}`;
+/// * other hooks with an `error` field: `{"error"}` plus their result field;
+/// * void hooks: `{}`.
+///
+/// plus `"called"` always. Unlisted hooks get upstream's defaults (nil error, unchanged
+/// object, healthy ping, no command response); failures follow PROTOCOL.md §10.3.
+pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Json {
+    let req = to_json(request);
+    let answer = match outcome {
+        HookOutcome::Answered(m) => Some(to_json(m)),
+        _ => None,
+    };
+    let failure = match outcome {
+        HookOutcome::Failed { code, message } => Some(format!("{code:?}: {message}")),
+        HookOutcome::TimedOut(d) => Some(format!("deadline of {d:?} exceeded")),
+        _ => None,
+    };
+    let called = !matches!(outcome, HookOutcome::NotCalled);
+    let field = |name: &str| answer.as_ref().and_then(|a| a.get(name)).cloned();
+    let mut out = if let Some((_, input, replacement)) = FILTERS.iter().find(|f| f.0 == hook) {
+        let reason = field("rejection_reason").and_then(|r| r.as_str().map(str::to_string));
+        json!({
+            "rejected": reason.as_deref().is_some_and(|r| !r.is_empty()),
+            "reason": reason.unwrap_or_default(),
+            "result": field(replacement).unwrap_or_else(|| req.get(*input).cloned().unwrap_or(Json::Null)),
+        })
+    } else {
+        match hook {
+            "UserWillLogIn" => {
+                let reason = field("rejection_reason")
+                    .and_then(|r| r.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                json!({"rejected": !reason.is_empty(), "reason": reason})
+            }
+            "MessagesWillBeConsumed" => json!({
+                "posts": if answer.is_some() { field("posts").unwrap_or(json!([])) } else { req.get("posts").cloned().unwrap_or(json!([])) }
+            }),
+            "OnSharedChannelsPing" => json!({
+                "healthy": match &answer {
+                    Some(a) => a.get("healthy").and_then(Json::as_bool).unwrap_or(false),
+                    None => !called,
+                }
+            }),
+            "ExecuteCommand" => match &failure {
+                Some(f) => {
+                    json!({"error": {"id": "plugin.grpc.execute_command.error", "status_code": 500, "message": f}, "response": null})
+                }
+                None => json!({"error": field("error"), "response": field("response")}),
+            },
+            _ => {
+                let mut o = json!({});
+                if let Some(f) = &failure {
+                    o["error"] = json!({"id": format!("plugin.grpc.{}.error", hook.to_lowercase()), "message": f});
+                } else if let Some(e) = field("error") {
+                    o["error"] = e;
+                }
+                for name in [
+                    "deleted_count",
+                    "modified_config",
+                    "response",
+                    "files",
+                    "hooks",
+                ] {
+                    if let Some(v) = field(name) {
+                        o[name] = v;
+                    }
+                }
+                o
+            }
+        }
+    };
+    out["called"] = Json::Bool(called);
+    out
+}

@@ -1,0 +1,784 @@
+//! The hooks suite (PROTOCOL.md §10.2, §10.3, §11, §12; `fixtures/plugins/BEHAVIOUR.md`):
+//! every hook's request arrives with every field intact, the plugin answers as the
+//! behaviour says, the host applies the answer (rejection, modification, AppError) and
+//! upstream's defaults for unlisted hooks, unlisted hooks are never called, a hook past its
+//! deadline is diagnosed, concurrent calls complete, and every hook has a case.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use conformance_core::behaviour::{self, message_of, to_json};
+use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::observe::Observed;
+use conformance_core::requestgen::{differences, populate};
+use conformance_core::runner::{Case, Ctx, Level};
+use conformance_core::supervisor::hooks::{HookOutcome, apply};
+use conformance_core::supervisor::{HostConfig, RunningPlugin};
+use prost_reflect::DynamicMessage;
+use serde_json::{Value as Json, json};
+
+use crate::support::{observed, shutdown_checked, start_ok};
+
+/// Starts a conformance plugin and activates it.
+async fn activated(
+    ctx: &Ctx,
+    builder: BundleBuilder,
+    config: HostConfig,
+) -> anyhow::Result<(Bundle, RunningPlugin)> {
+    let (bundle, mut plugin) = start_ok(ctx, builder, config).await?;
+    match plugin.activate().await {
+        Ok(_) => {
+            ctx.check(
+                "activated",
+                "Implemented, then OnActivate",
+                "activated",
+                true,
+            );
+            Ok((bundle, plugin))
+        }
+        Err(e) => {
+            ctx.check(
+                "activated",
+                "Implemented, then OnActivate",
+                e.to_string(),
+                false,
+            );
+            plugin.shutdown().await;
+            anyhow::bail!("activation failed: {e}")
+        }
+    }
+}
+
+fn conformance_plugin() -> BundleBuilder {
+    BundleBuilder::new("conformance-plugin")
+}
+
+/// The requests of `hook` the plugin reported, as JSON.
+fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
+    observed(bundle, |e| match e {
+        Observed::HookCall { hook: h, request } if h == hook => Some(request.clone()),
+        _ => None,
+    })
+}
+
+/// The plugin saw exactly `sent`: its report parses into the request type and every field
+/// (optional presence and map entries included) equals what the host sent.
+fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &DynamicMessage) {
+    let seen = seen_requests(bundle, hook);
+    ctx.eq("calls the plugin saw", 1, seen.len());
+    let Some(json) = seen.into_iter().next() else {
+        return;
+    };
+    let desc = message_of(hook, "Request").expect("hook descriptor");
+    match DynamicMessage::deserialize(desc, json) {
+        Ok(parsed) => {
+            let diffs = differences(&to_json(sent), &to_json(&parsed));
+            ctx.check(
+                "request arrived intact",
+                "every field as sent",
+                if diffs.is_empty() {
+                    "every field as sent".to_string()
+                } else {
+                    diffs.join("; ")
+                },
+                diffs.is_empty(),
+            );
+        }
+        Err(e) => {
+            ctx.check(
+                "reported request parses",
+                "a request message",
+                e.to_string(),
+                false,
+            );
+        }
+    }
+}
+
+/// A request of `hook` built from JSON (proto names).
+fn request(hook: &str, json: Json) -> anyhow::Result<DynamicMessage> {
+    let desc = message_of(hook, "Request").ok_or_else(|| anyhow::anyhow!("no hook {hook}"))?;
+    DynamicMessage::deserialize(desc, json).map_err(|e| anyhow::anyhow!("{hook} request: {e}"))
+}
+
+/// `hooks/<Hook>/intact` for every unary hook.
+fn intact_case(hook: &'static str) -> Case {
+    Case::new(
+        &format!("hooks/{hook}/intact"),
+        Level::Must,
+        "PROTOCOL.md §11.3, hooks.tsv; BEHAVIOUR.md",
+        &format!(
+            "a fully populated {hook} request arrives with every field intact, and the answer is the behaviour's"
+        ),
+        move |ctx| async move {
+            let (bundle, plugin) =
+                activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+            let desc = message_of(hook, "Request").expect("hook descriptor");
+            let sent = populate(&desc, hook);
+            let outcome = plugin.call_hook(hook, sent.clone()).await;
+            match &outcome {
+                HookOutcome::Answered(answer) => {
+                    ctx.eq(
+                        "answer",
+                        behaviour::expected_json(hook, &sent),
+                        to_json(answer),
+                    );
+                }
+                other => {
+                    ctx.check("answered", "an answer", other.describe(), false);
+                }
+            }
+            // OnActivate was already called once at activation.
+            if hook == "OnActivate" || hook == "Implemented" {
+                let seen = seen_requests(&bundle, hook);
+                ctx.eq("calls the plugin saw", 2, seen.len());
+                if let Some(last) = seen.last() {
+                    let parsed = DynamicMessage::deserialize(desc, last.clone());
+                    ctx.check(
+                        "request arrived intact",
+                        "every field as sent",
+                        format!(
+                            "{:?}",
+                            parsed
+                                .as_ref()
+                                .map(|p| differences(&to_json(&sent), &to_json(p)))
+                        ),
+                        parsed.is_ok_and(|p| differences(&to_json(&sent), &to_json(&p)).is_empty()),
+                    );
+                }
+            } else {
+                check_intact(&ctx, &bundle, hook, &sent);
+            }
+            shutdown_checked(&ctx, plugin).await;
+            Ok(())
+        },
+    )
+}
+
+/// A behaviour case: sends `req` to `hook` and checks the host's application of the
+/// answer at `path` (dot-separated, into [`apply`]'s JSON).
+fn applied_case(
+    name: &str,
+    hook: &'static str,
+    summary: &str,
+    req: Json,
+    checks: Vec<(&'static str, Json)>,
+) -> Case {
+    Case::new(
+        &format!("hooks/{hook}/{name}"),
+        Level::Must,
+        "PROTOCOL.md §10.2, §10.3; BEHAVIOUR.md",
+        summary,
+        move |ctx| {
+            let (req, checks) = (req.clone(), checks.clone());
+            async move {
+                let (_bundle, plugin) =
+                    activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+                let sent = request(hook, req)?;
+                let outcome = plugin.call_hook(hook, sent.clone()).await;
+                let applied = apply(hook, &sent, &outcome);
+                for (path, expected) in checks {
+                    let seen = conformance_core::apicase::lookup(&applied, path)
+                        .cloned()
+                        .unwrap_or(Json::Null);
+                    ctx.check(
+                        &format!("host applies: {path}"),
+                        &expected,
+                        &seen,
+                        seen == expected,
+                    );
+                }
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            }
+        },
+    )
+}
+
+fn behaviour_cases() -> Vec<Case> {
+    let rejected = |reason: &str| vec![("rejected", json!(true)), ("reason", json!(reason))];
+    vec![
+        applied_case(
+            "reject",
+            "MessageWillBePosted",
+            "a post containing reject-me is rejected with the plugin's reason",
+            json!({"post": {"id": "p1", "message": "please reject-me"}}),
+            rejected(behaviour::REJECTION),
+        ),
+        applied_case(
+            "modify",
+            "MessageWillBePosted",
+            "a post containing modify-me is replaced by the plugin's modified post",
+            json!({"post": {"id": "p1", "message": "modify-me"}}),
+            vec![
+                ("rejected", json!(false)),
+                ("result.message", json!("modify-me [modified]")),
+                ("result.id", json!("p1")),
+            ],
+        ),
+        applied_case(
+            "pass",
+            "MessageWillBePosted",
+            "a plain post passes unchanged",
+            json!({"post": {"id": "p1", "message": "hello"}}),
+            vec![
+                ("rejected", json!(false)),
+                ("result.message", json!("hello")),
+            ],
+        ),
+        applied_case(
+            "reject",
+            "MessageWillBeUpdated",
+            "an edit containing reject-me is rejected",
+            json!({"new_post": {"message": "reject-me"}, "old_post": {"message": "before"}}),
+            rejected(behaviour::REJECTION),
+        ),
+        applied_case(
+            "modify",
+            "MessageWillBeUpdated",
+            "an edit containing modify-me is replaced",
+            json!({"new_post": {"message": "modify-me"}, "old_post": {"message": "before"}}),
+            vec![("result.message", json!("modify-me [modified]"))],
+        ),
+        applied_case(
+            "reject",
+            "FileWillBeUploaded",
+            "an upload named reject-me is rejected",
+            json!({"file_info": {"name": "reject-me.txt"}, "file_content": "aGk="}),
+            rejected(behaviour::REJECTION),
+        ),
+        applied_case(
+            "modify",
+            "FileWillBeUploaded",
+            "an upload named modify-me gets the plugin's name",
+            json!({"file_info": {"name": "modify-me.txt"}, "file_content": "aGk="}),
+            vec![
+                ("rejected", json!(false)),
+                ("result.name", json!("modified-modify-me.txt")),
+            ],
+        ),
+        applied_case(
+            "reject",
+            "NotificationWillBePushed",
+            "a push notification containing reject-me is rejected",
+            json!({"push_notification": {"message": "reject-me"}, "user_id": "u1"}),
+            rejected(behaviour::REJECTION),
+        ),
+        applied_case(
+            "modify",
+            "NotificationWillBePushed",
+            "a push notification containing modify-me is replaced",
+            json!({"push_notification": {"message": "modify-me"}, "user_id": "u1"}),
+            vec![("result.message", json!("modify-me [modified]"))],
+        ),
+        applied_case(
+            "reject",
+            "EmailNotificationWillBeSent",
+            "an email notification containing reject-me is rejected",
+            json!({"email_notification": {"notification_json": "eyJzdWJqZWN0IjoicmVqZWN0LW1lIn0="}}),
+            rejected(behaviour::REJECTION),
+        ),
+        applied_case(
+            "modify",
+            "EmailNotificationWillBeSent",
+            "an email notification containing modify-me gets the plugin's subject",
+            json!({"email_notification": {"notification_json": "eyJzdWJqZWN0IjoibW9kaWZ5LW1lIn0="}}),
+            vec![("result.subject", json!(behaviour::MODIFIED_CONTENT))],
+        ),
+        applied_case(
+            "blocked",
+            "UserWillLogIn",
+            "the login of user blocked is rejected",
+            json!({"user": {"username": "blocked"}}),
+            rejected(behaviour::LOGIN_REJECTION),
+        ),
+        applied_case(
+            "allowed",
+            "UserWillLogIn",
+            "any other login is allowed",
+            json!({"user": {"username": "alice"}}),
+            vec![("rejected", json!(false))],
+        ),
+        applied_case(
+            "reject",
+            "ConfigurationWillBeSaved",
+            "a configuration containing reject-me is refused with the plugin's AppError",
+            json!({"new_config": {"config_json": "eyJyZWplY3QtbWUiOjF9"}}),
+            vec![
+                ("error.id", json!("conformance.config.rejected")),
+                ("error.status_code", json!(400)),
+            ],
+        ),
+        applied_case(
+            "echo",
+            "ExecuteCommand",
+            "/echo TEXT answers TEXT as an ephemeral response",
+            json!({"args": {"command": "/echo hello there"}}),
+            vec![
+                ("response.text", json!("hello there")),
+                ("response.response_type", json!("ephemeral")),
+                ("error", Json::Null),
+            ],
+        ),
+        applied_case(
+            "unknown",
+            "ExecuteCommand",
+            "an unknown command answers the plugin's AppError",
+            json!({"args": {"command": "/nosuch"}}),
+            vec![
+                ("error.id", json!("conformance.command.unknown")),
+                ("error.status_code", json!(404)),
+            ],
+        ),
+        applied_case(
+            "count",
+            "RunDataRetention",
+            "the deleted count the plugin reports reaches the host",
+            json!({"now_time": 1_700_000_000_000i64, "batch_size": 50}),
+            vec![("deleted_count", json!(100))],
+        ),
+        applied_case(
+            "fail",
+            "OnSAMLLogin",
+            "an AppError from OnSAMLLogin reaches the host",
+            json!({"user": {"username": "fail-me"}}),
+            vec![
+                ("error.id", json!("conformance.onsamllogin.failed")),
+                ("error.status_code", json!(500)),
+            ],
+        ),
+        applied_case(
+            "healthy",
+            "OnSharedChannelsPing",
+            "a healthy answer reaches the host",
+            json!({"remote_cluster": {"name": "remote"}}),
+            vec![("healthy", json!(true))],
+        ),
+        applied_case(
+            "unhealthy",
+            "OnSharedChannelsPing",
+            "an unhealthy answer reaches the host",
+            json!({"remote_cluster": {"name": "fail-me"}}),
+            vec![("healthy", json!(false))],
+        ),
+        applied_case(
+            "modifies-each",
+            "MessagesWillBeConsumed",
+            "every consumed post comes back modified, in order",
+            json!({"posts": [{"message": "a"}, {"message": "b"}]}),
+            vec![
+                ("posts.0.message", json!("a [consumed]")),
+                ("posts.1.message", json!("b [consumed]")),
+            ],
+        ),
+        applied_case(
+            "files",
+            "GenerateSupportData",
+            "the plugin's support file reaches the host",
+            json!({}),
+            vec![("files.0.filename", json!("conformance.txt"))],
+        ),
+    ]
+}
+
+fn lifecycle_cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "hooks/OnActivate/refused",
+            Level::Must,
+            "PROTOCOL.md §12 (a non-empty error from OnActivate aborts activation)",
+            "an AppError from OnActivate aborts activation",
+            |ctx| async move {
+                let (_bundle, mut plugin) = start_ok(
+                    &ctx,
+                    conformance_plugin().option("fail_activate", "true"),
+                    HostConfig::default(),
+                )
+                .await?;
+                let result = plugin.activate().await;
+                ctx.check(
+                    "activation refused",
+                    "refused with conformance.activate.refused",
+                    format!("{result:?}"),
+                    matches!(&result, Err(e) if e.to_string().contains("conformance.activate.refused")),
+                );
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        ),
+        Case::new(
+            "hooks/OnActivate/calls-the-api",
+            Level::Must,
+            "PROTOCOL.md §12, §20.1 (a plugin calls back into the PluginAPI)",
+            "Implemented comes first, then OnActivate, which can already use the PluginAPI",
+            |ctx| async move {
+                let (bundle, plugin) =
+                    activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+                let order: Vec<String> = observed(&bundle, |e| match e {
+                    Observed::HookCall { hook, .. } => Some(hook.clone()),
+                    _ => None,
+                });
+                ctx.eq(
+                    "hook order at activation",
+                    vec!["Implemented".to_string(), "OnActivate".to_string()],
+                    order,
+                );
+                let calls: Vec<String> = plugin
+                    .api_calls()
+                    .into_iter()
+                    .map(|c| format!("{} {}", c.rpc, c.outcome))
+                    .collect();
+                ctx.eq(
+                    "PluginAPI calls made by OnActivate",
+                    vec!["GetServerVersion ok".to_string(), "KVSet ok".to_string()],
+                    calls,
+                );
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        ),
+        Case::new(
+            "hooks/OnDeactivate/before-shutdown",
+            Level::Must,
+            "PROTOCOL.md §9.1, §12",
+            "OnDeactivate is called before the Shutdown rpc, while the PluginAPI server is up",
+            |ctx| async move {
+                let (bundle, plugin) =
+                    activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+                let (outcome, report) = plugin.deactivate_and_shutdown().await;
+                ctx.check(
+                    "OnDeactivate answered",
+                    "answered",
+                    outcome.describe(),
+                    matches!(outcome, HookOutcome::Answered(_)),
+                );
+                let events: Vec<&'static str> = bundle
+                    .observations()
+                    .iter()
+                    .filter_map(|o| match &o.event {
+                        Observed::HookCall { hook, .. } if hook == "OnDeactivate" => {
+                            Some("OnDeactivate")
+                        }
+                        Observed::ShutdownRpc => Some("Shutdown"),
+                        _ => None,
+                    })
+                    .collect();
+                ctx.eq(
+                    "order the plugin saw",
+                    vec!["OnDeactivate", "Shutdown"],
+                    events,
+                );
+                ctx.eq("graceful", true, report.graceful);
+                Ok(())
+            },
+        ),
+        Case::new(
+            "hooks/gating/unlisted-never-called",
+            Level::Must,
+            "PROTOCOL.md §11.4",
+            "hooks the plugin does not list are never called and get upstream's defaults",
+            |ctx| async move {
+                let (bundle, plugin) = activated(
+                    &ctx,
+                    conformance_plugin().option("hooks", "OnActivate,MessageWillBePosted"),
+                    HostConfig::default(),
+                )
+                .await?;
+                let mut defaults = Vec::new();
+                for hook in behaviour::all_hooks() {
+                    if hook == "ServeHTTP" || hook == "Implemented" {
+                        continue;
+                    }
+                    let desc = message_of(&hook, "Request").expect("hook");
+                    let sent = populate(&desc, &hook);
+                    let outcome = plugin.call_hook(&hook, sent.clone()).await;
+                    let listed = hook == "OnActivate" || hook == "MessageWillBePosted";
+                    if !listed {
+                        defaults.push((hook.clone(), apply(&hook, &sent, &outcome), sent));
+                    }
+                }
+                let called: BTreeSet<String> = observed(&bundle, |e| match e {
+                    Observed::HookCall { hook, .. } => Some(hook.clone()),
+                    _ => None,
+                })
+                .into_iter()
+                .collect();
+                ctx.eq(
+                    "hooks the plugin saw",
+                    ["Implemented", "MessageWillBePosted", "OnActivate"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<BTreeSet<_>>(),
+                    called,
+                );
+                for (hook, applied, sent) in defaults {
+                    let ok = match hook.as_str() {
+                        "OnSharedChannelsPing" => applied["healthy"] == json!(true),
+                        "ExecuteCommand" => {
+                            applied["error"].is_null() && applied["response"].is_null()
+                        }
+                        "MessageWillBeUpdated" => {
+                            applied["rejected"] == json!(false)
+                                && applied["result"] == to_json(&sent)["new_post"]
+                        }
+                        "UserWillLogIn" => applied["rejected"] == json!(false),
+                        "MessagesWillBeConsumed" => applied["posts"] == to_json(&sent)["posts"],
+                        _ => {
+                            applied.get("error").is_none()
+                                && applied.get("rejected").is_none_or(|r| r == &json!(false))
+                        }
+                    };
+                    ctx.check(
+                        &format!("{hook} default"),
+                        "upstream's default",
+                        &applied,
+                        ok,
+                    );
+                }
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        ),
+        Case::new(
+            "hooks/gating/unknown-names-ignored",
+            Level::Should,
+            "PROTOCOL.md §11.4 (unknown names are logged and ignored)",
+            "a hook name the host does not know does not break activation",
+            |ctx| async move {
+                let (_bundle, mut plugin) = start_ok(
+                    &ctx,
+                    conformance_plugin().option("hooks", "OnActivate,NoSuchHook"),
+                    HostConfig::default(),
+                )
+                .await?;
+                let activation = plugin.activate().await;
+                ctx.check(
+                    "unknown name set aside",
+                    "activated with NoSuchHook ignored",
+                    format!("{:?}", activation.as_ref().map(|a| a.unknown.clone())),
+                    activation
+                        .as_ref()
+                        .is_ok_and(|a| a.unknown == vec!["NoSuchHook".to_string()]),
+                );
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        ),
+        Case::new(
+            "hooks/deadline",
+            Level::Must,
+            "PROTOCOL.md §12 (30 s per hook), §10.3 (filters fail open)",
+            "a hook past its deadline is diagnosed, and a message filter past it fails open",
+            |ctx| async move {
+                let deadline = Duration::from_secs(1);
+                let config = HostConfig {
+                    hook_deadline: deadline,
+                    ..HostConfig::default()
+                };
+                let (_bundle, plugin) = activated(&ctx, conformance_plugin(), config).await?;
+                let sent = request(
+                    "MessageWillBePosted",
+                    json!({"post": {"message": "hang-me"}}),
+                )?;
+                let outcome = plugin.call_hook("MessageWillBePosted", sent.clone()).await;
+                ctx.check(
+                    "diagnosed at the deadline",
+                    format!("TimedOut({deadline:?})"),
+                    outcome.describe(),
+                    matches!(outcome, HookOutcome::TimedOut(d) if d == deadline),
+                );
+                let applied = apply("MessageWillBePosted", &sent, &outcome);
+                ctx.eq("fails open", json!(false), applied["rejected"].clone());
+                ctx.eq(
+                    "original post kept",
+                    json!("hang-me"),
+                    applied["result"]["message"].clone(),
+                );
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        )
+        .timeout(Duration::from_secs(30)),
+        Case::new(
+            "hooks/concurrent",
+            Level::Must,
+            "PROTOCOL.md §12 (hooks may arrive concurrently)",
+            "16 concurrent MessageHasBeenPosted calls all complete and all reach the plugin",
+            |ctx| async move {
+                let (bundle, plugin) =
+                    activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+                let calls = (0..16).map(|i| {
+                    let sent = request(
+                        "MessageHasBeenPosted",
+                        json!({"post": {"message": format!("concurrent-{i}")}}),
+                    );
+                    let plugin = &plugin;
+                    async move {
+                        match sent {
+                            Ok(sent) => matches!(
+                                plugin.call_hook("MessageHasBeenPosted", sent).await,
+                                HookOutcome::Answered(_)
+                            ),
+                            Err(_) => false,
+                        }
+                    }
+                });
+                let answered = futures::future::join_all(calls)
+                    .await
+                    .into_iter()
+                    .filter(|a| *a)
+                    .count();
+                ctx.eq("calls answered", 16, answered);
+                let seen: BTreeSet<String> = seen_requests(&bundle, "MessageHasBeenPosted")
+                    .iter()
+                    .filter_map(|r| r["post"]["message"].as_str().map(str::to_string))
+                    .collect();
+                ctx.eq("distinct calls the plugin saw", 16, seen.len());
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        ),
+    ]
+}
+
+fn serve_http_case() -> Case {
+    Case::new(
+        "hooks/ServeHTTP/intact",
+        Level::Must,
+        "PROTOCOL.md §13.3, §13.4",
+        "a ServeHTTP stream's init arrives intact (multi-value headers included) and an echo streams the body back",
+        |ctx| async move {
+            use pluginapi_proto::pluginapi::plugin_hooks_client::PluginHooksClient;
+            use pluginapi_proto::pluginapi::{HttpHeader, ServeHttpRequest, ServeHttpRequestInit};
+            let (bundle, plugin) =
+                activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+            let init = ServeHttpRequestInit {
+                method: "POST".into(),
+                url: "/echo?x=1".into(),
+                proto: "HTTP/1.1".into(),
+                proto_major: 1,
+                proto_minor: 1,
+                headers: vec![
+                    HttpHeader {
+                        key: "Content-Type".into(),
+                        values: vec!["text/plain".into()],
+                    },
+                    HttpHeader {
+                        key: "X-Multi".into(),
+                        values: vec!["a".into(), "b".into()],
+                    },
+                ],
+                host: "localhost".into(),
+                remote_addr: "127.0.0.1:5555".into(),
+                request_uri: "/plugins/p/echo?x=1".into(),
+                content_length: 11,
+                ..Default::default()
+            };
+            let first = ServeHttpRequest {
+                init: Some(init),
+                body_chunk: b"hello ".to_vec(),
+                body_complete: false,
+            };
+            let last = ServeHttpRequest {
+                init: None,
+                body_chunk: b"world".to_vec(),
+                body_complete: true,
+            };
+            let mut client = PluginHooksClient::new(plugin.channel());
+            let mut stream = client
+                .serve_http(tokio_stream::iter(vec![first.clone(), last]))
+                .await?
+                .into_inner();
+            let mut status = 0;
+            let mut body = Vec::new();
+            let mut complete = false;
+            while let Some(m) = stream.message().await? {
+                if let Some(i) = m.init {
+                    status = i.status_code;
+                }
+                body.extend_from_slice(&m.body_chunk);
+                complete |= m.body_complete;
+            }
+            ctx.eq("status", 200, status);
+            ctx.eq(
+                "echoed body",
+                "hello world".to_string(),
+                String::from_utf8_lossy(&body).into_owned(),
+            );
+            ctx.eq("body_complete", true, complete);
+            let desc = message_of("ServeHTTP", "Request").expect("descriptor");
+            let sent = behaviour::dynamic_of(&first, desc.clone());
+            match seen_requests(&bundle, "ServeHTTP").into_iter().next() {
+                Some(json) => {
+                    let parsed = DynamicMessage::deserialize(desc, json)?;
+                    let diffs = differences(&to_json(&sent), &to_json(&parsed));
+                    ctx.check(
+                        "first message arrived intact",
+                        "as sent",
+                        diffs.join("; "),
+                        diffs.is_empty(),
+                    );
+                }
+                None => {
+                    ctx.check("first message arrived", "reported", "nothing", false);
+                }
+            }
+            shutdown_checked(&ctx, plugin).await;
+            Ok(())
+        },
+    )
+}
+
+pub fn cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = pluginapi_proto::hooks::HOOK_RPCS
+        .iter()
+        .filter(|(name, _)| *name != "ServeHTTP")
+        .map(|(name, _)| intact_case(name))
+        .collect();
+    cases.push(serve_http_case());
+    cases.extend(behaviour_cases());
+    cases.extend(lifecycle_cases());
+    let names: BTreeSet<String> = cases.iter().map(|c| c.name.clone()).collect();
+    cases.push(Case::new(
+        "hooks/coverage",
+        Level::Must,
+        "contract: every PluginHooks rpc",
+        "every rpc of mattermost.pluginapi.v1.PluginHooks, as compiled, has at least one case",
+        move |ctx| {
+            let missing = uncovered_hooks(&names);
+            async move {
+                ctx.eq("hooks without a case", Vec::<String>::new(), missing);
+                Ok(())
+            }
+        },
+    ));
+    cases
+}
+
+/// Hooks of the compiled service with no case named `hooks/<Hook>/...`.
+pub fn uncovered_hooks(case_names: &BTreeSet<String>) -> Vec<String> {
+    pluginapi_proto::descriptor_pool()
+        .get_service_by_name(pluginapi_proto::service_names::PLUGIN_HOOKS)
+        .expect("PluginHooks is compiled in")
+        .methods()
+        .map(|m| m.name().to_string())
+        .filter(|m| {
+            !case_names
+                .iter()
+                .any(|n| n.starts_with(&format!("hooks/{m}/")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hook_is_covered_and_removing_one_is_caught() {
+        let mut names: BTreeSet<String> = cases().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(uncovered_hooks(&names), Vec::<String>::new());
+        names.retain(|n| !n.starts_with("hooks/OnInstall/"));
+        assert_eq!(uncovered_hooks(&names), vec!["OnInstall".to_string()]);
+    }
+}
