@@ -19,13 +19,92 @@ use serde_json::{Value as Json, json};
 
 use crate::support::{observed, shutdown_checked, start_ok};
 
-/// Starts a conformance plugin and activates it.
+/// Which conformance plugin a case drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plugin {
+    /// The fake interpreter's `conformance-plugin` mode.
+    Fake,
+    /// The real Python reference plugin (`fixtures/plugins/python-reference`).
+    Python,
+}
+
+impl Plugin {
+    /// The name prefix of this plugin's cases.
+    pub fn suite(self) -> &'static str {
+        match self {
+            Plugin::Fake => "hooks",
+            Plugin::Python => "hooks-python",
+        }
+    }
+}
+
+/// Starts the plugin (all hooks listed) through the reference host.
+async fn start_plugin(
+    ctx: &Ctx,
+    plugin: Plugin,
+    config: HostConfig,
+) -> anyhow::Result<(Bundle, RunningPlugin)> {
+    match plugin {
+        Plugin::Fake => start_ok(ctx, conformance_plugin(), config).await,
+        Plugin::Python => {
+            let prepared =
+                match tokio::task::spawn_blocking(conformance_core::python_reference::prepare)
+                    .await?
+                {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        ctx.skip(&format!(
+                            "the Python reference plugin cannot be prepared: {reason}"
+                        ));
+                        anyhow::bail!("skipped: {reason}");
+                    }
+                };
+            let bundle = conformance_core::python_reference::write_bundle(
+                prepared,
+                &ctx.scratch.join("b"),
+                None,
+                false,
+            )
+            .map_err(anyhow::Error::msg)?;
+            match conformance_core::supervisor::start(&bundle.dir, config).await {
+                Ok(p) => {
+                    ctx.check("plugin started", "started", "started", true);
+                    Ok((bundle, p))
+                }
+                Err(f) => {
+                    ctx.check("plugin started", "started", f.to_string(), false);
+                    anyhow::bail!("the Python reference plugin did not start: {f}")
+                }
+            }
+        }
+    }
+}
+
+/// Starts the fake conformance plugin from `builder` and activates it.
 async fn activated(
     ctx: &Ctx,
     builder: BundleBuilder,
     config: HostConfig,
 ) -> anyhow::Result<(Bundle, RunningPlugin)> {
-    let (bundle, mut plugin) = start_ok(ctx, builder, config).await?;
+    let (bundle, plugin) = start_ok(ctx, builder, config).await?;
+    activate(ctx, bundle, plugin).await
+}
+
+/// Starts `plugin` and activates it.
+async fn activated_plugin(
+    ctx: &Ctx,
+    plugin: Plugin,
+    config: HostConfig,
+) -> anyhow::Result<(Bundle, RunningPlugin)> {
+    let (bundle, running) = start_plugin(ctx, plugin, config).await?;
+    activate(ctx, bundle, running).await
+}
+
+async fn activate(
+    ctx: &Ctx,
+    bundle: Bundle,
+    mut plugin: RunningPlugin,
+) -> anyhow::Result<(Bundle, RunningPlugin)> {
     match plugin.activate().await {
         Ok(_) => {
             ctx.check(
@@ -101,18 +180,17 @@ fn request(hook: &str, json: Json) -> anyhow::Result<DynamicMessage> {
     DynamicMessage::deserialize(desc, json).map_err(|e| anyhow::anyhow!("{hook} request: {e}"))
 }
 
-/// `hooks/<Hook>/intact` for every unary hook.
-fn intact_case(hook: &'static str) -> Case {
+/// `<suite>/<Hook>/intact` for every unary hook.
+fn intact_case(subject: Plugin, hook: &'static str) -> Case {
     Case::new(
-        &format!("hooks/{hook}/intact"),
+        &format!("{}/{hook}/intact", subject.suite()),
         Level::Must,
         "PROTOCOL.md §11.3, hooks.tsv; BEHAVIOUR.md",
         &format!(
             "a fully populated {hook} request arrives with every field intact, and the answer is the behaviour's"
         ),
         move |ctx| async move {
-            let (bundle, plugin) =
-                activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+            let (bundle, plugin) = activated_plugin(&ctx, subject, HostConfig::default()).await?;
             let desc = message_of(hook, "Request").expect("hook descriptor");
             let sent = populate(&desc, hook);
             let outcome = plugin.call_hook(hook, sent.clone()).await;
@@ -158,6 +236,7 @@ fn intact_case(hook: &'static str) -> Case {
 /// A behaviour case: sends `req` to `hook` and checks the host's application of the
 /// answer at `path` (dot-separated, into [`apply`]'s JSON).
 fn applied_case(
+    subject: Plugin,
     name: &str,
     hook: &'static str,
     summary: &str,
@@ -165,7 +244,7 @@ fn applied_case(
     checks: Vec<(&'static str, Json)>,
 ) -> Case {
     Case::new(
-        &format!("hooks/{hook}/{name}"),
+        &format!("{}/{hook}/{name}", subject.suite()),
         Level::Must,
         "PROTOCOL.md §10.2, §10.3; BEHAVIOUR.md",
         summary,
@@ -173,7 +252,7 @@ fn applied_case(
             let (req, checks) = (req.clone(), checks.clone());
             async move {
                 let (_bundle, plugin) =
-                    activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+                    activated_plugin(&ctx, subject, HostConfig::default()).await?;
                 let sent = request(hook, req)?;
                 let outcome = plugin.call_hook(hook, sent.clone()).await;
                 let applied = apply(hook, &sent, &outcome);
@@ -195,7 +274,14 @@ fn applied_case(
     )
 }
 
-fn behaviour_cases() -> Vec<Case> {
+fn behaviour_cases(subject: Plugin) -> Vec<Case> {
+    let applied_case = |name: &str,
+                        hook: &'static str,
+                        summary: &str,
+                        req: Json,
+                        checks: Vec<(&'static str, Json)>| {
+        applied_case(subject, name, hook, summary, req, checks)
+    };
     let rejected = |reason: &str| vec![("rejected", json!(true)), ("reason", json!(reason))];
     vec![
         applied_case(
@@ -641,17 +727,16 @@ fn lifecycle_cases() -> Vec<Case> {
     ]
 }
 
-fn serve_http_case() -> Case {
+fn serve_http_case(subject: Plugin) -> Case {
     Case::new(
-        "hooks/ServeHTTP/intact",
+        &format!("{}/ServeHTTP/intact", subject.suite()),
         Level::Must,
         "PROTOCOL.md §13.3, §13.4",
         "a ServeHTTP stream's init arrives intact (multi-value headers included) and an echo streams the body back",
-        |ctx| async move {
+        move |ctx| async move {
             use pluginapi_proto::pluginapi::plugin_hooks_client::PluginHooksClient;
             use pluginapi_proto::pluginapi::{HttpHeader, ServeHttpRequest, ServeHttpRequestInit};
-            let (bundle, plugin) =
-                activated(&ctx, conformance_plugin(), HostConfig::default()).await?;
+            let (bundle, plugin) = activated_plugin(&ctx, subject, HostConfig::default()).await?;
             let init = ServeHttpRequestInit {
                 method: "POST".into(),
                 url: "/echo?x=1".into(),
@@ -729,14 +814,27 @@ fn serve_http_case() -> Case {
     )
 }
 
-pub fn cases() -> Vec<Case> {
+/// The cases every conformance plugin must pass, for one plugin.
+fn plugin_cases(subject: Plugin) -> Vec<Case> {
     let mut cases: Vec<Case> = pluginapi_proto::hooks::HOOK_RPCS
         .iter()
         .filter(|(name, _)| *name != "ServeHTTP")
-        .map(|(name, _)| intact_case(name))
+        .map(|(name, _)| intact_case(subject, name))
         .collect();
-    cases.push(serve_http_case());
-    cases.extend(behaviour_cases());
+    cases.push(serve_http_case(subject));
+    cases.extend(behaviour_cases(subject));
+    cases
+}
+
+/// The hooks suite against the Python reference plugin (`hooks-python/`). Its cases
+/// prepare the plugin's venv on first use; when Python or its packages cannot be had,
+/// the test target marks them ignored with the reason and `run` reports them skipped.
+pub fn python_cases() -> Vec<Case> {
+    plugin_cases(Plugin::Python)
+}
+
+pub fn cases() -> Vec<Case> {
+    let mut cases = plugin_cases(Plugin::Fake);
     cases.extend(lifecycle_cases());
     let names: BTreeSet<String> = cases.iter().map(|c| c.name.clone()).collect();
     cases.push(Case::new(

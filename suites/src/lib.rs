@@ -26,6 +26,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(environment::cases());
     cases.extend(manifest::cases());
     cases.extend(hooks::cases());
+    cases.extend(hooks::python_cases());
     cases.extend(api::cases());
     cases
 }

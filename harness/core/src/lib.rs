@@ -16,6 +16,7 @@ pub mod handshake;
 pub mod manifest;
 pub mod observe;
 pub mod process;
+pub mod python_reference;
 pub mod report;
 pub mod requestgen;
 pub mod runner;

@@ -82,9 +82,10 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         ),
         // A body that stops after a failed assertion failed; one that stops without
         // having found a failure could not be carried out.
-        Ok(Err(e)) => match first_failed {
-            Some(f) => (Status::Failed, Some(f)),
-            None => (Status::Errored, Some(format!("{e:#}"))),
+        Ok(Err(e)) => match (first_failed, ctx.skipped()) {
+            (Some(f), _) => (Status::Failed, Some(f)),
+            (None, Some(reason)) => (Status::Skipped, Some(reason)),
+            (None, None) => (Status::Errored, Some(format!("{e:#}"))),
         },
         Ok(Ok(())) => match (ctx.skipped(), first_failed) {
             (_, Some(f)) => (Status::Failed, Some(f)),
@@ -198,6 +199,16 @@ mod tests {
                 anyhow::bail!("setup broke")
             }),
             Case::new(
+                "t/skip-then-stop",
+                Level::Must,
+                "x",
+                "x",
+                |ctx| async move {
+                    ctx.skip("python is missing");
+                    anyhow::bail!("cannot go on")
+                },
+            ),
+            Case::new(
                 "t/fail-then-stop",
                 Level::Must,
                 "x",
@@ -226,6 +237,7 @@ mod tests {
                 Status::Errored,
                 Status::Skipped,
                 Status::Errored,
+                Status::Skipped,
                 Status::Failed,
                 Status::TimedOut
             ]
@@ -234,6 +246,6 @@ mod tests {
             outcomes[1].message.as_deref(),
             Some("two: expected 2, saw 3")
         );
-        assert_eq!(outcomes[6].assertions.len(), 1);
+        assert_eq!(outcomes[7].assertions.len(), 1);
     }
 }
