@@ -82,7 +82,7 @@ impl ConformanceHooks {
         );
         // A small buffer: the response stream applies backpressure to the writer.
         let (tx, rx) = mpsc::channel::<Result<ServeHttpResponse, Status>>(4);
-        tokio::spawn(route(init, first, inbound, tx));
+        tokio::spawn(route(init, first, inbound, tx, self.observe.clone()));
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
         Ok(Response::new(Box::pin(stream)))
     }
@@ -163,7 +163,20 @@ async fn route(
     first: ServeHttpRequest,
     inbound: Streaming<ServeHttpRequest>,
     tx: mpsc::Sender<Result<ServeHttpResponse, Status>>,
+    obs: PathBuf,
 ) {
+    let path = init.url.split('?').next().unwrap_or_default().to_string();
+    let completed = serve_route(init, first, inbound, tx).await.is_ok();
+    let _ = observe::record(&obs, Observed::HttpStreamEnded { path, completed });
+}
+
+/// Answers one request; `Err` when the host stopped reading before the end.
+async fn serve_route(
+    init: ServeHttpRequestInit,
+    first: ServeHttpRequest,
+    inbound: Streaming<ServeHttpRequest>,
+    tx: mpsc::Sender<Result<ServeHttpResponse, Status>>,
+) -> Result<(), ()> {
     let mut body = Body {
         first: Some(first.body_chunk),
         done: first.body_complete,
@@ -172,7 +185,7 @@ async fn route(
     let (path, query) = init.url.split_once('?').unwrap_or((init.url.as_str(), ""));
     let send = |m| tx.send(Ok(m));
     let method = init.method.as_str();
-    let _ = match (method, path) {
+    let result = match (method, path) {
         ("GET", "/hello") => {
             let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
             send(chunk(b"Hello, world!".to_vec(), true, false)).await
@@ -188,7 +201,7 @@ async fn route(
             while let Some(piece) = body.next().await {
                 for part in piece.chunks(CHUNK) {
                     if send(chunk(part.to_vec(), false, false)).await.is_err() {
-                        return;
+                        return Err(());
                     }
                 }
             }
@@ -225,12 +238,15 @@ async fn route(
             .await;
             let mut sent = 0;
             let mut first_chunk = true;
+            // `a`..`z` repeating; cut from one pattern buffer (26 * 2521 + 26 >= CHUNK + 26).
+            let pattern: Vec<u8> = (0..CHUNK + 26).map(|i| b'a' + (i % 26) as u8).collect();
             while sent < total {
                 let n = CHUNK.min(total - sent);
-                let data: Vec<u8> = (sent..sent + n).map(|i| b'a' + (i % 26) as u8).collect();
+                let offset = sent % 26;
+                let data = pattern[offset..offset + n].to_vec();
                 sent += n;
                 if send(chunk(data, sent == total, first_chunk)).await.is_err() {
-                    return;
+                    return Err(());
                 }
                 first_chunk = false;
             }
@@ -254,6 +270,55 @@ async fn route(
             while body.next().await.is_some() {}
             sent
         }
+        ("POST", "/chunks") => {
+            // Fake-only: the sizes of the request body chunks, as the host cut them.
+            let mut sizes = Vec::new();
+            while let Some(piece) = body.next().await {
+                if !piece.is_empty() {
+                    sizes.push(piece.len());
+                }
+            }
+            let _ = send(head(200, vec![header("Content-Type", "application/json")])).await;
+            send(chunk(
+                serde_json::to_vec(&sizes).unwrap_or_default(),
+                true,
+                false,
+            ))
+            .await
+        }
+        ("GET", "/flush-wait") => {
+            // Fake-only: the first chunk with `flush`, then the rest only once the client
+            // shows it has the first chunk by creating `flush-<token>` in the bundle
+            // directory (the working directory); gives up after 10 s.
+            let token = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("token="))
+                .unwrap_or("x")
+                .to_string();
+            let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
+            if send(chunk(b"first;".to_vec(), false, true)).await.is_err() {
+                return Err(());
+            }
+            let marker = std::path::PathBuf::from(format!("flush-{token}"));
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut seen = false;
+            while tokio::time::Instant::now() < deadline {
+                if marker.exists() {
+                    seen = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let rest: &[u8] = if seen { b"rest" } else { b"gave-up" };
+            send(chunk(rest.to_vec(), true, false)).await
+        }
+        ("GET", "/crash") => {
+            // Fake-only: half a response, then the process dies.
+            let _ = send(head(200, vec![header("Content-Type", "text/plain")])).await;
+            let _ = send(chunk(b"partial".to_vec(), false, true)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            std::process::exit(3);
+        }
         (_, p) if p.starts_with("/status/") => {
             let status = p["/status/".len()..].parse().unwrap_or(500);
             let _ = send(head(status, Vec::new())).await;
@@ -264,4 +329,5 @@ async fn route(
             send(chunk(b"Not Found".to_vec(), true, false)).await
         }
     };
+    result.map_err(|_| ())
 }

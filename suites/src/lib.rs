@@ -11,6 +11,7 @@ mod health;
 pub mod hooks;
 mod logs;
 mod manifest;
+mod serve_http;
 mod shutdown;
 pub mod support;
 
@@ -27,6 +28,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(manifest::cases());
     cases.extend(hooks::cases());
     cases.extend(hooks::python_cases());
+    cases.extend(serve_http::cases());
     cases.extend(api::cases());
     cases
 }

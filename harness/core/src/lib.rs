@@ -13,6 +13,7 @@ pub mod behaviour;
 pub mod clock;
 pub mod fixtures;
 pub mod handshake;
+pub mod http_bridge;
 pub mod manifest;
 pub mod observe;
 pub mod process;

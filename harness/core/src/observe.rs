@@ -61,6 +61,8 @@ pub enum Observed {
         hook: String,
         request: serde_json::Value,
     },
+    /// A ServeHTTP response stream ended: `completed` false when the host went away first.
+    HttpStreamEnded { path: String, completed: bool },
     /// One step of an API case the plugin ran against the host's PluginAPI server.
     ApiStep {
         case: String,

@@ -139,6 +139,8 @@ pub struct Case {
     pub summary: String,
     pub subject: Subject,
     pub timeout: Duration,
+    /// Runs with no other case of the process running (cases that measure the process).
+    pub exclusive: bool,
     body: Body,
 }
 
@@ -168,12 +170,20 @@ impl Case {
             summary: summary.to_string(),
             subject: Subject::Host,
             timeout: DEFAULT_TIMEOUT,
+            exclusive: false,
             body: Arc::new(move |ctx| Box::pin(body(ctx))),
         }
     }
 
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Runs this case alone: it waits for the running cases to finish, and no other case
+    /// starts until it is done.
+    pub fn exclusive(mut self) -> Self {
+        self.exclusive = true;
         self
     }
 

@@ -55,6 +55,14 @@ pub struct CaseOutcome {
 /// Runs one case in `scratch_root/<dir_name>` with its timeout. The case's future is
 /// dropped on timeout, which kills whatever processes it owns.
 pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseOutcome {
+    // Exclusive cases take the write side; tokio's lock is fair, so once one waits no new
+    // case starts, and it runs when the running ones are done.
+    static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+    let (_shared, _alone) = if case.exclusive {
+        (None, Some(EXCLUSIVE.write().await))
+    } else {
+        (Some(EXCLUSIVE.read().await), None)
+    };
     let scratch = scratch_root.join(dir_name);
     let started = Instant::now();
     let made = std::fs::create_dir_all(&scratch);

@@ -170,6 +170,19 @@ impl RunningPlugin {
         (on_deactivate, self.shutdown().await)
     }
 
+    /// Starts the ServeHTTP bridge for this plugin on a free loopback port.
+    pub async fn start_http_bridge(&self) -> std::io::Result<crate::http_bridge::HttpBridge> {
+        crate::http_bridge::HttpBridge::start(
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            crate::http_bridge::Route {
+                plugin_id: self.plan.manifest.id.clone(),
+                channel: self.channel(),
+                implemented: self.implements("ServeHTTP"),
+            },
+        )
+        .await
+    }
+
     /// Whether the plugin listed `hook` (false before activation).
     pub fn implements(&self, hook: &str) -> bool {
         self.implemented.as_ref().is_some_and(|s| s.contains(hook))
