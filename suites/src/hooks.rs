@@ -39,7 +39,7 @@ impl Plugin {
 }
 
 /// Starts the plugin (all hooks listed) through the reference host.
-async fn start_plugin(
+pub(crate) async fn start_plugin(
     ctx: &Ctx,
     plugin: Plugin,
     config: HostConfig,
@@ -100,7 +100,7 @@ async fn activated_plugin(
     activate(ctx, bundle, running).await
 }
 
-async fn activate(
+pub(crate) async fn activate(
     ctx: &Ctx,
     bundle: Bundle,
     mut plugin: RunningPlugin,

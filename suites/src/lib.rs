@@ -17,6 +17,11 @@ pub mod support;
 
 use conformance_core::runner::Case;
 
+/// Whether a case drives the Python reference plugin (and so needs its venv).
+pub fn needs_python(name: &str) -> bool {
+    name.starts_with("hooks-python/") || name.starts_with("serve-http-python/")
+}
+
 /// Every case, in a stable order.
 pub fn all() -> Vec<Case> {
     let mut cases = Vec::new();
@@ -29,6 +34,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(hooks::cases());
     cases.extend(hooks::python_cases());
     cases.extend(serve_http::cases());
+    cases.extend(serve_http::python_cases());
     cases.extend(api::cases());
     cases
 }

@@ -32,7 +32,10 @@ fn main() {
     // Cases of the Python reference plugin need its venv; when it cannot be prepared they
     // are ignored with the reason (libtest-mimic cannot skip a test once it has started).
     let all = conformance_suites::all();
-    let python_unavailable = if all.iter().any(|c| c.name.starts_with("hooks-python/")) {
+    let python_unavailable = if all
+        .iter()
+        .any(|c| conformance_suites::needs_python(&c.name))
+    {
         conformance_core::python_reference::prepare().err()
     } else {
         None
@@ -46,7 +49,8 @@ fn main() {
         .into_iter()
         .enumerate()
         .map(|(i, case)| {
-            let ignored = python_unavailable.is_some() && case.name.starts_with("hooks-python/");
+            let ignored =
+                python_unavailable.is_some() && conformance_suites::needs_python(&case.name);
             let root = root.clone();
             let name = case.name.clone();
             let kind = format!("{}", case.level);
