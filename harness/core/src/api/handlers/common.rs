@@ -235,6 +235,14 @@ pub fn paginate<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
     items.iter().skip(start).take(per_page).cloned().collect()
 }
 
+/// Whether `data` starts like a PNG, JPEG or GIF image (profile images, team icons).
+pub fn is_image(data: &[u8]) -> bool {
+    data.starts_with(b"\x89PNG\r\n\x1a\n")
+        || data.starts_with(&[0xFF, 0xD8, 0xFF])
+        || data.starts_with(b"GIF87a")
+        || data.starts_with(b"GIF89a")
+}
+
 /// A `google.protobuf.Struct` from string pairs.
 pub fn struct_of(pairs: &[(&str, &str)]) -> prost_types::Struct {
     prost_types::Struct {

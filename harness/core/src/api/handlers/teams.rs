@@ -149,14 +149,6 @@ fn add_user_to_team(cx: &mut Cx<'_>, team_id: &str, user_id: &str) -> Res<TeamMe
     Ok(member)
 }
 
-/// PNG, JPEG or GIF magic.
-fn is_image(data: &[u8]) -> bool {
-    data.starts_with(b"\x89PNG\r\n\x1a\n")
-        || data.starts_with(&[0xFF, 0xD8, 0xFF])
-        || data.starts_with(b"GIF87a")
-        || data.starts_with(b"GIF89a")
-}
-
 /// `CreateTeam`: create a team.
 pub fn create_team(cx: &mut Cx<'_>, req: CreateTeamRequest) -> Res<CreateTeamResponse> {
     let Some(mut team) = req.team else {

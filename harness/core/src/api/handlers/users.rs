@@ -911,14 +911,6 @@ const DEFAULT_AVATAR_PNG: &[u8] = &[
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
-/// Whether `data` starts like a PNG, JPEG or GIF.
-fn is_image(data: &[u8]) -> bool {
-    data.starts_with(b"\x89PNG\r\n\x1a\n")
-        || data.starts_with(&[0xff, 0xd8, 0xff])
-        || data.starts_with(b"GIF87a")
-        || data.starts_with(b"GIF89a")
-}
-
 /// `GetProfileImage`: download a user's avatar bytes (a generated PNG when none was set).
 pub fn get_profile_image(
     cx: &mut Cx<'_>,
