@@ -42,33 +42,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// * `plugin_api_impl!`: a macro that implements the tonic `PluginApi` trait by routing every
 ///   rpc to a same-named handler function, so a missing handler is a compile error.
 fn api_support(fds: &prost_types::FileDescriptorSet) -> String {
-    use heck::{ToSnakeCase, ToUpperCamelCase};
     use std::fmt::Write;
 
-    let service = fds
-        .file
-        .iter()
-        .flat_map(|f| f.service.iter())
-        .find(|s| s.name() == "PluginAPI")
-        .expect("api.proto defines PluginAPI");
     let mut impls = String::new();
     let mut names = String::new();
     let mut methods = String::new();
-    for m in &service.method {
-        let rpc = m.name();
-        let snake = rpc.to_snake_case();
-        let req = m
-            .input_type()
-            .rsplit('.')
-            .next()
-            .unwrap()
-            .to_upper_camel_case();
-        let resp = m
-            .output_type()
-            .rsplit('.')
-            .next()
-            .unwrap()
-            .to_upper_camel_case();
+    for Rpc {
+        name: rpc,
+        snake,
+        request: req,
+        response: resp,
+        ..
+    } in rpcs_of(fds, "PluginAPI")
+    {
         writeln!(
             impls,
             "impl ApiResponse for {resp} {{\n    fn with_error(error: AppError) -> Self {{ Self {{ error: Some(error), ..Default::default() }} }}\n    fn app_error(&self) -> Option<&AppError> {{ self.error.as_ref() }}\n}}"
@@ -101,34 +87,20 @@ fn api_support(fds: &prost_types::FileDescriptorSet) -> String {
 /// every unary hook to `self.unary_hook("<Hook>", request)` and `ServeHTTP` to
 /// `self.serve_http_stream(request)`.
 fn hooks_support(fds: &prost_types::FileDescriptorSet) -> String {
-    use heck::{ToSnakeCase, ToUpperCamelCase};
     use std::fmt::Write;
 
-    let service = fds
-        .file
-        .iter()
-        .flat_map(|f| f.service.iter())
-        .find(|s| s.name() == "PluginHooks")
-        .expect("hooks.proto defines PluginHooks");
     let mut names = String::new();
     let mut methods = String::new();
-    for m in &service.method {
-        let rpc = m.name();
-        let snake = rpc.to_snake_case();
-        let req = m
-            .input_type()
-            .rsplit('.')
-            .next()
-            .unwrap()
-            .to_upper_camel_case();
-        let resp = m
-            .output_type()
-            .rsplit('.')
-            .next()
-            .unwrap()
-            .to_upper_camel_case();
+    for Rpc {
+        name: rpc,
+        snake,
+        request: req,
+        response: resp,
+        streaming,
+    } in rpcs_of(fds, "PluginHooks")
+    {
         writeln!(names, "    (\"{rpc}\", \"{snake}\"),").unwrap();
-        if m.client_streaming() || m.server_streaming() {
+        if streaming {
             writeln!(
                 methods,
                 "            async fn {snake}(&self, request: ::tonic::Request<::tonic::Streaming<$crate::pluginapi::{req}>>) -> ::std::result::Result<::tonic::Response<::tonic::codegen::BoxStream<$crate::pluginapi::{resp}>>, ::tonic::Status> {{\n                self.serve_http_stream(request).await\n            }}"
@@ -152,4 +124,33 @@ fn hooks_support(fds: &prost_types::FileDescriptorSet) -> String {
          #[macro_export]\n\
          macro_rules! plugin_hooks_impl {{\n    ($ty:ty) => {{\n        #[::tonic::async_trait]\n        impl $crate::pluginapi::plugin_hooks_server::PluginHooks for $ty {{\n{methods}        }}\n    }};\n}}\n"
     )
+}
+
+/// One rpc of a compiled service, with the Rust names prost and tonic give it.
+struct Rpc {
+    name: String,
+    snake: String,
+    request: String,
+    response: String,
+    streaming: bool,
+}
+
+fn rpcs_of(fds: &prost_types::FileDescriptorSet, service: &str) -> Vec<Rpc> {
+    use heck::{ToSnakeCase, ToUpperCamelCase};
+    let rust_type = |t: &str| t.rsplit('.').next().unwrap().to_upper_camel_case();
+    fds.file
+        .iter()
+        .flat_map(|f| f.service.iter())
+        .find(|s| s.name() == service)
+        .unwrap_or_else(|| panic!("{service} is compiled"))
+        .method
+        .iter()
+        .map(|m| Rpc {
+            name: m.name().to_string(),
+            snake: m.name().to_snake_case(),
+            request: rust_type(m.input_type()),
+            response: rust_type(m.output_type()),
+            streaming: m.client_streaming() || m.server_streaming(),
+        })
+        .collect()
 }
