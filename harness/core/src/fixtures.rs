@@ -95,6 +95,18 @@ pub const MODES: &[(&str, &str)] = &[
         "requires-magic-cookie",
         "refuses to run without the magic cookie, like go-plugin's Serve()",
     ),
+    (
+        "chatty",
+        "healthy, plus hclog JSON and text lines on stderr and 1 MiB on stdout after the handshake",
+    ),
+    (
+        "conformance-plugin",
+        "healthy, and serves PluginHooks as fixtures/plugins/BEHAVIOUR.md says (options `hooks`, `fail_activate`)",
+    ),
+    (
+        "api-exerciser",
+        "healthy, and runs the API cases of option `cases` (a JSON file) against MATTERMOST_PLUGIN_API_TARGET",
+    ),
 ];
 
 /// The contents of a fake plugin's `plugin.py`.
