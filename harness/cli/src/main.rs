@@ -122,6 +122,16 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
         .await?
         .map_err(anyhow::Error::msg)?;
+    // Prepare the Python reference plugin before the clock of any case starts; when it
+    // cannot be had, its cases skip themselves with the reason.
+    if cases
+        .iter()
+        .any(|c| conformance_suites::needs_python(&c.name))
+        && let Err(reason) =
+            tokio::task::spawn_blocking(conformance_core::python_reference::prepare).await?
+    {
+        eprintln!("Python reference plugin cases will be skipped: {reason}");
+    }
     let started_at = conformance_core::clock::now_us();
     let options = RunOptions { jobs: args.jobs };
     let (outcomes, elapsed) = runner::run_cases(cases, &options, progress(total)).await?;
