@@ -828,32 +828,12 @@ pub fn update_channel_member_roles(
     req: UpdateChannelMemberRolesRequest,
 ) -> Res<UpdateChannelMemberRolesResponse> {
     let mut member = get_member(cx, &req.channel_id, &req.user_id)?;
-    let (mut guest, mut user, mut admin) = (false, false, false);
-    for role in req.new_roles.split_whitespace() {
-        match role {
-            "channel_guest" => guest = true,
-            "channel_user" => user = true,
-            "channel_admin" => admin = true,
-            other if ROLE_PERMISSIONS.iter().any(|(name, _)| *name == other) => {
-                return Err(cx.bad(
-                    "api.channel.update_channel_member_roles.scheme_role.app_error",
-                    format!("{other:?} is not a channel scheme role"),
-                ));
-            }
-            other => {
-                return Err(cx.bad(
-                    "app.role.get_by_name.app_error",
-                    format!("unknown role {other:?}"),
-                ));
-            }
-        }
-    }
-    if guest && user {
-        return Err(cx.bad(
-            "api.channel.update_channel_member_roles.guest_and_user.app_error",
-            "a member cannot be both channel_guest and channel_user",
-        ));
-    }
+    let (guest, user, admin) = scheme_roles(
+        cx,
+        &req.new_roles,
+        "channel",
+        "api.channel.update_channel_member_roles",
+    )?;
     let roles: Vec<&str> = [
         (guest, "channel_guest"),
         (user, "channel_user"),

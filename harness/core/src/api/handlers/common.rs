@@ -235,6 +235,45 @@ pub fn paginate<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
     items.iter().skip(start).take(per_page).cloned().collect()
 }
 
+/// Parses the roles of a team or channel member (`scope` = `team` or `channel`) into the
+/// scheme flags `(guest, user, admin)`. A built-in role of another scope is refused with
+/// `<id_prefix>.scheme_role.app_error`, an unknown role with `app.role.get_by_name.app_error`,
+/// and guest together with user with `<id_prefix>.guest_and_user.app_error` (all 400).
+pub fn scheme_roles(
+    cx: &Cx<'_>,
+    roles: &str,
+    scope: &str,
+    id_prefix: &str,
+) -> Res<(bool, bool, bool)> {
+    let (mut guest, mut user, mut admin) = (false, false, false);
+    for role in roles.split_whitespace() {
+        match role.strip_prefix(scope).and_then(|r| r.strip_prefix('_')) {
+            Some("guest") => guest = true,
+            Some("user") => user = true,
+            Some("admin") => admin = true,
+            _ if ROLE_PERMISSIONS.iter().any(|(name, _)| *name == role) => {
+                return Err(cx.bad(
+                    &format!("{id_prefix}.scheme_role.app_error"),
+                    format!("{role:?} is not a {scope} scheme role"),
+                ));
+            }
+            _ => {
+                return Err(cx.bad(
+                    "app.role.get_by_name.app_error",
+                    format!("unknown role {role:?}"),
+                ));
+            }
+        }
+    }
+    if guest && user {
+        return Err(cx.bad(
+            &format!("{id_prefix}.guest_and_user.app_error"),
+            format!("a member cannot be both {scope}_guest and {scope}_user"),
+        ));
+    }
+    Ok((guest, user, admin))
+}
+
 /// Whether `data` starts like a PNG, JPEG or GIF image (profile images, team icons).
 pub fn is_image(data: &[u8]) -> bool {
     data.starts_with(b"\x89PNG\r\n\x1a\n")
@@ -391,6 +430,35 @@ mod tests {
         assert!(!valid_channel_name("Town"));
         assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
         assert_eq!(paginate(&[1, 2, 3], 5, 2), Vec::<i32>::new());
+    }
+
+    #[test]
+    fn scheme_role_parsing() {
+        let mut store = Store::default();
+        let cx = Cx {
+            store: &mut store,
+            plugin_id: "p",
+            now: 0,
+            rpc: "test",
+        };
+        let p = "api.x";
+        assert_eq!(
+            scheme_roles(&cx, "channel_user channel_admin", "channel", p).unwrap(),
+            (false, true, true)
+        );
+        let id = |r: Res<(bool, bool, bool)>| r.unwrap_err().id;
+        assert_eq!(
+            id(scheme_roles(&cx, "team_admin", "channel", p)),
+            "api.x.scheme_role.app_error"
+        );
+        assert_eq!(
+            id(scheme_roles(&cx, "nosuch", "team", p)),
+            "app.role.get_by_name.app_error"
+        );
+        assert_eq!(
+            id(scheme_roles(&cx, "team_guest team_user", "team", p)),
+            "api.x.guest_and_user.app_error"
+        );
     }
 
     #[test]

@@ -542,32 +542,12 @@ pub fn update_team_member_roles(
         .filter(|m| m.delete_at == 0)
         .cloned()
         .ok_or_else(|| member_missing(cx, &req.team_id, &req.user_id))?;
-    let (mut guest, mut user, mut admin) = (false, false, false);
-    for role in req.new_roles.split_whitespace() {
-        match role {
-            "team_guest" => guest = true,
-            "team_user" => user = true,
-            "team_admin" => admin = true,
-            other if ROLE_PERMISSIONS.iter().any(|(name, _)| *name == other) => {
-                return Err(cx.bad(
-                    "api.channel.update_team_member_roles.scheme_role.app_error",
-                    format!("{other:?} is not a team scheme role"),
-                ));
-            }
-            other => {
-                return Err(cx.bad(
-                    "app.role.get_by_name.app_error",
-                    format!("unknown role {other:?}"),
-                ));
-            }
-        }
-    }
-    if guest && user {
-        return Err(cx.bad(
-            "api.channel.update_team_member_roles.guest_and_user.app_error",
-            "a member cannot be both team_guest and team_user",
-        ));
-    }
+    let (guest, user, admin) = scheme_roles(
+        cx,
+        &req.new_roles,
+        "team",
+        "api.channel.update_team_member_roles",
+    )?;
     member.scheme_guest = guest;
     member.scheme_user = user;
     member.scheme_admin = admin;
