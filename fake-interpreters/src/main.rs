@@ -128,7 +128,8 @@ struct Serve {
     ignore_sigterm: bool,
     /// Write logs to stderr and a flood to stdout after the handshake.
     chatty: bool,
-    /// Run these API cases against the host's PluginAPI server after the handshake.
+    /// Run the exercises of this file against the host's PluginAPI server after the
+    /// handshake.
     api_cases: Option<PathBuf>,
     /// Serve `PluginHooks` as the conformance behaviour says.
     hooks: Option<hooks::ConformanceHooks>,
@@ -353,10 +354,10 @@ async fn chatter(obs: PathBuf) {
     let _ = observe::record(&obs, Observed::StdoutFlood { bytes: written });
 }
 
-/// Runs the API cases in `cases` against `MATTERMOST_PLUGIN_API_TARGET`, recording every
-/// step and the end of every case.
-async fn exercise_api(obs: PathBuf, cases: PathBuf, plugin_id: String) {
-    use conformance_core::apicase::{ApiCaseFile, DynamicClient, run_case};
+/// Runs the exercises of `file` against `MATTERMOST_PLUGIN_API_TARGET`, all at once (each
+/// case's steps in order), recording every step's outcome and the end of every case.
+async fn exercise_api(obs: PathBuf, file: PathBuf) {
+    use conformance_core::apicase::{DynamicClient, ExerciseFile, execute};
     let done = |case: &str, steps: usize, error: Option<String>| {
         let _ = observe::record(
             &obs,
@@ -367,17 +368,13 @@ async fn exercise_api(obs: PathBuf, cases: PathBuf, plugin_id: String) {
             },
         );
     };
-    let file = match std::fs::read_to_string(&cases)
+    let exercises = match std::fs::read_to_string(&file)
         .map_err(|e| e.to_string())
-        .and_then(|t| ApiCaseFile::parse(&t).map_err(|e| e.to_string()))
+        .and_then(|t| serde_json::from_str::<ExerciseFile>(&t).map_err(|e| e.to_string()))
     {
-        Ok(f) => f,
+        Ok(f) => f.exercises,
         Err(e) => {
-            return done(
-                "*",
-                0,
-                Some(format!("cannot read {}: {e}", cases.display())),
-            );
+            return done("*", 0, Some(format!("cannot read {}: {e}", file.display())));
         }
     };
     let target = std::env::var("MATTERMOST_PLUGIN_API_TARGET").unwrap_or_default();
@@ -392,39 +389,31 @@ async fn exercise_api(obs: PathBuf, cases: PathBuf, plugin_id: String) {
     let channel = match channel {
         Ok(c) => c,
         Err(e) => {
-            for case in &file.cases {
-                done(&case.name, 0, Some(e.clone()));
+            for exercise in &exercises {
+                done(&exercise.case.name, 0, Some(e.clone()));
             }
             return;
         }
     };
-    let mut client = DynamicClient::new(channel);
-    for case in &file.cases {
-        let run: String = conformance_core::api::handlers::common::new_id()[..8].to_string();
-        let mut vars = [
-            ("run".to_string(), serde_json::Value::String(run)),
-            (
-                "plugin_id".to_string(),
-                serde_json::Value::String(plugin_id.clone()),
-            ),
-            (
-                "now".to_string(),
-                serde_json::Value::from(conformance_core::clock::now_us() / 1000),
-            ),
-        ]
-        .into();
-        let reports = run_case(&mut client, case, &mut vars).await;
-        let steps = reports.len();
-        for report in reports {
-            let _ = observe::record(
-                &obs,
-                Observed::ApiStep {
-                    case: case.name.clone(),
-                    report,
-                },
-            );
+    let client = DynamicClient::new(channel);
+    let mut running = tokio::task::JoinSet::new();
+    for exercise in exercises {
+        let mut client = client.clone();
+        let obs = obs.clone();
+        running.spawn(async move {
+            let outcomes = execute(&mut client, &exercise).await;
+            let steps = outcomes.len();
+            for outcome in outcomes {
+                let _ = observe::record(&obs, Observed::ApiOutcome { outcome });
+            }
+            (exercise.case.name, steps)
+        });
+    }
+    while let Some(finished) = running.join_next().await {
+        match finished {
+            Ok((case, steps)) => done(&case, steps, None),
+            Err(e) => eprintln!("fake-interpreter: an exercise failed: {e}"),
         }
-        done(&case.name, steps, None);
     }
 }
 
@@ -510,8 +499,7 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
             tokio::spawn(chatter(obs.to_path_buf()));
         }
         if let Some(cases) = spec.api_cases.clone() {
-            let run = std::env::var("MATTERMOST_PLUGIN_ID").unwrap_or_default();
-            tokio::spawn(exercise_api(obs.to_path_buf(), cases, run));
+            tokio::spawn(exercise_api(obs.to_path_buf(), cases));
         }
         let incoming =
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -1,17 +1,28 @@
-//! The API suite: the declarative cases of `suites/api/*.json`, each run from inside a
-//! plugin process (the fake interpreter's `api-exerciser` mode) against the PluginAPI
-//! server of the reference host, plus a coverage case computed from the descriptors.
+//! The API suite: the declarative cases of `suites/api/*.json`, run from inside a plugin
+//! process against the PluginAPI server of the reference host, through two exercisers:
+//! the fake interpreter's `api-exerciser` mode (`api/*`) and the Python reference plugin
+//! (`api-python/*`). The exercisers report raw outcomes; the runner judges them with
+//! [`evaluate`]. Plus a coverage case computed from the descriptors.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use conformance_core::apicase::{ApiCase, ApiCaseFile};
+use conformance_core::api::CallRecord;
+use conformance_core::api::handlers::common::new_id;
+use conformance_core::apicase::{
+    ApiCase, ApiCaseFile, Exercise, ExerciseFile, StepOutcome, evaluate,
+};
 use conformance_core::fixtures::BundleBuilder;
 use conformance_core::observe::Observed;
+use conformance_core::python_reference::{self, PluginOptions};
 use conformance_core::runner::{Case, Ctx, Level};
-use conformance_core::supervisor::HostConfig;
+use conformance_core::supervisor::{self, HostConfig};
+use serde_json::Value;
+use tokio::sync::watch;
 
-use crate::support::{observed, start_ok, wait_for};
+use crate::hooks::Plugin;
+use crate::support::wait_for;
 
 /// The case files, embedded so the binary carries its specification.
 pub const CASE_FILES: &[(&str, &str)] = &[
@@ -59,39 +70,219 @@ pub fn uncovered(cases: &[ApiCase]) -> Vec<String> {
         .collect()
 }
 
-/// How long the exerciser may take for one case (expiry cases wait on the clock).
+/// How long one API case may take, waiting for its batch included.
 const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs one API case from inside a fake plugin and replays its checks.
-async fn run_api_case(ctx: Ctx, case: ApiCase) -> anyhow::Result<()> {
-    let file = ctx.scratch.join("case.json");
-    std::fs::write(
-        &file,
-        serde_json::to_string(&ApiCaseFile {
-            cases: vec![case.clone()],
-        })?,
-    )?;
-    let (bundle, plugin) = start_ok(
-        &ctx,
-        BundleBuilder::new("api-exerciser")
-            .option("cases", file.display())
-            .plugin_id(&format!(
-                "com.mattermost.conformance.api-{}",
-                &conformance_core::api::handlers::common::new_id()[..10]
-            )),
-        HostConfig::default(),
-    )
-    .await?;
-    let done = wait_for(CASE_TIMEOUT - Duration::from_secs(2), || {
-        observed(&bundle, |e| match e {
-            Observed::ApiCaseDone { error, .. } => Some(error.clone()),
-            _ => None,
+/// How long a batch waits for its exerciser to finish every case (cases run at once, so
+/// this bounds the slowest case, expiry waits included).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// The name prefix of the cases run through `plugin`.
+pub fn suite_of(plugin: Plugin) -> &'static str {
+    match plugin {
+        Plugin::Fake => "api",
+        Plugin::Python => "api-python",
+    }
+}
+
+/// What one case's exerciser reported.
+#[derive(Debug, Default)]
+struct CaseRun {
+    /// The variables the exerciser started the case with.
+    vars: BTreeMap<String, Value>,
+    outcomes: Vec<StepOutcome>,
+    /// `None` when the case never reported its end; `Some(Some(e))` when it could not run.
+    done: Option<Option<String>>,
+    calls: Vec<CallRecord>,
+}
+
+/// What a batch produced.
+#[derive(Debug, Default)]
+struct BatchResult {
+    /// Why the exerciser could not be had at all (a skip for the Python reference plugin
+    /// without its venv, a failure otherwise).
+    skip: Option<String>,
+    failure: Option<String>,
+    cases: HashMap<String, CaseRun>,
+}
+
+/// One plugin process running every case of one file at once, each case in its own
+/// session of the reference PluginAPI server (`x-conformance-session`), so cases stay as
+/// isolated as with a process each at a fraction of the cost. Started by the first of the
+/// file's cases that runs; the others wait for the same result.
+struct Batch {
+    plugin: Plugin,
+    file: &'static str,
+    cases: Vec<ApiCase>,
+    result: OnceLock<watch::Receiver<Option<Arc<BatchResult>>>>,
+}
+
+impl Batch {
+    /// The batch's result, starting it on first use. Runs on a task of its own, so a case
+    /// that times out does not cancel the others' results.
+    async fn result(self: &Arc<Self>) -> Arc<BatchResult> {
+        let mut receiver = self
+            .result
+            .get_or_init(|| {
+                let (sender, receiver) = watch::channel(None);
+                let batch = self.clone();
+                tokio::spawn(async move {
+                    let result = batch.run().await.unwrap_or_else(|e| BatchResult {
+                        failure: Some(format!("{e:#}")),
+                        ..BatchResult::default()
+                    });
+                    let _ = sender.send(Some(Arc::new(result)));
+                });
+                receiver
+            })
+            .clone();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().expect("waited for Some"),
+            Err(_) => Arc::new(BatchResult {
+                failure: Some("the batch task ended without a result".into()),
+                ..BatchResult::default()
+            }),
+        }
+    }
+
+    async fn run(&self) -> anyhow::Result<BatchResult> {
+        let scratch = tempfile::Builder::new()
+            .prefix("conformance-api-")
+            .tempdir()?;
+        let exercises_file = scratch.path().join("exercises.json");
+        let bundle = match self.plugin {
+            Plugin::Fake => BundleBuilder::new("api-exerciser")
+                .option("cases", exercises_file.display())
+                .write(&scratch.path().join("b"))
+                .map_err(anyhow::Error::msg)?,
+            Plugin::Python => {
+                let prepared = match tokio::task::spawn_blocking(python_reference::prepare).await? {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        return Ok(BatchResult {
+                            skip: Some(format!(
+                                "the Python reference plugin cannot be prepared: {reason}"
+                            )),
+                            ..BatchResult::default()
+                        });
+                    }
+                };
+                python_reference::write_bundle(
+                    prepared,
+                    &scratch.path().join("b"),
+                    PluginOptions {
+                        api_exercises: Some(&exercises_file),
+                        ..PluginOptions::default()
+                    },
+                )
+                .map_err(anyhow::Error::msg)?
+            }
+        };
+        let now = conformance_core::clock::now_us() / 1000;
+        let exercises: Vec<Exercise> = self
+            .cases
+            .iter()
+            .map(|case| Exercise {
+                case: case.clone(),
+                vars: [
+                    ("run".to_string(), Value::String(new_id()[..8].to_string())),
+                    (
+                        "plugin_id".to_string(),
+                        Value::String(bundle.plugin_id.clone()),
+                    ),
+                    ("now".to_string(), Value::from(now)),
+                ]
+                .into(),
+                session: case.name.clone(),
+            })
+            .collect();
+        std::fs::write(
+            &exercises_file,
+            serde_json::to_string(&ExerciseFile {
+                exercises: exercises.clone(),
+            })?,
+        )?;
+        let plugin = match supervisor::start(&bundle.dir, HostConfig::default()).await {
+            Ok(plugin) => plugin,
+            Err(failure) => {
+                return Ok(BatchResult {
+                    failure: Some(format!(
+                        "the exerciser plugin ({}) did not start: {failure}",
+                        self.file
+                    )),
+                    ..BatchResult::default()
+                });
+            }
+        };
+        let expected = exercises.len();
+        let finished = wait_for(BATCH_TIMEOUT, || {
+            let text = std::fs::read_to_string(&bundle.observations).unwrap_or_default();
+            (text.matches(r#""event":"api_case_done""#).count() >= expected).then_some(())
         })
-        .into_iter()
-        .next()
-    })
-    .await;
-    match done {
+        .await;
+        let mut result = BatchResult::default();
+        for exercise in exercises {
+            result.cases.insert(
+                exercise.case.name.clone(),
+                CaseRun {
+                    vars: exercise.vars,
+                    ..CaseRun::default()
+                },
+            );
+        }
+        let mut whole_file_error = None;
+        for observation in bundle.observations() {
+            match observation.event {
+                Observed::ApiOutcome { outcome } => {
+                    if let Some(run) = result.cases.get_mut(&outcome.case) {
+                        run.outcomes.push(outcome);
+                    }
+                }
+                Observed::ApiCaseDone { case, error, .. } => match result.cases.get_mut(&case) {
+                    Some(run) => run.done = Some(error),
+                    None => whole_file_error = error.or(Some(format!("an unknown case {case:?}"))),
+                },
+                _ => {}
+            }
+        }
+        for call in plugin.api_calls() {
+            if let Some(run) = call.session.as_ref().and_then(|s| result.cases.get_mut(s)) {
+                run.calls.push(call);
+            }
+        }
+        plugin.shutdown().await;
+        if let Some(e) = whole_file_error {
+            result.failure = Some(format!("the exerciser could not run {}: {e}", self.file));
+        } else if finished.is_none() {
+            for run in result.cases.values_mut() {
+                if run.done.is_none() {
+                    run.done = Some(Some(format!(
+                        "no end reported within {} s (the batch's limit)",
+                        BATCH_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Judges one case from its batch's result.
+async fn run_api_case(ctx: Ctx, batch: Arc<Batch>, case: ApiCase) -> anyhow::Result<()> {
+    let result = batch.result().await;
+    if let Some(reason) = &result.skip {
+        ctx.skip(reason);
+        anyhow::bail!("skipped: {reason}");
+    }
+    if let Some(failure) = &result.failure {
+        ctx.check("the exerciser ran", "a running exerciser", failure, false);
+        return Ok(());
+    }
+    let Some(run) = result.cases.get(&case.name) else {
+        ctx.check("the case was run", "a result", "none", false);
+        return Ok(());
+    };
+    match &run.done {
         None => {
             ctx.check("the case ran to its end", "done", "no end reported", false);
         }
@@ -99,23 +290,17 @@ async fn run_api_case(ctx: Ctx, case: ApiCase) -> anyhow::Result<()> {
             ctx.check("the case could run", "a PluginAPI connection", error, false);
         }
         Some(None) => {
-            for report in observed(&bundle, |e| match e {
-                Observed::ApiStep { report, .. } => Some(report.clone()),
-                _ => None,
-            }) {
+            let mut vars = run.vars.clone();
+            for report in evaluate(&case, &mut vars, &run.outcomes) {
                 for a in report.assertions {
                     ctx.check(&a.name, a.expected, a.seen, a.passed);
                 }
             }
         }
     }
-    for call in plugin.api_calls() {
+    for call in &run.calls {
         ctx.note(format!("api call {} -> {}", call.rpc, call.outcome));
     }
-    for line in plugin.api_log_lines() {
-        ctx.note(format!("plugin log {line}"));
-    }
-    plugin.shutdown().await;
     Ok(())
 }
 
@@ -131,22 +316,41 @@ fn clause_of(case: &ApiCase) -> String {
     })
 }
 
+/// The cases of every file run through `plugin`, one batch per file.
+fn batched_cases(plugin: Plugin) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (file, text) in CASE_FILES {
+        let cases = ApiCaseFile::parse(text)
+            .unwrap_or_else(|e| panic!("suites/api/{file} is malformed: {e}"))
+            .cases;
+        let batch = Arc::new(Batch {
+            plugin,
+            file,
+            cases: cases.clone(),
+            result: OnceLock::new(),
+        });
+        for case in cases {
+            let batch = batch.clone();
+            let body_case = case.clone();
+            out.push(
+                Case::new(
+                    &format!("{}/{}", suite_of(plugin), case.name),
+                    case.level,
+                    &clause_of(&case),
+                    &case.summary,
+                    move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
+                )
+                .timeout(CASE_TIMEOUT),
+            );
+        }
+    }
+    out
+}
+
+/// The API cases through the fake exerciser, and the coverage case.
 pub fn cases() -> Vec<Case> {
     let all = api_cases();
-    let mut out: Vec<Case> = all
-        .iter()
-        .map(|case| {
-            let body_case = case.clone();
-            Case::new(
-                &format!("api/{}", case.name),
-                case.level,
-                &clause_of(case),
-                &case.summary,
-                move |ctx| run_api_case(ctx, body_case.clone()),
-            )
-            .timeout(CASE_TIMEOUT)
-        })
-        .collect();
+    let mut out = batched_cases(Plugin::Fake);
     out.push(Case::new(
         "api/coverage",
         Level::Must,
@@ -161,6 +365,11 @@ pub fn cases() -> Vec<Case> {
         },
     ));
     out
+}
+
+/// The API cases through the Python reference plugin's exerciser.
+pub fn python_cases() -> Vec<Case> {
+    batched_cases(Plugin::Python)
 }
 
 #[cfg(test)]

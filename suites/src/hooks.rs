@@ -62,8 +62,7 @@ pub(crate) async fn start_plugin(
             let bundle = conformance_core::python_reference::write_bundle(
                 prepared,
                 &ctx.scratch.join("b"),
-                None,
-                false,
+                Default::default(),
             )
             .map_err(anyhow::Error::msg)?;
             match conformance_core::supervisor::start(&bundle.dir, config).await {

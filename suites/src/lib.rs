@@ -19,7 +19,9 @@ use conformance_core::runner::Case;
 
 /// Whether a case drives the Python reference plugin (and so needs its venv).
 pub fn needs_python(name: &str) -> bool {
-    name.starts_with("hooks-python/") || name.starts_with("serve-http-python/")
+    ["hooks-python/", "serve-http-python/", "api-python/"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 /// Every case, in a stable order.
@@ -36,6 +38,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(serve_http::cases());
     cases.extend(serve_http::python_cases());
     cases.extend(api::cases());
+    cases.extend(api::python_cases());
     cases
 }
 

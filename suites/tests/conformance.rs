@@ -42,7 +42,7 @@ fn main() {
     };
     if let Some(reason) = &python_unavailable {
         eprintln!(
-            "hooks-python/* cases ignored: the Python reference plugin cannot be prepared: {reason}"
+            "Python reference plugin cases ignored: the Python reference plugin cannot be prepared: {reason}"
         );
     }
     let trials = all

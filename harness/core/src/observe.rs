@@ -64,9 +64,8 @@ pub enum Observed {
     /// A ServeHTTP response stream ended: `completed` false when the host went away first.
     HttpStreamEnded { path: String, completed: bool },
     /// One step of an API case the plugin ran against the host's PluginAPI server.
-    ApiStep {
-        case: String,
-        report: crate::apicase::StepReport,
+    ApiOutcome {
+        outcome: crate::apicase::StepOutcome,
     },
     /// An API case finished (`error` when it could not run at all).
     ApiCaseDone {

@@ -368,15 +368,25 @@ fn plugin_files(src: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+/// How the reference plugin of a bundle is configured (its `conformance.json`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PluginOptions<'a> {
+    /// The hooks it lists as implemented; `None` means all.
+    pub hooks: Option<&'a [&'a str]>,
+    /// OnActivate answers an error.
+    pub fail_activate: bool,
+    /// An [`crate::apicase::ExerciseFile`] to run after the handshake.
+    pub api_exercises: Option<&'a Path>,
+}
+
 /// Writes a bundle of the reference plugin into `dir` (created if needed): the plugin's
 /// files copied, `venv` → the cached venv (so the host runs `venv/bin/python plugin.py`),
 /// `_generated` → the cached stubs, and `conformance.json` with `observe` =
-/// `dir/observations.jsonl`, `hooks` (None: `"all"`) and `fail_activate`.
+/// `dir/observations.jsonl` and the `options`.
 pub fn write_bundle(
     prepared: &PreparedPython,
     dir: &Path,
-    hooks: Option<&[&str]>,
-    fail_activate: bool,
+    options: PluginOptions<'_>,
 ) -> Result<Bundle, String> {
     let io = |what: &str, e: std::io::Error| format!("writing the bundle ({what}): {e}");
     std::fs::create_dir_all(dir).map_err(|e| io("dir", e))?;
@@ -402,14 +412,15 @@ pub fn write_bundle(
     }
 
     let observations = dir.join("observations.jsonl");
-    let hooks = match hooks {
+    let hooks = match options.hooks {
         Some(list) => serde_json::json!(list),
         None => serde_json::json!("all"),
     };
     let config = serde_json::json!({
         "observe": observations,
         "hooks": hooks,
-        "fail_activate": fail_activate,
+        "fail_activate": options.fail_activate,
+        "api_exercises": options.api_exercises,
     });
     std::fs::write(
         dir.join("conformance.json"),

@@ -310,3 +310,39 @@ async fn raw_call_body(
         .await
         .map(tonic::Response::into_inner)
 }
+
+/// Calls in different sessions (`x-conformance-session`) see separate stores; calls
+/// without one share the server's store, and the call log names each call's session.
+#[test]
+fn sessions_are_isolated_from_each_other_and_from_the_shared_store() {
+    use conformance_core::apicase::DynamicClient;
+    use serde_json::json;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (server, channel) = server().await;
+        let mut client = DynamicClient::new(channel);
+        let set = |v: &'static str| json!({"key": "k", "value": v});
+        for (session, value) in [(Some("a"), "YQ=="), (Some("b"), "Yg=="), (None, "cw==")] {
+            client
+                .call("KVSet", &set(value), None, session)
+                .await
+                .unwrap();
+        }
+        for (session, value) in [(Some("a"), "YQ=="), (Some("b"), "Yg=="), (None, "cw==")] {
+            let got = client
+                .call("KVGet", &json!({"key": "k"}), None, session)
+                .await
+                .unwrap();
+            assert_eq!(got, json!({"value": value}), "session {session:?}");
+        }
+        let fresh = client
+            .call("KVList", &json!({}), None, Some("c"))
+            .await
+            .unwrap();
+        assert_eq!(fresh, json!({}), "a new session starts empty");
+        let sessions: Vec<Option<String>> = server.calls().into_iter().map(|c| c.session).collect();
+        assert_eq!(sessions[0].as_deref(), Some("a"));
+        assert_eq!(sessions[2], None);
+        server.stop().await;
+    });
+}

@@ -49,9 +49,16 @@ async fn start(
     fail_activate: bool,
 ) -> (tempfile::TempDir, Bundle, RunningPlugin) {
     let scratch = tempfile::tempdir().unwrap();
-    let bundle =
-        python_reference::write_bundle(prepared, &scratch.path().join("b"), hooks, fail_activate)
-            .unwrap();
+    let bundle = python_reference::write_bundle(
+        prepared,
+        &scratch.path().join("b"),
+        python_reference::PluginOptions {
+            hooks,
+            fail_activate,
+            api_exercises: None,
+        },
+    )
+    .unwrap();
     let plugin = match supervisor::start(&bundle.dir, HostConfig::default()).await {
         Ok(plugin) => plugin,
         Err(failure) => panic!(
@@ -797,8 +804,16 @@ fn write_bundle_lays_out_a_launchable_bundle() {
     let Some(prepared) = prepared() else { return };
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("b");
-    let bundle =
-        python_reference::write_bundle(prepared, &dir, Some(&["OnActivate"]), true).unwrap();
+    let bundle = python_reference::write_bundle(
+        prepared,
+        &dir,
+        python_reference::PluginOptions {
+            hooks: Some(&["OnActivate"]),
+            fail_activate: true,
+            api_exercises: None,
+        },
+    )
+    .unwrap();
     assert_eq!(
         bundle.plugin_id,
         "com.mattermost.conformance.python-reference"
@@ -815,6 +830,7 @@ fn write_bundle_lays_out_a_launchable_bundle() {
             "observe": bundle.observations,
             "hooks": ["OnActivate"],
             "fail_activate": true,
+            "api_exercises": null,
         })
     );
     let plan = conformance_core::manifest::LaunchPlan::for_bundle(Path::new(&dir), None).unwrap();

@@ -6,7 +6,7 @@ pub mod handlers;
 pub mod regime;
 pub mod seed;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +29,12 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// (`serve-api`); without it the server's own plugin id applies.
 pub const PLUGIN_ID_HEADER: &str = "x-mattermost-plugin-id";
 
+/// Request metadata naming an isolated session: calls that carry it see a store of their
+/// own, created empty on first use. A harness extension (not upstream): the API suite runs
+/// many cases through one plugin and one server at once, each case in its own session, so
+/// that no case sees another's users, KV keys or config. Without it the shared store applies.
+pub const SESSION_HEADER: &str = "x-conformance-session";
+
 /// Calls kept in the call log.
 const CALL_LOG_LIMIT: usize = 10_000;
 
@@ -40,6 +46,8 @@ pub type SharedStore = Arc<Mutex<Store>>;
 pub struct CallRecord {
     pub t_us: u64,
     pub plugin_id: String,
+    /// The [`SESSION_HEADER`] of the call, if any.
+    pub session: Option<String>,
     pub rpc: String,
     /// `ok`, or the AppError id of a failure.
     pub outcome: String,
@@ -50,6 +58,8 @@ pub struct CallRecord {
 pub struct ReferenceApi {
     pub plugin_id: String,
     pub store: SharedStore,
+    /// Stores of the [`SESSION_HEADER`] sessions.
+    pub sessions: Arc<Mutex<HashMap<String, SharedStore>>>,
     pub calls: Arc<Mutex<VecDeque<CallRecord>>>,
 }
 
@@ -58,7 +68,22 @@ impl ReferenceApi {
         Self {
             plugin_id: plugin_id.to_string(),
             store,
+            sessions: Arc::default(),
             calls: Arc::default(),
+        }
+    }
+
+    /// The store a call with `session` works on.
+    fn store_of(&self, session: Option<&str>) -> SharedStore {
+        match session {
+            None => self.store.clone(),
+            Some(name) => self
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(name.to_string())
+                .or_default()
+                .clone(),
         }
     }
 
@@ -77,8 +102,15 @@ impl ReferenceApi {
             .filter(|v| !v.is_empty())
             .unwrap_or(&self.plugin_id)
             .to_string();
+        let session = request
+            .metadata()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
         let result = {
-            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let store = self.store_of(session.as_deref());
+            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
             let mut cx = handlers::Cx {
                 store: &mut store,
                 plugin_id: &plugin_id,
@@ -99,6 +131,7 @@ impl ReferenceApi {
             calls.push_back(CallRecord {
                 t_us: crate::clock::now_us(),
                 plugin_id,
+                session,
                 rpc: rpc.to_string(),
                 outcome,
             });

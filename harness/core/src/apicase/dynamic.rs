@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use prost::Message;
 use prost_reflect::{
-    DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions, ServiceDescriptor,
+    DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor, SerializeOptions,
+    ServiceDescriptor,
 };
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
@@ -19,6 +20,61 @@ pub enum RpcError {
     BadRequest { message: String, error: String },
     #[error("{code:?}: {message}")]
     Status { code: tonic::Code, message: String },
+    #[error("the response does not fit {message}: {error}")]
+    BadResponse { message: String, error: String },
+}
+
+/// The descriptor of PluginAPI rpc `rpc`.
+fn method(rpc: &str) -> Result<MethodDescriptor, RpcError> {
+    pluginapi_proto::descriptor_pool()
+        .get_service_by_name(pluginapi_proto::service_names::PLUGIN_API)
+        .expect("PluginAPI is in the descriptor pool")
+        .methods()
+        .find(|m| m.name() == rpc)
+        .ok_or_else(|| RpcError::UnknownRpc(rpc.to_string()))
+}
+
+fn strict(
+    descriptor: MessageDescriptor,
+    json: &serde_json::Value,
+) -> Result<DynamicMessage, String> {
+    DynamicMessage::deserialize_with_options(
+        descriptor,
+        json.clone(),
+        &DeserializeOptions::new().deny_unknown_fields(true),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// `json` as the request of `rpc` in the form responses are compared in (see
+/// [`response_json`]), so that two spellings of one request (a 64-bit integer as a
+/// number or a string, a field by proto or JSON name) compare equal.
+pub fn normalize_request(
+    rpc: &str,
+    json: &serde_json::Value,
+) -> Result<serde_json::Value, RpcError> {
+    let input = method(rpc)?.input();
+    strict(input.clone(), json)
+        .map(|m| response_json(&m))
+        .map_err(|error| RpcError::BadRequest {
+            message: input.full_name().to_string(),
+            error,
+        })
+}
+
+/// A response some exerciser reported as proto3 JSON (any valid spelling), in the form of
+/// [`response_json`].
+pub fn normalize_response(
+    rpc: &str,
+    json: &serde_json::Value,
+) -> Result<serde_json::Value, RpcError> {
+    let output = method(rpc)?.output();
+    strict(output.clone(), json)
+        .map(|m| response_json(&m))
+        .map_err(|error| RpcError::BadResponse {
+            message: output.full_name().to_string(),
+            error,
+        })
 }
 
 /// A tonic codec for dynamic messages of one response type.
@@ -95,35 +151,24 @@ impl DynamicClient {
 
     /// Builds the request message of `rpc` from proto3 JSON (unknown fields refused).
     pub fn request(&self, rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
-        let method = self
-            .service
-            .methods()
-            .find(|m| m.name() == rpc)
-            .ok_or_else(|| RpcError::UnknownRpc(rpc.to_string()))?;
-        DynamicMessage::deserialize_with_options(
-            method.input(),
-            json.clone(),
-            &DeserializeOptions::new().deny_unknown_fields(true),
-        )
-        .map_err(|e| RpcError::BadRequest {
-            message: method.input().full_name().to_string(),
-            error: e.to_string(),
+        let input = method(rpc)?.input();
+        strict(input.clone(), json).map_err(|error| RpcError::BadRequest {
+            message: input.full_name().to_string(),
+            error,
         })
     }
 
-    /// Calls `rpc`; `as_plugin` sets the plugin-id request header.
+    /// Calls `rpc`; `as_plugin` sets the plugin-id request header, `session` the session
+    /// header (see [`crate::api::SESSION_HEADER`]).
     pub async fn call(
         &mut self,
         rpc: &str,
         json: &serde_json::Value,
         as_plugin: Option<&str>,
+        session: Option<&str>,
     ) -> Result<serde_json::Value, RpcError> {
         let message = self.request(rpc, json)?;
-        let method = self
-            .service
-            .methods()
-            .find(|m| m.name() == rpc)
-            .ok_or_else(|| RpcError::UnknownRpc(rpc.to_string()))?;
+        let method = method(rpc)?;
         let path = tonic::codegen::http::uri::PathAndQuery::from_str(&format!(
             "/{}/{}",
             self.service.full_name(),
@@ -131,10 +176,13 @@ impl DynamicClient {
         ))
         .expect("rpc paths are valid URIs");
         let mut request = tonic::Request::new(message);
-        if let Some(Ok(v)) = as_plugin.map(str::parse) {
-            request
-                .metadata_mut()
-                .insert(crate::api::PLUGIN_ID_HEADER, v);
+        for (header, value) in [
+            (crate::api::PLUGIN_ID_HEADER, as_plugin),
+            (crate::api::SESSION_HEADER, session),
+        ] {
+            if let Some(Ok(v)) = value.map(str::parse) {
+                request.metadata_mut().insert(header, v);
+            }
         }
         let status = |s: tonic::Status| RpcError::Status {
             code: s.code(),

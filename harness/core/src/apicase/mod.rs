@@ -1,22 +1,25 @@
 //! Declarative PluginAPI cases: a case is a list of steps, each calling one rpc with a
 //! request written as proto3 JSON, capturing values from the response, and expecting
-//! fields or an error. Steps are run with dynamic messages over the compiled descriptors,
-//! from inside a plugin process (the fake interpreter's `api-exerciser` mode), so the same
-//! files check our reference server and any other host's PluginAPI server.
+//! fields or an error. Steps are run from inside a plugin process (an exerciser: the fake
+//! interpreter's `api-exerciser` mode, or the Python reference plugin), which reports each
+//! raw [`StepOutcome`]; the runner judges them ([`evaluate`]). So the same files check our
+//! reference server and any other host's PluginAPI server, through any plugin runtime.
 //!
 //! The file format is documented in `suites/api/README.md`.
 
 pub(crate) mod dynamic;
 mod engine;
 mod matcher;
+mod outcome;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use dynamic::{DynamicClient, RpcError};
-pub use engine::{StepReport, run_case};
+pub use dynamic::{DynamicClient, RpcError, normalize_request, normalize_response};
+pub use engine::{StepReport, evaluate, execute, substitute};
 pub use matcher::{lookup, matches};
+pub use outcome::{CallError, CallErrorKind, StepOutcome};
 
 use crate::runner::Level;
 
@@ -94,6 +97,22 @@ pub struct ErrorExpect {
     pub http: i32,
     #[serde(default)]
     pub id: Option<String>,
+}
+
+/// What an exerciser reads: cases to run, each with its starting variables and session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExerciseFile {
+    pub exercises: Vec<Exercise>,
+}
+
+/// One case to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exercise {
+    pub case: ApiCase,
+    /// `run`, `plugin_id` and `now`, as the case's variables start.
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// Sent on every call as the session header ([`crate::api::SESSION_HEADER`]).
+    pub session: String,
 }
 
 impl ApiCaseFile {
