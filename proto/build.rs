@@ -13,8 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let contract_dir = root.join(CONTRACT_DIR);
     let plugin_dir = root.join("plugin");
+    let harness_dir = root.join("harness");
     println!("cargo:rerun-if-changed={}", contract_dir.display());
     println!("cargo:rerun-if-changed={}", plugin_dir.display());
+    println!("cargo:rerun-if-changed={}", harness_dir.display());
 
     let files = [
         "api.proto",
@@ -22,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "plugin/grpc_controller.proto",
         "plugin/grpc_stdio.proto",
         "plugin/grpc_broker.proto",
+        "harness/v1/driver.proto",
     ];
     let fds = protox::compile(files, [contract_dir, root.clone()])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

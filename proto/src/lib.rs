@@ -4,6 +4,7 @@
 //!   checked field by field against `fixtures/contract/pluginapi-v1.json` (see
 //!   [`contract`]).
 //! * [`goplugin`]: package `plugin`, hashicorp/go-plugin's controller, stdio and broker.
+//! * [`harness`]: package `plugin_conformance.harness.v1`, the host driver contract.
 
 pub mod contract;
 
@@ -33,6 +34,13 @@ pub mod goplugin {
     tonic::include_proto!("plugin");
 }
 
+/// `plugin_conformance.harness.v1`: the host driver contract (`proto/harness/v1/driver.proto`),
+/// which lets the runner drive any host.
+pub mod harness {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("plugin_conformance.harness.v1");
+}
+
 /// The encoded `FileDescriptorSet` of everything in `proto/` (plus the well-known types it
 /// imports), for server reflection and dynamic messages.
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
@@ -44,6 +52,7 @@ pub mod service_names {
     pub const GRPC_CONTROLLER: &str = "plugin.GRPCController";
     pub const GRPC_STDIO: &str = "plugin.GRPCStdio";
     pub const GRPC_BROKER: &str = "plugin.GRPCBroker";
+    pub const HOST_DRIVER: &str = "plugin_conformance.harness.v1.HostDriver";
 }
 
 /// The descriptor pool of [`DESCRIPTOR_SET`], decoded once.
