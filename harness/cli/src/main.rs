@@ -6,15 +6,15 @@
 //! * `list`: the cases, with level and clause.
 //! * `serve-api`: the reference PluginAPI server on its own.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+mod execute;
+
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, Parser, Subcommand};
-use conformance_core::report::{self, RunReport, SubjectInfo};
-use conformance_core::runner::{self, Case, CaseOutcome, Filter, RunOptions};
+use conformance_core::report::SubjectInfo;
+use conformance_core::runner::{Case, Filter};
+
+use execute::{ExecutionArgs, execute};
 
 #[derive(Parser)]
 #[command(name = "plugin-conformance", version, about)]
@@ -65,21 +65,8 @@ struct SelectArgs {
 struct RunArgs {
     #[command(flatten)]
     select: SelectArgs,
-    /// Cases run at once.
-    #[arg(long, default_value_t = runner::default_jobs())]
-    jobs: usize,
-    /// Directory for the reports not given a path of their own.
-    #[arg(long, default_value = "reports")]
-    out_dir: PathBuf,
-    /// JUnit XML report [default: OUT_DIR/conformance.junit.xml].
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
-    /// JSON report [default: OUT_DIR/conformance.json].
-    #[arg(long, value_name = "PATH")]
-    json: Option<PathBuf>,
-    /// Markdown summary [default: OUT_DIR/summary.md].
-    #[arg(long, value_name = "PATH")]
-    summary: Option<PathBuf>,
+    #[command(flatten)]
+    execution: ExecutionArgs,
 }
 
 fn select(args: &SelectArgs) -> anyhow::Result<Vec<Case>> {
@@ -99,26 +86,8 @@ fn list(args: &SelectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One progress line per finished case on a terminal; nothing in CI or when piped.
-fn progress(total: usize) -> Option<runner::Progress> {
-    let quiet = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-        || !std::io::stderr().is_terminal();
-    if quiet {
-        return None;
-    }
-    let done = Arc::new(AtomicUsize::new(0));
-    Some(Arc::new(move |o: &CaseOutcome| {
-        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-        eprint!("\r\x1b[2K[{n}/{total}] {:?} {}", o.status, o.name);
-        if n == total {
-            eprintln!();
-        }
-    }))
-}
-
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cases = select(&args.select)?;
-    let total = cases.len();
     tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
         .await?
         .map_err(anyhow::Error::msg)?;
@@ -132,43 +101,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     {
         eprintln!("Python reference plugin cases will be skipped: {reason}");
     }
-    let started_at = conformance_core::clock::now_us();
-    let options = RunOptions { jobs: args.jobs };
-    let (outcomes, elapsed) = runner::run_cases(cases, &options, progress(total)).await?;
-    let report = RunReport::new(
-        SubjectInfo {
-            kind: "self-test".into(),
-            name: "reference host vs fake plugins".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        started_at,
-        elapsed.as_millis() as u64,
-        outcomes,
-    );
-    let junit = args
-        .junit
-        .unwrap_or_else(|| args.out_dir.join("conformance.junit.xml"));
-    let json = args
-        .json
-        .unwrap_or_else(|| args.out_dir.join("conformance.json"));
-    let summary = args
-        .summary
-        .unwrap_or_else(|| args.out_dir.join("summary.md"));
-    RunReport::write(&junit, &report::to_junit(&report))?;
-    RunReport::write(&json, &report.to_json())?;
-    RunReport::write(&summary, &report::to_markdown(&report))?;
-    print!("{}", report::to_text(&report));
-    println!(
-        "reports: {} {} {}",
-        junit.display(),
-        json.display(),
-        summary.display()
-    );
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let subject = SubjectInfo {
+        kind: "self-test".into(),
+        name: "reference host vs fake plugins".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    execute(cases, subject, &args.execution).await
 }
 
 async fn serve_api(args: ServeApiArgs) -> anyhow::Result<ExitCode> {
