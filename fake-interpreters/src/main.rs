@@ -307,8 +307,15 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                 ..Serve::healthy()
             }
         }
+        // Serves PluginHooks listing no hook: a host asks `Implemented` before it
+        // considers a plugin started.
         "api-exerciser" => Serve {
             api_cases: Some(PathBuf::from(opt("cases").unwrap_or_default())),
+            hooks: Some(hooks::ConformanceHooks {
+                observe: obs.clone(),
+                hooks: Vec::new(),
+                fail_activate: false,
+            }),
             ..Serve::healthy()
         },
         "requires-magic-cookie" => {

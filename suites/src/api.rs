@@ -13,11 +13,13 @@ use conformance_core::api::handlers::common::new_id;
 use conformance_core::apicase::{
     ApiCase, ApiCaseFile, Exercise, ExerciseFile, StepOutcome, evaluate,
 };
+use conformance_core::driver::process::DriverProcess;
 use conformance_core::fixtures::BundleBuilder;
 use conformance_core::observe::Observed;
 use conformance_core::python_reference::{self, PluginOptions};
 use conformance_core::runner::{Case, Ctx, Level};
-use conformance_core::supervisor::{self, HostConfig};
+use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
+use pluginapi_proto::harness::{LoadPluginRequest, UnloadPluginRequest};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -77,12 +79,19 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// this bounds the slowest case, expiry waits included).
 const BATCH_TIMEOUT: Duration = Duration::from_secs(25);
 
-/// The name prefix of the cases run through `plugin`.
-pub fn suite_of(plugin: Plugin) -> &'static str {
-    match plugin {
-        Plugin::Fake => "api",
-        Plugin::Python => "api-python",
-    }
+/// The host the exerciser runs in.
+#[derive(Clone)]
+pub enum Launcher {
+    /// The reference host, in process.
+    Reference,
+    /// Any host, through its driver (`plugin-conformance host`).
+    Driver(Arc<DriverProcess>),
+}
+
+/// A started exerciser.
+enum Started {
+    Reference(Box<RunningPlugin>),
+    Driver(Arc<DriverProcess>, String),
 }
 
 /// What one case's exerciser reported.
@@ -112,6 +121,7 @@ struct BatchResult {
 /// file's cases that runs; the others wait for the same result.
 struct Batch {
     plugin: Plugin,
+    launcher: Launcher,
     file: &'static str,
     cases: Vec<ApiCase>,
     result: OnceLock<watch::Receiver<Option<Arc<BatchResult>>>>,
@@ -152,6 +162,10 @@ impl Batch {
         let exercises_file = scratch.path().join("exercises.json");
         let bundle = match self.plugin {
             Plugin::Fake => BundleBuilder::new("api-exerciser")
+                .plugin_id(&format!(
+                    "com.mattermost.conformance.api-{}",
+                    &new_id()[..10]
+                ))
                 .option("cases", exercises_file.display())
                 .write(&scratch.path().join("b"))
                 .map_err(anyhow::Error::msg)?,
@@ -202,12 +216,41 @@ impl Batch {
                 exercises: exercises.clone(),
             })?,
         )?;
-        let plugin = match supervisor::start(&bundle.dir, HostConfig::default()).await {
-            Ok(plugin) => plugin,
-            Err(failure) => {
+        let started = match &self.launcher {
+            Launcher::Reference => {
+                match supervisor::start(&bundle.dir, HostConfig::default()).await {
+                    Ok(plugin) => Ok(Started::Reference(Box::new(plugin))),
+                    Err(failure) => Err(failure.to_string()),
+                }
+            }
+            Launcher::Driver(driver) => {
+                let dir = std::path::absolute(&bundle.dir)?;
+                match driver
+                    .driver()
+                    .load_plugin(LoadPluginRequest {
+                        bundle_dir: dir.display().to_string(),
+                        activate: false,
+                    })
+                    .await
+                {
+                    Ok(r) if r.get_ref().started => {
+                        Ok(Started::Driver(driver.clone(), r.into_inner().plugin_id))
+                    }
+                    Ok(r) => Err(r.into_inner().error),
+                    Err(s) => Err(format!(
+                        "LoadPlugin failed: {:?}: {}",
+                        s.code(),
+                        s.message()
+                    )),
+                }
+            }
+        };
+        let started = match started {
+            Ok(started) => started,
+            Err(why) => {
                 return Ok(BatchResult {
                     failure: Some(format!(
-                        "the exerciser plugin ({}) did not start: {failure}",
+                        "the exerciser plugin ({}) did not start: {why}",
                         self.file
                     )),
                     ..BatchResult::default()
@@ -245,12 +288,22 @@ impl Batch {
                 _ => {}
             }
         }
-        for call in plugin.api_calls() {
-            if let Some(run) = call.session.as_ref().and_then(|s| result.cases.get_mut(s)) {
-                run.calls.push(call);
+        match started {
+            Started::Reference(plugin) => {
+                for call in plugin.api_calls() {
+                    if let Some(run) = call.session.as_ref().and_then(|s| result.cases.get_mut(s)) {
+                        run.calls.push(call);
+                    }
+                }
+                plugin.shutdown().await;
+            }
+            Started::Driver(driver, plugin_id) => {
+                let _ = driver
+                    .driver()
+                    .unload_plugin(UnloadPluginRequest { plugin_id })
+                    .await;
             }
         }
-        plugin.shutdown().await;
         if let Some(e) = whole_file_error {
             result.failure = Some(format!("the exerciser could not run {}: {e}", self.file));
         } else if finished.is_none() {
@@ -316,32 +369,47 @@ fn clause_of(case: &ApiCase) -> String {
     })
 }
 
-/// The cases of every file run through `plugin`, one batch per file.
-fn batched_cases(plugin: Plugin) -> Vec<Case> {
+/// The cases of every file run through `plugin` in the host of `launcher`, named
+/// `<prefix>/<case>`: one batch per file, or one per case when the host's PluginAPI server
+/// has no sessions (then each case has a plugin, and so a KV namespace, of its own).
+pub fn batched_cases(
+    plugin: Plugin,
+    launcher: &Launcher,
+    prefix: &str,
+    batch_per_case: bool,
+) -> Vec<Case> {
     let mut out = Vec::new();
     for (file, text) in CASE_FILES {
         let cases = ApiCaseFile::parse(text)
             .unwrap_or_else(|e| panic!("suites/api/{file} is malformed: {e}"))
             .cases;
-        let batch = Arc::new(Batch {
-            plugin,
-            file,
-            cases: cases.clone(),
-            result: OnceLock::new(),
-        });
-        for case in cases {
-            let batch = batch.clone();
-            let body_case = case.clone();
-            out.push(
-                Case::new(
-                    &format!("{}/{}", suite_of(plugin), case.name),
-                    case.level,
-                    &clause_of(&case),
-                    &case.summary,
-                    move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
-                )
-                .timeout(CASE_TIMEOUT),
-            );
+        let groups: Vec<Vec<ApiCase>> = if batch_per_case {
+            cases.iter().map(|c| vec![c.clone()]).collect()
+        } else {
+            vec![cases]
+        };
+        for group in groups {
+            let batch = Arc::new(Batch {
+                plugin,
+                launcher: launcher.clone(),
+                file,
+                cases: group.clone(),
+                result: OnceLock::new(),
+            });
+            for case in group {
+                let batch = batch.clone();
+                let body_case = case.clone();
+                out.push(
+                    Case::new(
+                        &format!("{prefix}/{}", case.name),
+                        case.level,
+                        &clause_of(&case),
+                        &case.summary,
+                        move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
+                    )
+                    .timeout(CASE_TIMEOUT),
+                );
+            }
         }
     }
     out
@@ -350,7 +418,7 @@ fn batched_cases(plugin: Plugin) -> Vec<Case> {
 /// The API cases through the fake exerciser, and the coverage case.
 pub fn cases() -> Vec<Case> {
     let all = api_cases();
-    let mut out = batched_cases(Plugin::Fake);
+    let mut out = batched_cases(Plugin::Fake, &Launcher::Reference, "api", false);
     out.push(Case::new(
         "api/coverage",
         Level::Must,
@@ -369,7 +437,7 @@ pub fn cases() -> Vec<Case> {
 
 /// The API cases through the Python reference plugin's exerciser.
 pub fn python_cases() -> Vec<Case> {
-    batched_cases(Plugin::Python)
+    batched_cases(Plugin::Python, &Launcher::Reference, "api-python", false)
 }
 
 #[cfg(test)]

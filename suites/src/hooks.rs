@@ -132,7 +132,7 @@ fn conformance_plugin() -> BundleBuilder {
 }
 
 /// The requests of `hook` the plugin reported, as JSON.
-fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
+pub(crate) fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
     observed(bundle, |e| match e {
         Observed::HookCall { hook: h, request } if h == hook => Some(request.clone()),
         _ => None,
@@ -141,7 +141,7 @@ fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
 
 /// The plugin saw exactly `sent`: its report parses into the request type and every field
 /// (optional presence and map entries included) equals what the host sent.
-fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &DynamicMessage) {
+pub(crate) fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &DynamicMessage) {
     let seen = seen_requests(bundle, hook);
     ctx.eq("calls the plugin saw", 1, seen.len());
     let Some(json) = seen.into_iter().next() else {

@@ -9,6 +9,7 @@ mod environment;
 mod handshake;
 mod health;
 pub mod hooks;
+pub mod host;
 mod logs;
 mod manifest;
 mod serve_http;

@@ -17,15 +17,15 @@ use hyper_util::rt::TokioIo;
 use crate::hooks::{Plugin, activate, start_plugin};
 use crate::support::{observed, shutdown_checked, start_ok, wait_for};
 
-type ClientBody = BoxBody<Bytes, std::io::Error>;
+pub(crate) type ClientBody = BoxBody<Bytes, std::io::Error>;
 
 const MIB: usize = 1 << 20;
 
-fn empty() -> ClientBody {
+pub(crate) fn empty() -> ClientBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
-fn full(data: &'static [u8]) -> ClientBody {
+pub(crate) fn full(data: &'static [u8]) -> ClientBody {
     Full::new(Bytes::from_static(data))
         .map_err(|never| match never {})
         .boxed()
@@ -42,7 +42,7 @@ fn generated(total: usize) -> ClientBody {
 }
 
 /// Sends one request on a fresh connection.
-async fn send(
+pub(crate) async fn send(
     address: std::net::SocketAddr,
     request: Request<ClientBody>,
 ) -> anyhow::Result<Response<Incoming>> {
@@ -52,7 +52,7 @@ async fn send(
     Ok(sender.send_request(request).await?)
 }
 
-fn request(method: &str, uri: &str, body: ClientBody) -> Request<ClientBody> {
+pub(crate) fn request(method: &str, uri: &str, body: ClientBody) -> Request<ClientBody> {
     Request::builder()
         .method(method)
         .uri(uri)

@@ -1,5 +1,6 @@
 //! Running a selection of cases and writing the reports: shared by `run`, `host` and
-//! `plugin`, so every mode has the same options, reports and exit codes.
+//! `plugin`, so every mode has the same options (expectation lists and retries included),
+//! reports and exit codes.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
+use conformance_core::expectations::{self, Expectations};
 use conformance_core::report::{self, RunReport, SubjectInfo};
 use conformance_core::runner::{self, Case, CaseOutcome, RunOptions};
 
@@ -29,36 +31,80 @@ pub struct ExecutionArgs {
     /// Markdown summary [default: OUT_DIR/summary.md].
     #[arg(long, value_name = "PATH")]
     pub summary: Option<PathBuf>,
+    /// Cases expected to fail: one glob per line, each followed by `# justification`.
+    /// They still run; failing is reported as known-failing, passing fails the run (stale
+    /// entry). An entry that matches no selected case is an error.
+    #[arg(long, value_name = "FILE")]
+    pub known_failing: Option<PathBuf>,
+    /// Cases known to be flaky (same format): retried when they fail (see --retries,
+    /// default 2 for these), reported as flaky when a retry passes.
+    #[arg(long, value_name = "FILE")]
+    pub known_flaky: Option<PathBuf>,
+    /// Retry a failed case up to N times; one that passes on a retry is reported as flaky,
+    /// never as passed [default: 0, 2 for known-flaky cases].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 }
 
-/// One progress line per finished case on a terminal; nothing in CI or when piped.
+/// Whether to stay quiet: when `CI` is set (non-empty and not `false`) or stderr is not a
+/// terminal.
+fn quiet(ci: Option<&str>, stderr_is_terminal: bool) -> bool {
+    ci.is_some_and(|v| !v.is_empty() && v != "false") || !stderr_is_terminal
+}
+
+/// One progress line, rewritten per finished case, on a terminal; nothing in CI or when
+/// piped.
 fn progress(total: usize) -> Option<runner::Progress> {
-    let quiet = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-        || !std::io::stderr().is_terminal();
-    if quiet {
+    let ci = std::env::var("CI").ok();
+    if quiet(ci.as_deref(), std::io::stderr().is_terminal()) {
         return None;
     }
     let done = Arc::new(AtomicUsize::new(0));
     Some(Arc::new(move |o: &CaseOutcome| {
         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-        eprint!("\r\x1b[2K[{n}/{total}] {:?} {}", o.status, o.name);
+        eprint!("\r\x1b[2K[{n}/{total}] {} {}", o.status, o.name);
         if n == total {
             eprintln!();
         }
     }))
 }
 
-/// Runs `cases` against `subject`, writes the three reports, prints the summary; exit 0
-/// only when every MUST case passed.
+/// Runs `cases` against `subject` with the expectation lists and retries, writes the
+/// three reports, prints the summary; exit 0 only when every MUST case passed (or failed
+/// as known) and no known-failing entry is stale. A bad expectation list is an error
+/// before any case runs.
 pub async fn execute(
     cases: Vec<Case>,
     subject: SubjectInfo,
     args: &ExecutionArgs,
 ) -> anyhow::Result<ExitCode> {
+    let lists = Expectations::load(args.known_failing.as_deref(), args.known_flaky.as_deref())?;
+    let expected = lists.resolve(cases.iter().map(|c| c.name.as_str()))?;
+    let retries: std::collections::HashMap<String, u32> = cases
+        .iter()
+        .zip(&expected)
+        .map(|(c, e)| {
+            (
+                c.name.clone(),
+                expectations::retries_for(e.as_ref(), args.retries),
+            )
+        })
+        .collect();
     let total = cases.len();
     let started_at = conformance_core::clock::now_us();
     let options = RunOptions { jobs: args.jobs };
-    let (outcomes, elapsed) = runner::run_cases(cases, &options, progress(total)).await?;
+    let (outcomes, elapsed) = runner::run_cases_with_retries(
+        cases,
+        &options,
+        |c| retries.get(&c.name).copied().unwrap_or(0),
+        progress(total),
+    )
+    .await?;
+    let outcomes = outcomes
+        .into_iter()
+        .zip(expected)
+        .map(|(o, e)| expectations::apply(o, e))
+        .collect();
     let report = RunReport::new(subject, started_at, elapsed.as_millis() as u64, outcomes);
     let junit = args
         .junit
@@ -87,4 +133,20 @@ pub async fn execute(
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet;
+
+    #[test]
+    fn quiet_in_ci_or_off_a_terminal() {
+        assert!(!quiet(None, true), "a terminal without CI gets progress");
+        assert!(!quiet(Some(""), true), "an empty CI is unset");
+        assert!(!quiet(Some("false"), true));
+        assert!(quiet(Some("true"), true));
+        assert!(quiet(Some("1"), true));
+        assert!(quiet(None, false), "stderr piped");
+        assert!(quiet(Some("false"), false));
+    }
 }

@@ -6,7 +6,9 @@
 //! * `list`: the cases, with level and clause.
 //! * `serve-api`: the reference PluginAPI server on its own.
 
+mod diff;
 mod execute;
+mod host_cmd;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,14 @@ enum Command {
     /// Serve the reference PluginAPI on its own (with gRPC reflection); prints the bound
     /// address as the first stdout line and serves until SIGINT or SIGTERM.
     ServeApi(ServeApiArgs),
+    /// Compare two JSON reports: regressions, fixes, new and removed cases. Exits 1 on
+    /// any regression, 0 otherwise, 2 when a report cannot be read.
+    Diff(DiffArgs),
+    /// Validate a host through its driver (`proto/harness/v1/driver.proto`): runs every
+    /// host-side case against the driver started by CMD.
+    Host(host_cmd::HostArgs),
+    /// Serve the reference host behind the driver contract (announcement line on stdout).
+    ReferenceHost(host_cmd::ReferenceHostArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +59,17 @@ struct ServeApiArgs {
     /// Allow a non-loopback listen address.
     #[arg(long)]
     allow_remote: bool,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The earlier JSON report (e.g. of the base branch).
+    old: std::path::PathBuf,
+    /// The later JSON report.
+    new: std::path::PathBuf,
+    /// Also write the differences as Markdown to PATH (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -154,11 +175,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List(args) => list(&args),
+        Command::Diff(args) => diff::diff(&args.old, &args.new, args.markdown.as_deref()),
         Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(run(args))),
+        Command::Host(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(host_cmd::host(args))),
+        Command::ReferenceHost(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(host_cmd::reference_host(args))),
         Command::ServeApi(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -12,7 +12,9 @@
 //! instead of growing memory, and a client that goes away cancels the stream.
 
 use std::convert::Infallible;
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -50,9 +52,49 @@ pub struct Route {
     pub implemented: bool,
 }
 
+/// Routes of several plugins by id, for one bridge in front of a host with many plugins
+/// (the reference host's driver). Entries can come and go while the bridge serves.
+pub type RouteTable = Arc<RwLock<HashMap<String, Route>>>;
+
+/// Which plugins a bridge serves.
+#[derive(Debug, Clone)]
+enum Router {
+    One(Route),
+    Table(RouteTable),
+}
+
+impl Router {
+    /// The route of a request path `/plugins/<id>/...`, and the rest of the path.
+    fn resolve<'p>(&self, path: &'p str) -> Option<(Route, &'p str)> {
+        let after = path.strip_prefix("/plugins/")?;
+        let (id, rest) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, "/"),
+        };
+        let route = match self {
+            Router::One(route) => (route.plugin_id == id).then(|| route.clone()),
+            Router::Table(table) => table
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(id)
+                .cloned(),
+        }?;
+        Some((route, rest))
+    }
+}
+
 impl HttpBridge {
-    /// Listens on `listen` (loopback by default) and serves until dropped.
+    /// Listens on `listen` (loopback by default) and serves one plugin until dropped.
     pub async fn start(listen: SocketAddr, route: Route) -> std::io::Result<Self> {
+        Self::serve(listen, Router::One(route)).await
+    }
+
+    /// Listens on `listen` and serves every plugin of `table` until dropped.
+    pub async fn start_shared(listen: SocketAddr, table: RouteTable) -> std::io::Result<Self> {
+        Self::serve(listen, Router::Table(table)).await
+    }
+
+    async fn serve(listen: SocketAddr, route: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -137,13 +179,9 @@ fn canonical(name: &str) -> String {
         .join("-")
 }
 
-async fn handle(route: Route, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
-    let prefix = format!("/plugins/{}", route.plugin_id);
-    let path = req.uri().path();
-    let rest = match path.strip_prefix(&prefix) {
-        Some("") => "/",
-        Some(r) if r.starts_with('/') => r,
-        _ => return plain(StatusCode::NOT_FOUND, "Not Found"),
+async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let Some((route, rest)) = router.resolve(req.uri().path()) else {
+        return plain(StatusCode::NOT_FOUND, "Not Found");
     };
     if !route.implemented {
         return plain(StatusCode::NOT_FOUND, "Not Found");

@@ -11,6 +11,8 @@ pub mod api;
 pub mod apicase;
 pub mod behaviour;
 pub mod clock;
+pub mod driver;
+pub mod expectations;
 pub mod fixtures;
 pub mod handshake;
 pub mod http_bridge;

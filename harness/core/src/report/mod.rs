@@ -1,7 +1,10 @@
-//! Reports: a versioned JSON document first, then JUnit and summaries rendered from it.
-//! Every count is computed from the outcomes.
+//! Reports: a versioned JSON document first, then JUnit and summaries rendered from it,
+//! and the comparison of two JSON documents. Every count is computed from the outcomes.
+//! The JSON layout is described by `reports/schema/conformance-report.v1.schema.json`.
 
+mod diff;
 mod junit;
+mod schema;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -9,7 +12,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use diff::{CaseChange, ReportDiff};
 pub use junit::to_junit;
+pub use schema::{SCHEMA_PATH, schema_mismatches};
 pub use summary::{to_markdown, to_text};
 
 use crate::runner::{CaseOutcome, Level, Status};
@@ -35,6 +40,15 @@ pub struct Counts {
     pub skipped: usize,
     pub errored: usize,
     pub timed_out: usize,
+    /// Listed as known-failing and failed: not failures of the run.
+    #[serde(default)]
+    pub known_failing: usize,
+    /// Passed only on a retry: not failures of the run, not passes either.
+    #[serde(default)]
+    pub flaky: usize,
+    /// Listed as known-failing but passed: each one fails the run.
+    #[serde(default)]
+    pub stale_known_failing: usize,
     /// Failed, errored or timed-out cases at MUST level.
     pub must_failures: usize,
     /// Failed, errored or timed-out cases at SHOULD or MAY level (warnings).
@@ -54,6 +68,9 @@ impl Counts {
                 Status::Skipped => c.skipped += 1,
                 Status::Errored => c.errored += 1,
                 Status::TimedOut => c.timed_out += 1,
+                Status::KnownFailing => c.known_failing += 1,
+                Status::Flaky => c.flaky += 1,
+                Status::StaleKnownFailing => c.stale_known_failing += 1,
             }
             if o.status.is_failure() {
                 if o.level == Level::Must {
@@ -110,9 +127,10 @@ impl RunReport {
         }
     }
 
-    /// The run passes when no MUST case failed.
+    /// The run passes when no MUST case failed (known-failing and flaky cases are not
+    /// failures) and no known-failing entry is stale.
     pub fn passed(&self) -> bool {
-        self.counts.must_failures == 0
+        self.counts.must_failures == 0 && self.counts.stale_known_failing == 0
     }
 
     pub fn to_json(&self) -> String {
@@ -123,6 +141,42 @@ impl RunReport {
         serde_json::from_str(text)
     }
 
+    /// Reads a JSON report written by [`RunReport::to_json`], checking its schema version
+    /// and that no case name appears twice; errors name the file.
+    pub fn read(path: &Path) -> Result<Self, ReadError> {
+        let at = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ReadError {
+            path: at.clone(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+        let invalid = |problem: String| ReadError {
+            path: at.clone(),
+            problem,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(invalid(format!(
+                    "schema_version {v} is not supported (this harness reads {SCHEMA_VERSION})"
+                )));
+            }
+            None => {
+                return Err(invalid(
+                    "not a conformance report: no numeric `schema_version`".into(),
+                ));
+            }
+        }
+        let report: RunReport = serde_json::from_value(value)
+            .map_err(|e| invalid(format!("not a conformance report: {e}")))?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(dup) = report.cases.iter().find(|c| !seen.insert(c.name.as_str())) {
+            return Err(invalid(format!("case {} appears more than once", dup.name)));
+        }
+        Ok(report)
+    }
+
     /// Writes `text` to `path`, creating parent directories.
     pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -130,6 +184,14 @@ impl RunReport {
         }
         std::fs::write(path, text)
     }
+}
+
+/// A JSON report that cannot be read back, with the file and the problem.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct ReadError {
+    pub path: String,
+    pub problem: String,
 }
 
 #[cfg(test)]
@@ -155,6 +217,8 @@ pub(crate) mod tests {
                 passed: status == Status::Passed,
             }],
             notes: Vec::new(),
+            previous_attempts: Vec::new(),
+            expected: None,
         }
     }
 
@@ -188,5 +252,53 @@ pub(crate) mod tests {
         let back = RunReport::from_json(&r.to_json()).unwrap();
         assert_eq!(back.counts, r.counts);
         assert_eq!(back.cases.len(), 4);
+    }
+
+    #[test]
+    fn read_checks_the_file_the_version_and_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let r = sample();
+        std::fs::write(&path, r.to_json()).unwrap();
+        assert_eq!(RunReport::read(&path).unwrap().counts, r.counts);
+
+        let problem = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let e = RunReport::read(&path).unwrap_err();
+            assert_eq!(e.path, path.display().to_string());
+            e.problem
+        };
+        assert!(problem("{").starts_with("not valid JSON"));
+        assert!(problem("{}").contains("no numeric `schema_version`"));
+        assert!(problem(r#"{"schema_version": 2}"#).contains("schema_version 2 is not supported"));
+        assert!(problem(r#"{"schema_version": 1}"#).contains("missing field"));
+        let mut twice = sample();
+        twice.cases.push(twice.cases[0].clone());
+        assert_eq!(
+            problem(&twice.to_json()),
+            "case handshake/a appears more than once"
+        );
+        let missing = dir.path().join("missing.json");
+        let e = RunReport::read(&missing).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: cannot read it: ", missing.display()))
+        );
+    }
+
+    /// A report from before the expectation fields still reads (they default).
+    #[test]
+    fn a_report_without_the_expectation_fields_still_reads() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        for key in ["known_failing", "flaky", "stale_known_failing"] {
+            v["counts"].as_object_mut().unwrap().remove(key);
+        }
+        for case in v["cases"].as_array_mut().unwrap() {
+            for key in ["notes", "previous_attempts", "expected"] {
+                case.as_object_mut().unwrap().remove(key);
+            }
+        }
+        let back: RunReport = serde_json::from_value(v).unwrap();
+        assert_eq!(back.counts, sample().counts);
     }
 }

@@ -1,34 +1,52 @@
 //! Human summaries: a few lines for a terminal, Markdown for a CI step summary.
 
-use crate::runner::Status;
+use crate::runner::{CaseOutcome, Status};
 
-use super::RunReport;
+use super::{Counts, RunReport};
 
 fn verdict(report: &RunReport) -> &'static str {
     if report.passed() { "PASS" } else { "FAIL" }
 }
 
-/// Terminal summary: totals, then every case that did not pass.
+/// Failures of the run's cases: failed, errored, timed out, or a stale known-failing entry.
+fn failing(c: &Counts) -> usize {
+    c.failed + c.errored + c.timed_out + c.stale_known_failing
+}
+
+fn tag(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "PASS",
+        Status::Skipped => "SKIP",
+        Status::Failed => "FAIL",
+        Status::Errored => "ERROR",
+        Status::TimedOut => "TIMEOUT",
+        Status::KnownFailing => "KNOWN-FAILING",
+        Status::Flaky => "FLAKY",
+        Status::StaleKnownFailing => "STALE",
+    }
+}
+
+/// Text for a Markdown table cell: one line, pipes escaped.
+pub(super) fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Terminal summary: every case that did not pass, then the totals, then a plain
+/// `N passed, N failed` line.
 pub fn to_text(report: &RunReport) -> String {
     let c = &report.counts;
     let mut s = String::new();
     for o in report.cases.iter().filter(|o| o.status != Status::Passed) {
-        let tag = match o.status {
-            Status::Skipped => "SKIP",
-            Status::Failed => "FAIL",
-            Status::Errored => "ERROR",
-            Status::TimedOut => "TIMEOUT",
-            Status::Passed => unreachable!(),
-        };
         s.push_str(&format!(
-            "{tag:7} [{}] {} - {}\n",
+            "{:7} [{}] {} - {}\n",
+            tag(o.status),
             o.level,
             o.name,
             o.message.as_deref().unwrap_or("")
         ));
     }
     s.push_str(&format!(
-        "{}: {} cases: {} passed, {} failed, {} skipped, {} errored, {} timed out; {} MUST failure(s), {} warning(s) in {:.1} s\n",
+        "{}: {} cases: {} passed, {} failed, {} skipped, {} errored, {} timed out, {} known-failing, {} flaky, {} stale known-failing; {} MUST failure(s), {} warning(s) in {:.1} s\n",
         verdict(report),
         c.total,
         c.passed,
@@ -36,23 +54,51 @@ pub fn to_text(report: &RunReport) -> String {
         c.skipped,
         c.errored,
         c.timed_out,
+        c.known_failing,
+        c.flaky,
+        c.stale_known_failing,
         c.must_failures,
         c.warnings,
         report.duration_ms as f64 / 1000.0
     ));
-    s.push_str(&format!(
-        "{} passed, {} failed\n",
-        c.passed,
-        c.total - c.passed - c.skipped
-    ));
+    s.push_str(&format!("{} passed, {} failed\n", c.passed, failing(c)));
     s
 }
 
-/// Markdown summary with a table per suite and the failures listed.
+fn case_table(s: &mut String, title: &str, cases: &[&CaseOutcome], detail: &str) {
+    if cases.is_empty() {
+        return;
+    }
+    s.push_str(&format!(
+        "\n### {title} ({})\n\n| case | level | clause | {detail} |\n|---|---|---|---|\n",
+        cases.len()
+    ));
+    for o in cases {
+        let text = match (&o.expected, o.status) {
+            (Some(e), Status::KnownFailing) => format!(
+                "{} — {} ({})",
+                o.message.as_deref().unwrap_or(""),
+                e.justification,
+                e.source
+            ),
+            _ => o.message.clone().unwrap_or_default(),
+        };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            o.name,
+            o.level,
+            table_cell(&o.clause),
+            table_cell(&text)
+        ));
+    }
+}
+
+/// Markdown summary: totals, a table of counts per suite, then the failures (with their
+/// first failed assertion), stale known-failing entries, known-failing and flaky cases.
 pub fn to_markdown(report: &RunReport) -> String {
     let c = &report.counts;
     let mut s = format!(
-        "## plugin-conformance: {} ({} {})\n\n**{}**: {} cases, {} passed, {} failed, {} skipped, {} errored, {} timed out ({} MUST failures, {} warnings), {:.1} s\n\n",
+        "## plugin-conformance: {} ({} {})\n\n**{}**: {} cases, {} passed, {} failed, {} skipped, {} errored, {} timed out, {} known-failing, {} flaky, {} stale known-failing ({} MUST failures, {} warnings), {:.1} s\n\n",
         report.subject.name,
         report.subject.kind,
         report.subject.version,
@@ -63,56 +109,139 @@ pub fn to_markdown(report: &RunReport) -> String {
         c.skipped,
         c.errored,
         c.timed_out,
+        c.known_failing,
+        c.flaky,
+        c.stale_known_failing,
         c.must_failures,
         c.warnings,
         report.duration_ms as f64 / 1000.0
     );
-    s.push_str("| suite | cases | passed | failed | skipped | errored | timed out |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| suite | cases | passed | failed | skipped | errored | timed out | known-failing | flaky | stale |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (name, sc) in &report.suites {
         s.push_str(&format!(
-            "| {name} | {} | {} | {} | {} | {} | {} |\n",
-            sc.total, sc.passed, sc.failed, sc.skipped, sc.errored, sc.timed_out
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            sc.total,
+            sc.passed,
+            sc.failed,
+            sc.skipped,
+            sc.errored,
+            sc.timed_out,
+            sc.known_failing,
+            sc.flaky,
+            sc.stale_known_failing
         ));
     }
-    let problems: Vec<_> = report
-        .cases
-        .iter()
-        .filter(|o| o.status.is_failure())
-        .collect();
-    if !problems.is_empty() {
-        s.push_str("\n### Not passing\n\n| case | level | clause | message |\n|---|---|---|---|\n");
-        for o in problems {
-            s.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                o.name,
-                o.level,
-                o.clause,
-                o.message
-                    .as_deref()
-                    .unwrap_or("")
-                    .replace('|', "\\|")
-                    .replace('\n', " ")
-            ));
-        }
-    }
+    let with = |pick: fn(Status) -> bool| -> Vec<&CaseOutcome> {
+        report.cases.iter().filter(|o| pick(o.status)).collect()
+    };
+    case_table(
+        &mut s,
+        "Not passing",
+        &with(Status::is_failure),
+        "first failed assertion or error",
+    );
+    case_table(
+        &mut s,
+        "Stale known-failing entries",
+        &with(|st| st == Status::StaleKnownFailing),
+        "entry",
+    );
+    case_table(
+        &mut s,
+        "Known failing",
+        &with(|st| st == Status::KnownFailing),
+        "failure — justification (entry)",
+    );
+    case_table(
+        &mut s,
+        "Flaky",
+        &with(|st| st == Status::Flaky),
+        "retry history",
+    );
     s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::expectations::{ExpectationKind, Expected};
+    use crate::report::SubjectInfo;
+    use crate::report::tests::{outcome, sample};
+    use crate::runner::Level;
 
     #[test]
     fn text_and_markdown_carry_the_computed_counts() {
-        let r = crate::report::tests::sample();
+        let r = sample();
         let t = to_text(&r);
         assert!(
             t.contains("FAIL: 4 cases: 1 passed, 2 failed, 1 skipped"),
             "{t}"
         );
         assert!(t.contains("FAIL    [MUST] handshake/b"), "{t}");
+        assert!(t.ends_with("\n1 passed, 2 failed\n"), "{t}");
         let m = to_markdown(&r);
-        assert!(m.contains("| handshake | 2 | 1 | 1 | 0 | 0 | 0 |"), "{m}");
-        assert!(m.contains("`handshake/b`"), "{m}");
+        assert!(
+            m.contains("| handshake | 2 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 |"),
+            "{m}"
+        );
+        assert!(
+            m.contains("### Not passing (2)")
+                && m.contains("| `handshake/b` | MUST | PROTOCOL.md §5 | x: expected 1, saw 2 |"),
+            "{m}"
+        );
+        assert!(!m.contains("### Flaky"), "no empty sections: {m}");
+    }
+
+    #[test]
+    fn expectation_statuses_get_counts_and_sections() {
+        let known = |name: &str, status| {
+            let mut o = outcome(name, Level::Must, status);
+            o.expected = Some(Expected {
+                kind: ExpectationKind::KnownFailing,
+                pattern: name.into(),
+                justification: "bug 7".into(),
+                source: "kf.txt:2".into(),
+            });
+            o
+        };
+        let r = RunReport::new(
+            SubjectInfo {
+                kind: "host".into(),
+                name: "h".into(),
+                version: "1".into(),
+            },
+            0,
+            1,
+            vec![
+                known("s/known", Status::KnownFailing),
+                known("s/stale", Status::StaleKnownFailing),
+                outcome("s/flaky", Level::Must, Status::Flaky),
+                outcome("s/ok", Level::Must, Status::Passed),
+            ],
+        );
+        let t = to_text(&r);
+        assert!(
+            t.contains("\nFAIL: 4 cases: 1 passed, 0 failed"),
+            "a stale entry fails the run: {t}"
+        );
+        assert!(
+            t.contains("1 known-failing, 1 flaky, 1 stale known-failing"),
+            "{t}"
+        );
+        assert!(t.contains("KNOWN-FAILING [MUST] s/known"), "{t}");
+        assert!(t.ends_with("\n1 passed, 1 failed\n"), "{t}");
+        let m = to_markdown(&r);
+        assert!(
+            m.contains("| s | 4 | 1 | 0 | 0 | 0 | 0 | 1 | 1 | 1 |"),
+            "{m}"
+        );
+        assert!(m.contains("### Stale known-failing entries (1)"), "{m}");
+        assert!(
+            m.contains("### Known failing (1)")
+                && m.contains("| `s/known` | MUST | PROTOCOL.md §5 | x: expected 1, saw 2 — bug 7 (kf.txt:2) |"),
+            "{m}"
+        );
+        assert!(m.contains("### Flaky (1)"), "{m}");
+        assert!(!m.contains("### Not passing"), "{m}");
     }
 }

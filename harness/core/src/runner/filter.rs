@@ -18,7 +18,8 @@ pub struct Filter {
     skip: Option<GlobSet>,
 }
 
-fn compile(pattern: &str) -> Result<GlobSet, FilterError> {
+/// One glob with the filters' syntax (also used by the expectation lists).
+pub(crate) fn compile(pattern: &str) -> Result<GlobSet, FilterError> {
     let glob = Glob::new(pattern).map_err(|e| FilterError::BadGlob {
         pattern: pattern.to_string(),
         message: e.to_string(),

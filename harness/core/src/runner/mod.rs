@@ -1,21 +1,26 @@
-//! Running cases: filters, parallel execution with per-case timeouts, and outcomes.
+//! Running cases: filters, parallel execution with per-case timeouts, retries, and
+//! outcomes.
 
 mod case;
 mod filter;
 
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use case::{Assertion, Case, CaseFuture, Ctx, DEFAULT_TIMEOUT, Level, Subject};
+pub(crate) use filter::compile as compile_glob;
 pub use filter::{Filter, FilterError};
 use serde::{Deserialize, Serialize};
+
+use crate::expectations::Expected;
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Every assertion passed (and there was at least one).
+    /// Every assertion passed (and there was at least one), on the first attempt.
     Passed,
     /// An assertion failed.
     Failed,
@@ -25,12 +30,55 @@ pub enum Status {
     Errored,
     /// The case ran past its timeout.
     TimedOut,
+    /// Listed as known-failing, and it failed, errored or timed out as expected: not a
+    /// failure of the run.
+    KnownFailing,
+    /// Failed, then passed on a retry: not a failure of the run, never counted as passed.
+    Flaky,
+    /// Listed as known-failing, but it passed: the entry is stale and the run fails.
+    StaleKnownFailing,
 }
 
 impl Status {
+    /// A failure of the subject: counts against the run at MUST level.
     pub fn is_failure(self) -> bool {
         matches!(self, Status::Failed | Status::Errored | Status::TimedOut)
     }
+
+    /// Every status, in report order.
+    pub const ALL: [Status; 8] = [
+        Status::Passed,
+        Status::Failed,
+        Status::Skipped,
+        Status::Errored,
+        Status::TimedOut,
+        Status::KnownFailing,
+        Status::Flaky,
+        Status::StaleKnownFailing,
+    ];
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Errored => "errored",
+            Status::TimedOut => "timed-out",
+            Status::KnownFailing => "known-failing",
+            Status::Flaky => "flaky",
+            Status::StaleKnownFailing => "stale-known-failing",
+        })
+    }
+}
+
+/// One earlier attempt of a retried case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub status: Status,
+    pub message: Option<String>,
+    pub duration_ms: u64,
 }
 
 /// The outcome of one case.
@@ -45,11 +93,33 @@ pub struct CaseOutcome {
     pub status: Status,
     /// The first failed assertion, the error, or the skip reason.
     pub message: Option<String>,
+    /// Every attempt included.
     pub duration_ms: u64,
+    /// The assertions of the last attempt.
     pub assertions: Vec<Assertion>,
     /// What the subject did during the case (API calls, plugin log lines...).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub notes: Vec<String>,
+    /// The failed attempts before the last one (empty unless the case was retried).
+    #[serde(default)]
+    pub previous_attempts: Vec<Attempt>,
+    /// The known-failing or known-flaky entry that matched the case.
+    #[serde(default)]
+    pub expected: Option<Expected>,
+}
+
+impl CaseOutcome {
+    /// The first assertion that failed, as `name: expected E, saw S`.
+    pub fn first_failed_assertion(&self) -> Option<String> {
+        first_failed(&self.assertions)
+    }
+}
+
+fn first_failed(assertions: &[Assertion]) -> Option<String> {
+    assertions
+        .iter()
+        .find(|a| !a.passed)
+        .map(|a| format!("{}: expected {}, saw {}", a.name, a.expected, a.seen))
 }
 
 /// Runs one case in `scratch_root/<dir_name>` with its timeout. The case's future is
@@ -75,10 +145,7 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
     };
     let _ = std::fs::remove_dir_all(&scratch);
     let assertions = ctx.assertions();
-    let first_failed = assertions
-        .iter()
-        .find(|a| !a.passed)
-        .map(|a| format!("{}: expected {}, saw {}", a.name, a.expected, a.seen));
+    let first_failed = first_failed(&assertions);
     let (status, message) = match result {
         Err(_) => (
             Status::TimedOut,
@@ -117,6 +184,57 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         duration_ms: started.elapsed().as_millis() as u64,
         assertions,
         notes: ctx.notes(),
+        previous_attempts: Vec::new(),
+        expected: None,
+    }
+}
+
+/// Runs `case` and, while it fails (failed, errored or timed out), up to `retries` more
+/// times. A case that passes on a retry is [`Status::Flaky`], never `Passed`; the failed
+/// attempts are kept in `previous_attempts`, and `duration_ms` covers every attempt.
+pub async fn run_case_retrying(
+    case: &Case,
+    scratch_root: &Path,
+    dir_name: &str,
+    retries: u32,
+) -> CaseOutcome {
+    let mut previous: Vec<Attempt> = Vec::new();
+    let mut spent_ms = 0;
+    loop {
+        let dir = match previous.len() {
+            0 => dir_name.to_string(),
+            n => format!("{dir_name}.retry{n}"),
+        };
+        let mut outcome = run_case(case, scratch_root, &dir).await;
+        spent_ms += outcome.duration_ms;
+        if outcome.status.is_failure() && previous.len() < retries as usize {
+            previous.push(Attempt {
+                status: outcome.status,
+                message: outcome.message,
+                duration_ms: outcome.duration_ms,
+            });
+            continue;
+        }
+        if let Some(first) = previous.first() {
+            let attempts = previous.len() + 1;
+            let first = format!(
+                "attempt 1 {}: {}",
+                first.status,
+                first.message.as_deref().unwrap_or("no message")
+            );
+            if outcome.status == Status::Passed {
+                outcome.status = Status::Flaky;
+                outcome.message = Some(format!("passed on attempt {attempts}; {first}"));
+            } else if outcome.status.is_failure() {
+                outcome.message = Some(format!(
+                    "{} (failed all {attempts} attempts)",
+                    outcome.message.as_deref().unwrap_or("no message")
+                ));
+            }
+        }
+        outcome.duration_ms = spent_ms;
+        outcome.previous_attempts = previous;
+        return outcome;
     }
 }
 
@@ -150,6 +268,17 @@ pub async fn run_cases(
     options: &RunOptions,
     progress: Option<Progress>,
 ) -> anyhow::Result<(Vec<CaseOutcome>, Duration)> {
+    run_cases_with_retries(cases, options, |_| 0, progress).await
+}
+
+/// [`run_cases`], retrying each failed case up to `retries(case)` times (see
+/// [`run_case_retrying`]). The progress callback sees each case once, when it is done.
+pub async fn run_cases_with_retries(
+    cases: Vec<Case>,
+    options: &RunOptions,
+    retries: impl Fn(&Case) -> u32,
+    progress: Option<Progress>,
+) -> anyhow::Result<(Vec<CaseOutcome>, Duration)> {
     let root = tempfile::Builder::new().prefix("pc-").tempdir()?;
     let started = Instant::now();
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
@@ -158,9 +287,10 @@ pub async fn run_cases(
         let limit = limit.clone();
         let root = root.path().to_path_buf();
         let progress = progress.clone();
+        let retries = retries(&case);
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
-            let outcome = run_case(&case, &root, &format!("c{i}")).await;
+            let outcome = run_case_retrying(&case, &root, &format!("c{i}"), retries).await;
             if let Some(p) = progress {
                 p(&outcome);
             }
@@ -255,5 +385,58 @@ mod tests {
             Some("two: expected 2, saw 3")
         );
         assert_eq!(outcomes[7].assertions.len(), 1);
+    }
+
+    /// A case that fails on its first `fail_first` attempts, then passes.
+    fn failing_first(name: &str, fail_first: usize) -> Case {
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        Case::new(name, Level::Must, "x", "x", move |ctx| {
+            let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                ctx.eq("attempt passes", true, run >= fail_first);
+                Ok(())
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn a_case_that_passes_on_a_retry_is_flaky_not_passed() {
+        let cases = vec![
+            failing_first("t/flaky", 1),
+            failing_first("t/never", 10),
+            failing_first("t/no-retries", 1),
+            failing_first("t/steady", 0),
+        ];
+        let retries = |c: &Case| if c.name == "t/no-retries" { 0 } else { 2 };
+        let (outcomes, _) = run_cases_with_retries(cases, &RunOptions::default(), retries, None)
+            .await
+            .unwrap();
+
+        let flaky = &outcomes[0];
+        assert_eq!(flaky.status, Status::Flaky);
+        assert_eq!(flaky.previous_attempts.len(), 1);
+        assert_eq!(flaky.previous_attempts[0].status, Status::Failed);
+        assert_eq!(
+            flaky.message.as_deref(),
+            Some("passed on attempt 2; attempt 1 failed: attempt passes: expected true, saw false")
+        );
+
+        let never = &outcomes[1];
+        assert_eq!(never.status, Status::Failed);
+        assert_eq!(never.previous_attempts.len(), 2, "1 run + 2 retries");
+        assert!(
+            never
+                .message
+                .as_deref()
+                .unwrap()
+                .ends_with("(failed all 3 attempts)"),
+            "{:?}",
+            never.message
+        );
+
+        assert_eq!(outcomes[2].status, Status::Failed);
+        assert!(outcomes[2].previous_attempts.is_empty());
+        assert_eq!(outcomes[3].status, Status::Passed);
+        assert!(outcomes[3].previous_attempts.is_empty());
     }
 }

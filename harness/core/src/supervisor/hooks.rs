@@ -116,24 +116,7 @@ impl RunningPlugin {
     /// upstream's gRPC path does not guarantee it before `OnActivate` (PROTOCOL.md §12),
     /// and this host does not either.
     pub async fn activate(&mut self) -> Result<Activation, ActivationError> {
-        let request = DynamicMessage::new(message_of("Implemented", "Request").expect("hook"));
-        let answer =
-            match call_raw(self.channel(), "Implemented", request, IMPLEMENTED_DEADLINE).await {
-                HookOutcome::Answered(m) => to_json(&m),
-                other => return Err(ActivationError::Implemented(other.describe())),
-            };
-        let known: BTreeSet<String> = crate::behaviour::all_hooks().into_iter().collect();
-        let listed: Vec<String> = answer["hooks"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|h| h.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (implemented, unknown): (Vec<String>, Vec<String>) =
-            listed.into_iter().partition(|h| known.contains(h));
-        self.implemented = Some(implemented.iter().cloned().collect());
+        let (implemented, unknown) = self.fetch_implemented().await?;
         let on_activate = self
             .call_hook(
                 "OnActivate",
@@ -155,6 +138,33 @@ impl RunningPlugin {
             unknown,
             on_activate,
         })
+    }
+
+    /// `Implemented` (30 s): records the listed hooks the host knows (from now on only
+    /// those are called) and returns them with the listed names that are not hooks.
+    pub async fn fetch_implemented(
+        &mut self,
+    ) -> Result<(BTreeSet<String>, Vec<String>), ActivationError> {
+        let request = DynamicMessage::new(message_of("Implemented", "Request").expect("hook"));
+        let answer =
+            match call_raw(self.channel(), "Implemented", request, IMPLEMENTED_DEADLINE).await {
+                HookOutcome::Answered(m) => to_json(&m),
+                other => return Err(ActivationError::Implemented(other.describe())),
+            };
+        let known: BTreeSet<String> = crate::behaviour::all_hooks().into_iter().collect();
+        let listed: Vec<String> = answer["hooks"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (implemented, unknown): (Vec<String>, Vec<String>) =
+            listed.into_iter().partition(|h| known.contains(h));
+        let implemented: BTreeSet<String> = implemented.into_iter().collect();
+        self.implemented = Some(implemented.clone());
+        Ok((implemented, unknown))
     }
 
     /// Deactivates and stops the plugin: `OnDeactivate` (if listed; its error is only

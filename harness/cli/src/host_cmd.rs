@@ -1,0 +1,110 @@
+//! `plugin-conformance host -- CMD [ARGS...]` (validate any host through its driver) and
+//! `plugin-conformance reference-host` (the reference host behind the driver contract).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use conformance_core::driver::process::DriverProcess;
+use conformance_core::driver::reference::ReferenceDriver;
+use conformance_core::report::SubjectInfo;
+use conformance_core::runner::Filter;
+use conformance_core::supervisor::HostConfig;
+
+use crate::execute::{ExecutionArgs, execute};
+
+#[derive(Args)]
+pub struct HostArgs {
+    /// Only cases whose name matches this glob (repeatable; `*` crosses `/`).
+    #[arg(long = "run", value_name = "GLOB")]
+    run: Vec<String>,
+    /// Leave out cases whose name matches this glob (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    skip: Vec<String>,
+    #[command(flatten)]
+    execution: ExecutionArgs,
+    /// The driver command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ReferenceHostArgs {
+    /// Address to listen on (port 0: any free port). Loopback only.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+}
+
+/// Starts the driver, runs the host cases through it, stops it.
+pub async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
+    let filter = Filter::new(&args.run, &args.skip)?;
+    tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let driver = Arc::new(DriverProcess::start(&args.command).await?);
+    eprintln!(
+        "driver: {} {} at {} (HTTP {}, API sessions: {})",
+        driver.description.name,
+        driver.description.version,
+        driver.address,
+        if driver.description.http_base_url.is_empty() {
+            "none"
+        } else {
+            &driver.description.http_base_url
+        },
+        driver.description.api_sessions
+    );
+    let cases = filter.apply(conformance_suites::host::cases(driver.clone()), |c| {
+        c.name.as_str()
+    });
+    let subject = SubjectInfo {
+        kind: "host".into(),
+        name: driver.description.name.clone(),
+        version: driver.description.version.clone(),
+    };
+    let code = match cases {
+        Ok(cases) => execute(cases, subject, &args.execution).await,
+        Err(e) => Err(e.into()),
+    };
+    // Every case holds a clone until it is dropped with the case list.
+    match Arc::try_unwrap(driver) {
+        Ok(driver) => {
+            if !driver.stop().await {
+                eprintln!(
+                    "the driver did not exit within its time after Shutdown; its group was killed"
+                );
+            }
+        }
+        Err(driver) => {
+            driver.request_shutdown().await;
+        }
+    }
+    code
+}
+
+/// Serves the reference host as a driver: announcement line, then until Shutdown or a
+/// signal.
+pub async fn reference_host(args: ReferenceHostArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    if !args.listen.ip().is_loopback() {
+        anyhow::bail!("refusing to listen on {} (not loopback)", args.listen);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    let driver = ReferenceDriver::new(HostConfig::default()).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", conformance_core::driver::announcement(address))?;
+        out.flush()?;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    driver
+        .serve(listener, async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,260 @@
+//! Starting a host driver command and connecting to it (the runner's side of the driver
+//! contract): own process group, parent-death signal, announcement within a deadline,
+//! stderr kept (bounded) as the driver's log, and a stop that always ends the group.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pluginapi_proto::harness::host_driver_client::HostDriverClient;
+use pluginapi_proto::harness::{DescribeResponse, ShutdownRequest};
+use pluginapi_proto::pluginapi::plugin_hooks_client::PluginHooksClient;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tonic::transport::Channel;
+
+use super::{DRIVER_ENV, parse_announcement};
+use crate::process::ProcessGroup;
+
+/// How long a driver may take to announce itself.
+pub const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a driver may take to exit after Shutdown.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Driver log kept, in bytes (the newest part).
+const LOG_LIMIT: usize = 256 * 1024;
+
+/// A running driver.
+pub struct DriverProcess {
+    pub address: SocketAddr,
+    pub description: DescribeResponse,
+    channel: Channel,
+    child: tokio::process::Child,
+    group: ProcessGroup,
+    log: Arc<Mutex<Vec<u8>>>,
+}
+
+/// What a hook call through the proxy came to.
+#[derive(Debug, Clone)]
+pub enum ProxiedHook {
+    /// The host answered without calling the plugin (it did not list the hook).
+    NotCalled,
+    Answered(prost_reflect::DynamicMessage),
+    Failed {
+        code: tonic::Code,
+        message: String,
+    },
+}
+
+impl ProxiedHook {
+    pub fn describe(&self) -> String {
+        match self {
+            ProxiedHook::NotCalled => "not called by the host".into(),
+            ProxiedHook::Answered(m) => format!("answered {}", crate::behaviour::to_json(m)),
+            ProxiedHook::Failed { code, message } => format!("failed: {code:?}: {message}"),
+        }
+    }
+}
+
+/// Why a driver could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot start the driver {command:?}: {error}")]
+    Spawn { command: String, error: String },
+    #[error("the driver printed no announcement within {0:?} (stderr: {1})")]
+    NoAnnouncement(Duration, String),
+    #[error("the driver exited before announcing itself (stderr: {0})")]
+    Exited(String),
+    #[error("bad announcement: {0}")]
+    Announcement(#[from] super::AnnounceError),
+    #[error("cannot connect to the driver at {address}: {error}")]
+    Connect { address: SocketAddr, error: String },
+    #[error("Describe failed: {0}")]
+    Describe(String),
+}
+
+fn tail(log: &Mutex<Vec<u8>>) -> String {
+    let log = log.lock().unwrap_or_else(|e| e.into_inner());
+    let text = String::from_utf8_lossy(&log);
+    let text = text.trim();
+    let start = text.len().saturating_sub(2000);
+    let start = (start..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    text[start..].to_string()
+}
+
+impl DriverProcess {
+    /// Starts `command` (program and arguments) and waits for its announcement.
+    pub async fn start(command: &[String]) -> Result<Self, DriverError> {
+        let (program, args) = command.split_first().ok_or_else(|| DriverError::Spawn {
+            command: String::new(),
+            error: "no command given".into(),
+        })?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .env(DRIVER_ENV, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        // SAFETY: die_with_parent only calls prctl, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(crate::process::die_with_parent);
+        }
+        let mut child = cmd.spawn().map_err(|e| DriverError::Spawn {
+            command: command.join(" "),
+            error: e.to_string(),
+        })?;
+        let group = ProcessGroup::new(child.id().unwrap_or_default());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        if let Some(mut stderr) = child.stderr.take() {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                while let Ok(n) = stderr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    log.extend_from_slice(&buf[..n]);
+                    if log.len() > LOG_LIMIT {
+                        let cut = log.len() - LOG_LIMIT;
+                        log.drain(..cut);
+                    }
+                }
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = match tokio::time::timeout(ANNOUNCE_TIMEOUT, lines.next_line()).await {
+            Err(_) => return Err(DriverError::NoAnnouncement(ANNOUNCE_TIMEOUT, tail(&log))),
+            Ok(Ok(Some(line))) => line,
+            Ok(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+                return Err(DriverError::Exited(tail(&log)));
+            }
+        };
+        let address = parse_announcement(&line)?;
+        // Keep draining stdout so the driver never blocks on it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .expect("a socket address makes a URI")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(|e| DriverError::Connect {
+                address,
+                error: crate::supervisor::error_chain(&e),
+            })?;
+        let description = HostDriverClient::new(channel.clone())
+            .describe(pluginapi_proto::harness::DescribeRequest {})
+            .await
+            .map_err(|s| DriverError::Describe(format!("{:?}: {}", s.code(), s.message())))?
+            .into_inner();
+        Ok(Self {
+            address,
+            description,
+            channel,
+            child,
+            group,
+            log,
+        })
+    }
+
+    pub fn driver(&self) -> HostDriverClient<Channel> {
+        HostDriverClient::new(self.channel.clone())
+    }
+
+    /// A client of the hook proxy.
+    pub fn hooks(&self) -> PluginHooksClient<Channel> {
+        PluginHooksClient::new(self.channel.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+    }
+
+    /// Calls `hook` of loaded plugin `plugin_id` through the driver's hook proxy, within
+    /// `deadline`.
+    pub async fn call_hook(
+        &self,
+        plugin_id: &str,
+        hook: &str,
+        request: prost_reflect::DynamicMessage,
+        deadline: Duration,
+    ) -> ProxiedHook {
+        let Some(response) = crate::behaviour::message_of(hook, "Response") else {
+            return ProxiedHook::Failed {
+                code: tonic::Code::InvalidArgument,
+                message: format!("no hook {hook}"),
+            };
+        };
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        let path: tonic::codegen::http::uri::PathAndQuery =
+            match format!("/{}/{hook}", pluginapi_proto::service_names::PLUGIN_HOOKS).parse() {
+                Ok(p) => p,
+                Err(e) => {
+                    return ProxiedHook::Failed {
+                        code: tonic::Code::InvalidArgument,
+                        message: e.to_string(),
+                    };
+                }
+            };
+        let mut call = tonic::Request::new(request);
+        if let Ok(v) = plugin_id.parse() {
+            call.metadata_mut().insert(super::PLUGIN_METADATA, v);
+        }
+        let result = tokio::time::timeout(deadline, async {
+            grpc.ready()
+                .await
+                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            grpc.unary(
+                call,
+                path,
+                crate::apicase::dynamic::DynamicCodec { response },
+            )
+            .await
+        })
+        .await;
+        match result {
+            Err(_) => ProxiedHook::Failed {
+                code: tonic::Code::DeadlineExceeded,
+                message: format!("no answer through the proxy within {deadline:?}"),
+            },
+            Ok(Err(s)) => ProxiedHook::Failed {
+                code: s.code(),
+                message: s.message().to_string(),
+            },
+            Ok(Ok(r)) if r.metadata().get(super::NOT_CALLED_METADATA).is_some() => {
+                ProxiedHook::NotCalled
+            }
+            Ok(Ok(r)) => ProxiedHook::Answered(r.into_inner()),
+        }
+    }
+
+    /// The newest part of what the driver wrote to stderr.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+
+    /// Asks the driver to unload everything and exit, without waiting for the exit (for a
+    /// driver still shared; dropping the last handle kills its group).
+    pub async fn request_shutdown(&self) {
+        let _ =
+            tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {})).await;
+    }
+
+    /// Shutdown, up to [`EXIT_TIMEOUT`] for the exit, then SIGKILL of the group. Returns
+    /// whether the driver exited by itself.
+    pub async fn stop(mut self) -> bool {
+        let _ =
+            tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {})).await;
+        let exited = tokio::time::timeout(EXIT_TIMEOUT, self.child.wait())
+            .await
+            .is_ok();
+        self.group.kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        exited
+    }
+}

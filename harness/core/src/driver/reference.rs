@@ -1,0 +1,415 @@
+//! The reference host behind the driver contract: `plugin-conformance reference-host`.
+//! Each LoadPlugin starts the bundle with the supervisor (its own PluginAPI server, which
+//! honours sessions), one HTTP bridge serves every loaded plugin, and the hook proxy
+//! ([`super::proxy`]) calls hooks through the supervisor's hook client.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pluginapi_proto::harness::host_driver_server::{HostDriver, HostDriverServer};
+use pluginapi_proto::harness::*;
+use pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer;
+use tokio::sync::{Notify, RwLock};
+use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status};
+
+use super::events::event_of;
+use crate::http_bridge::{HttpBridge, Route, RouteTable};
+use crate::supervisor::timeline::Timeline;
+use crate::supervisor::{self, HostConfig, RunningPlugin};
+
+/// How often an Events stream looks for new entries.
+const EVENTS_POLL: Duration = Duration::from_millis(20);
+
+/// One plugin the driver knows: running (or unloaded, kept for its events).
+pub(super) struct Loaded {
+    /// `None` once unloaded.
+    pub(super) plugin: RwLock<Option<RunningPlugin>>,
+    activated: bool,
+    timeline: Arc<Timeline>,
+    /// Events the driver adds itself (hook calls), merged with the timeline's.
+    extra: Mutex<Vec<LifecycleEvent>>,
+    finished: Mutex<bool>,
+}
+
+impl Loaded {
+    pub(super) fn record(&self, plugin_id: &str, kind: &str, detail: &str) {
+        self.extra
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(LifecycleEvent {
+                t_us: crate::clock::now_us(),
+                plugin_id: plugin_id.to_string(),
+                kind: kind.to_string(),
+                detail: detail.to_string(),
+            });
+    }
+
+    fn events(&self, plugin_id: &str) -> Vec<LifecycleEvent> {
+        let mut all: Vec<LifecycleEvent> = self
+            .timeline
+            .entries()
+            .iter()
+            .filter_map(|e| event_of(plugin_id, e))
+            .collect();
+        all.extend(
+            self.extra
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        all.sort_by_key(|e| e.t_us);
+        all
+    }
+
+    fn finished(&self) -> bool {
+        *self.finished.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// State shared by the driver service and the hook proxy.
+pub(super) struct Shared {
+    config: HostConfig,
+    pub(super) plugins: Mutex<HashMap<String, Arc<Loaded>>>,
+    routes: RouteTable,
+    http_base_url: String,
+    stop: Notify,
+}
+
+impl Shared {
+    pub(super) fn get(&self, plugin_id: &str) -> Option<Arc<Loaded>> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(plugin_id)
+            .cloned()
+    }
+}
+
+/// The reference host's driver.
+#[derive(Clone)]
+pub struct ReferenceDriver {
+    shared: Arc<Shared>,
+    _bridge: Arc<HttpBridge>,
+}
+
+impl ReferenceDriver {
+    /// Starts the HTTP bridge on a free loopback port.
+    pub async fn new(config: HostConfig) -> std::io::Result<Self> {
+        let routes = RouteTable::default();
+        let bridge = HttpBridge::start_shared(
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            routes.clone(),
+        )
+        .await?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                plugins: Mutex::default(),
+                routes,
+                http_base_url: format!("http://{}", bridge.address()),
+                stop: Notify::new(),
+            }),
+            _bridge: Arc::new(bridge),
+        })
+    }
+
+    /// Serves the driver and the hook proxy on `listener` until Shutdown (or `signal`),
+    /// then unloads every plugin.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl std::future::Future<Output = ()> + Send,
+    ) -> Result<(), tonic::transport::Error> {
+        let shared = self.shared.clone();
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let proxy = super::proxy::HookProxy {
+            shared: shared.clone(),
+        };
+        let stopped = async {
+            tokio::select! {
+                _ = shared.stop.notified() => {}
+                _ = signal => {}
+            }
+        };
+        let result = tonic::transport::Server::builder()
+            .add_service(HostDriverServer::new(self.clone()))
+            .add_service(
+                PluginHooksServer::new(proxy)
+                    .max_decoding_message_size(usize::MAX)
+                    .max_encoding_message_size(usize::MAX),
+            )
+            .serve_with_incoming_shutdown(incoming, stopped)
+            .await;
+        self.unload_all().await;
+        result
+    }
+
+    async fn unload_all(&self) {
+        let ids: Vec<String> = self
+            .shared
+            .plugins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            let _ = self.unload(&id).await;
+        }
+    }
+
+    async fn unload(&self, plugin_id: &str) -> Result<UnloadPluginResponse, Status> {
+        let loaded = self
+            .shared
+            .get(plugin_id)
+            .ok_or_else(|| Status::not_found(format!("no plugin {plugin_id:?} is loaded")))?;
+        let Some(plugin) = loaded.plugin.write().await.take() else {
+            return Ok(UnloadPluginResponse {
+                error: format!("plugin {plugin_id:?} was already unloaded"),
+                ..Default::default()
+            });
+        };
+        self.shared
+            .routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(plugin_id);
+        let report = if loaded.activated {
+            loaded.record(plugin_id, "hook_called", "OnDeactivate");
+            plugin.deactivate_and_shutdown().await.1
+        } else {
+            plugin.shutdown().await
+        };
+        *loaded.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        Ok(UnloadPluginResponse {
+            graceful: report.graceful,
+            killed: report.killed,
+            error: String::new(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl HostDriver for ReferenceDriver {
+    async fn describe(
+        &self,
+        _: Request<DescribeRequest>,
+    ) -> Result<Response<DescribeResponse>, Status> {
+        Ok(Response::new(DescribeResponse {
+            name: "plugin-conformance reference host".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            http_base_url: self.shared.http_base_url.clone(),
+            api_sessions: true,
+        }))
+    }
+
+    async fn load_plugin(
+        &self,
+        request: Request<LoadPluginRequest>,
+    ) -> Result<Response<LoadPluginResponse>, Status> {
+        let request = request.into_inner();
+        let bundle = PathBuf::from(&request.bundle_dir);
+        if !bundle.is_absolute() {
+            return Err(Status::invalid_argument(format!(
+                "bundle_dir must be absolute, got {:?}",
+                request.bundle_dir
+            )));
+        }
+        let manifest_id = crate::manifest::LaunchPlan::for_bundle(&bundle, None)
+            .map(|p| p.manifest.id)
+            .unwrap_or_default();
+        let mut plugin = match supervisor::start(&bundle, self.shared.config.clone()).await {
+            Ok(plugin) => plugin,
+            Err(failure) => {
+                let loaded = Arc::new(Loaded {
+                    plugin: RwLock::new(None),
+                    activated: false,
+                    timeline: failure.timeline.clone(),
+                    extra: Mutex::default(),
+                    finished: Mutex::new(true),
+                });
+                if !manifest_id.is_empty() {
+                    self.shared
+                        .plugins
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(manifest_id.clone(), loaded);
+                }
+                return Ok(Response::new(LoadPluginResponse {
+                    started: false,
+                    plugin_id: manifest_id,
+                    error: failure.to_string(),
+                    pid: failure.pid.unwrap_or_default(),
+                    ..Default::default()
+                }));
+            }
+        };
+        let plugin_id = plugin.plan.manifest.id.clone();
+        if self.shared.get(&plugin_id).is_some_and(|l| !l.finished()) {
+            plugin.shutdown().await;
+            return Err(Status::already_exists(format!(
+                "a plugin with id {plugin_id:?} is already loaded"
+            )));
+        }
+        let loaded_extra = Mutex::new(vec![LifecycleEvent {
+            t_us: crate::clock::now_us(),
+            plugin_id: plugin_id.clone(),
+            kind: "hook_called".into(),
+            detail: "Implemented".into(),
+        }]);
+        let mut response = LoadPluginResponse {
+            started: true,
+            plugin_id: plugin_id.clone(),
+            pid: plugin.pid,
+            api_target: plugin.api_address.to_string(),
+            ..Default::default()
+        };
+        let activation = if request.activate {
+            plugin.activate().await.map(|a| {
+                if !matches!(a.on_activate, supervisor::hooks::HookOutcome::NotCalled) {
+                    loaded_extra
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(LifecycleEvent {
+                            t_us: crate::clock::now_us(),
+                            plugin_id: plugin_id.clone(),
+                            kind: "hook_called".into(),
+                            detail: "OnActivate".into(),
+                        });
+                }
+                a.implemented
+            })
+        } else {
+            plugin.fetch_implemented().await.map(|(i, _)| i)
+        };
+        match activation {
+            Ok(implemented) => response.implemented = implemented.into_iter().collect(),
+            Err(e) => {
+                let timeline = plugin.timeline.clone();
+                plugin.shutdown().await;
+                let loaded = Arc::new(Loaded {
+                    plugin: RwLock::new(None),
+                    activated: false,
+                    timeline,
+                    extra: loaded_extra,
+                    finished: Mutex::new(true),
+                });
+                self.shared
+                    .plugins
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(plugin_id, loaded);
+                response.started = false;
+                response.activation_error = e.to_string();
+                response.error = e.to_string();
+                return Ok(Response::new(response));
+            }
+        }
+        self.shared
+            .routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                plugin_id.clone(),
+                Route {
+                    plugin_id: plugin_id.clone(),
+                    channel: plugin.channel(),
+                    implemented: plugin.implements("ServeHTTP"),
+                },
+            );
+        let loaded = Arc::new(Loaded {
+            timeline: plugin.timeline.clone(),
+            plugin: RwLock::new(Some(plugin)),
+            activated: request.activate,
+            extra: loaded_extra,
+            finished: Mutex::new(false),
+        });
+        self.shared
+            .plugins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(plugin_id, loaded);
+        Ok(Response::new(response))
+    }
+
+    async fn unload_plugin(
+        &self,
+        request: Request<UnloadPluginRequest>,
+    ) -> Result<Response<UnloadPluginResponse>, Status> {
+        self.unload(&request.into_inner().plugin_id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn check_health(
+        &self,
+        request: Request<CheckHealthRequest>,
+    ) -> Result<Response<CheckHealthResponse>, Status> {
+        let id = request.into_inner().plugin_id;
+        let loaded = self
+            .shared
+            .get(&id)
+            .ok_or_else(|| Status::not_found(format!("no plugin {id:?} is loaded")))?;
+        let guard = loaded.plugin.read().await;
+        let plugin = guard
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition(format!("plugin {id:?} is unloaded")))?;
+        let outcome = plugin.ping().await;
+        Ok(Response::new(CheckHealthResponse {
+            healthy: outcome.ping_passes(),
+            error: if outcome.ping_passes() {
+                String::new()
+            } else {
+                outcome.describe()
+            },
+        }))
+    }
+
+    async fn events(
+        &self,
+        request: Request<EventsRequest>,
+    ) -> Result<Response<BoxStream<LifecycleEvent>>, Status> {
+        let id = request.into_inner().plugin_id;
+        let loaded = self
+            .shared
+            .get(&id)
+            .ok_or_else(|| Status::not_found(format!("no plugin {id:?} was loaded")))?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                // Read `finished` first: events recorded before it are all in this read.
+                let finished = loaded.finished();
+                let events = loaded.events(&id);
+                for event in events.into_iter().skip(sent) {
+                    if sender.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                    sent += 1;
+                }
+                if finished {
+                    return;
+                }
+                tokio::time::sleep(EVENTS_POLL).await;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
+    }
+
+    async fn shutdown(
+        &self,
+        _: Request<ShutdownRequest>,
+    ) -> Result<Response<ShutdownResponse>, Status> {
+        self.unload_all().await;
+        self.shared.stop.notify_one();
+        Ok(Response::new(ShutdownResponse {}))
+    }
+}

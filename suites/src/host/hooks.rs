@@ -1,0 +1,109 @@
+//! Every hook through the driver's proxy into the host's hook client: the request arrives
+//! intact at the plugin, the answer comes back as the behaviour says, and a hook the plugin
+//! did not list is never called.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance_core::behaviour::{self, message_of, to_json};
+use conformance_core::driver::process::{DriverProcess, ProxiedHook};
+use conformance_core::fixtures::BundleBuilder;
+use conformance_core::requestgen::populate;
+use conformance_core::runner::{Case, Level};
+use pluginapi_proto::hooks::HOOK_RPCS;
+
+use super::{load_ok, unload};
+use crate::hooks::{check_intact, seen_requests};
+
+/// How long one proxied hook call may take (the host's own deadline is 30 s upstream).
+const HOOK_CALL: Duration = Duration::from_secs(35);
+
+pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (hook, _) in HOOK_RPCS.iter().filter(|(h, _)| *h != "ServeHTTP") {
+        let hook: &'static str = hook;
+        let driver = driver.clone();
+        out.push(Case::new(
+            &format!("host/hooks/{hook}/intact"),
+            Level::Must,
+            "PROTOCOL.md §11.3, hooks.tsv; BEHAVIOUR.md",
+            &format!("{hook} through the host's hook client: the request arrives intact and the answer is the behaviour's"),
+            move |ctx| {
+                let driver = driver.clone();
+                async move {
+                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "hooks", true).await?;
+                    let desc = message_of(hook, "Request").expect("hook descriptor");
+                    let sent = populate(&desc, hook);
+                    match driver.call_hook(&loaded.plugin_id, hook, sent.clone(), HOOK_CALL).await {
+                        ProxiedHook::Answered(answer) => {
+                            ctx.eq("answer", behaviour::expected_json(hook, &sent), to_json(&answer));
+                        }
+                        other => {
+                            ctx.check("answered", "an answer from the plugin", other.describe(), false);
+                        }
+                    }
+                    if hook == "Implemented" || hook == "OnActivate" {
+                        // The host called it once at activation already.
+                        let seen = seen_requests(&bundle, hook);
+                        ctx.check("the proxied call reached the plugin", "at least 2 calls", seen.len().to_string(), seen.len() >= 2);
+                    } else {
+                        check_intact(&ctx, &bundle, hook, &sent);
+                    }
+                    unload(&ctx, &driver, &loaded.plugin_id).await;
+                    Ok(())
+                }
+            },
+        ));
+    }
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/hooks/unlisted-never-called",
+        Level::Must,
+        "PROTOCOL.md §11.2",
+        "a hook the plugin did not list in Implemented is answered by the host without calling the plugin",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (bundle, loaded) = load_ok(
+                    &ctx,
+                    &driver,
+                    BundleBuilder::new("conformance-plugin").option("hooks", "OnActivate,MessageWillBePosted"),
+                    "unlisted",
+                    true,
+                )
+                .await?;
+                ctx.eq("hooks listed", vec!["MessageWillBePosted".to_string(), "OnActivate".to_string()], {
+                    let mut l = loaded.implemented.clone();
+                    l.sort();
+                    l
+                });
+                let desc = message_of("UserWillLogIn", "Request").expect("hook descriptor");
+                let outcome = driver.call_hook(&loaded.plugin_id, "UserWillLogIn", populate(&desc, "UserWillLogIn"), HOOK_CALL).await;
+                ctx.note(format!("the host answered: {}", outcome.describe()));
+                ctx.eq("calls of UserWillLogIn the plugin saw", 0, seen_requests(&bundle, "UserWillLogIn").len());
+                unload(&ctx, &driver, &loaded.plugin_id).await;
+                Ok(())
+            }
+        },
+    ));
+    let names: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
+    out.push(Case::new(
+        "host/hooks/coverage",
+        Level::Must,
+        "contract: every PluginHooks rpc",
+        "every unary hook of mattermost.pluginapi.v1.PluginHooks, as compiled, has a host case (ServeHTTP: host/serve-http)",
+        move |ctx| {
+            let missing: Vec<String> = HOOK_RPCS
+                .iter()
+                .map(|(h, _)| *h)
+                .filter(|h| *h != "ServeHTTP" && !names.contains(&format!("host/hooks/{h}/intact")))
+                .map(str::to_string)
+                .collect();
+            async move {
+                ctx.eq("hooks without a host case", Vec::<String>::new(), missing);
+                Ok(())
+            }
+        },
+    ));
+    out
+}

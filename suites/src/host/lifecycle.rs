@@ -1,0 +1,186 @@
+//! Start, health and shutdown through a driver: refused handshakes leave nothing behind,
+//! a healthy plugin starts and reports healthy, and unloading follows PROTOCOL.md §9.
+
+use std::sync::Arc;
+
+use conformance_core::driver::process::DriverProcess;
+use conformance_core::fixtures::BundleBuilder;
+use conformance_core::observe::Observed;
+use conformance_core::runner::{Case, Level};
+use pluginapi_proto::harness::CheckHealthRequest;
+
+use super::{events, gone, load, load_ok, unload};
+use crate::support::{observed, wait_for};
+
+/// Fake modes whose start a host must refuse, with the clause.
+const REFUSED: &[(&str, &str)] = &[
+    (
+        "stdout-noise-before-handshake",
+        "PROTOCOL.md §4 (first line is the handshake)",
+    ),
+    ("garbage-line", "PROTOCOL.md §5 (< 4 fields)"),
+    ("empty-line", "PROTOCOL.md §20.4 item 2"),
+    (
+        "exit-before-handshake",
+        "PROTOCOL.md §5 (process exits before printing)",
+    ),
+    ("bad-core-version", "PROTOCOL.md §4 field 1, §5"),
+    ("bad-app-version", "PROTOCOL.md §4 field 2, §5"),
+    ("unknown-network", "PROTOCOL.md §5 (network)"),
+    ("bad-address", "PROTOCOL.md §5 (address)"),
+    ("netrpc", "PROTOCOL.md §5 (protocol netrpc refused)"),
+    ("unknown-protocol", "PROTOCOL.md §5 (protocol)"),
+];
+
+pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (mode, clause) in REFUSED {
+        let driver = driver.clone();
+        out.push(Case::new(
+            &format!("host/handshake/{mode}-refused"),
+            Level::Must,
+            clause,
+            &format!("a plugin in fake mode {mode} does not start, the host says why, and no process is left"),
+            move |ctx| {
+                let driver = driver.clone();
+                async move {
+                    let (_bundle, loaded) =
+                        load(&ctx, &driver, BundleBuilder::new(mode), "refused", false).await?;
+                    ctx.check("start refused", "started = false", loaded.started.to_string(), !loaded.started);
+                    ctx.check("a diagnosis", "a non-empty error", &loaded.error, !loaded.error.is_empty());
+                    let left = wait_for(std::time::Duration::from_secs(5), || gone(loaded.pid).then_some(())).await;
+                    ctx.check("no process left", "the plugin process is gone", format!("pid {}", loaded.pid), left.is_some());
+                    if loaded.started {
+                        unload(&ctx, &driver, &loaded.plugin_id).await;
+                    }
+                    Ok(())
+                }
+            },
+        ));
+    }
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/health/healthy-plugin",
+        Level::Must,
+        "PROTOCOL.md §6, §7",
+        "a healthy plugin starts, lists its hooks, and the host's health check passes",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (_bundle, loaded) = load_ok(
+                    &ctx,
+                    &driver,
+                    BundleBuilder::new("conformance-plugin"),
+                    "healthy",
+                    false,
+                )
+                .await?;
+                ctx.check("a pid", "non-zero", loaded.pid.to_string(), loaded.pid != 0);
+                ctx.check(
+                    "hooks listed",
+                    "the behaviour's hooks",
+                    loaded.implemented.len().to_string(),
+                    loaded.implemented.len() >= 41,
+                );
+                let health = driver
+                    .driver()
+                    .check_health(CheckHealthRequest {
+                        plugin_id: loaded.plugin_id.clone(),
+                    })
+                    .await
+                    .map(|r| r.into_inner());
+                match health {
+                    Ok(h) => ctx.check("healthy", "healthy = true", &h.error, h.healthy),
+                    Err(s) => ctx.check("CheckHealth answers", "an answer", s.message(), false),
+                };
+                unload(&ctx, &driver, &loaded.plugin_id).await;
+                Ok(())
+            }
+        },
+    ));
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/health/not-serving-is-unhealthy",
+        Level::Must,
+        "PROTOCOL.md §7",
+        "a plugin whose health service answers NOT_SERVING is never reported healthy",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (_bundle, loaded) = load(
+                    &ctx,
+                    &driver,
+                    BundleBuilder::new("health-not-serving"),
+                    "unhealthy",
+                    false,
+                )
+                .await?;
+                if loaded.started {
+                    let health = driver
+                        .driver()
+                        .check_health(CheckHealthRequest {
+                            plugin_id: loaded.plugin_id.clone(),
+                        })
+                        .await
+                        .map(|r| r.into_inner());
+                    let healthy = health.as_ref().is_ok_and(|h| h.healthy);
+                    ctx.check(
+                        "not healthy",
+                        "healthy = false",
+                        format!("{health:?}"),
+                        !healthy,
+                    );
+                    unload(&ctx, &driver, &loaded.plugin_id).await;
+                } else {
+                    ctx.check(
+                        "start refused with a diagnosis",
+                        "a non-empty error",
+                        &loaded.error,
+                        !loaded.error.is_empty(),
+                    );
+                }
+                Ok(())
+            }
+        },
+    ));
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/shutdown/order",
+        Level::Must,
+        "PROTOCOL.md §9, §12",
+        "unloading an activated plugin calls OnDeactivate, then GRPCController/Shutdown; the process exits by itself and nothing is left",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (bundle, loaded) =
+                    load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "shutdown", true).await?;
+                let report = unload(&ctx, &driver, &loaded.plugin_id).await;
+                ctx.check("exited by itself", "graceful = true, killed = false", format!("graceful = {}, killed = {}", report.graceful, report.killed), report.graceful && !report.killed);
+                let left = wait_for(std::time::Duration::from_secs(5), || gone(loaded.pid).then_some(())).await;
+                ctx.check("no process left", "the plugin process is gone", format!("pid {}", loaded.pid), left.is_some());
+                let seen: Vec<String> = observed(&bundle, |e| match e {
+                    Observed::HookCall { hook, .. } if hook == "OnDeactivate" => Some("OnDeactivate".to_string()),
+                    Observed::ShutdownRpc => Some("Shutdown".to_string()),
+                    _ => None,
+                });
+                ctx.eq("what the plugin saw, in order", vec!["OnDeactivate".to_string(), "Shutdown".to_string()], seen);
+                match events(&driver, &loaded.plugin_id).await {
+                    Ok(events) => {
+                        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+                        ctx.note(format!("events: {}", kinds.join(", ")));
+                        let at = |k: &str| kinds.iter().position(|x| *x == k);
+                        ctx.check("spawned before process_exited", "spawned … process_exited", kinds.join(", "), matches!((at("spawned"), at("process_exited")), (Some(a), Some(b)) if a < b));
+                        if let (Some(exited), Some(stopped)) = (at("process_exited"), at("api_server_stopped")) {
+                            ctx.check("PluginAPI server stopped after the process", "process_exited before api_server_stopped", kinds.join(", "), exited < stopped);
+                        }
+                    }
+                    Err(e) => {
+                        ctx.check("Events streams the plugin's events", "a stream that ends", e, false);
+                    }
+                }
+                Ok(())
+            }
+        },
+    ));
+    out
+}

@@ -1,0 +1,163 @@
+//! Host-side cases through the host driver contract (`plugin-conformance host -- CMD`):
+//! the same questions the reference host's own suites answer, asked of any host through
+//! its driver. Bundles are generated per case with unique plugin ids (many cases share one
+//! driver at once); what the fake plugin observed is compared with what the driver says.
+
+mod hooks;
+mod http;
+mod lifecycle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance_core::api::handlers::common::new_id;
+use conformance_core::driver::process::DriverProcess;
+use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::runner::{Case, Ctx};
+use futures::StreamExt;
+use pluginapi_proto::harness::{
+    EventsRequest, LifecycleEvent, LoadPluginRequest, LoadPluginResponse, UnloadPluginRequest,
+    UnloadPluginResponse,
+};
+
+use crate::api::{Launcher, batched_cases};
+use crate::hooks::Plugin;
+
+/// How long a driver may take for one LoadPlugin or UnloadPlugin.
+const DRIVER_CALL: Duration = Duration::from_secs(20);
+
+/// Every host case against the driver.
+pub fn cases(driver: Arc<DriverProcess>) -> Vec<Case> {
+    let mut out = lifecycle::cases(&driver);
+    out.extend(hooks::cases(&driver));
+    out.extend(http::cases(&driver));
+    out.extend(batched_cases(
+        Plugin::Fake,
+        &Launcher::Driver(driver.clone()),
+        "host/api",
+        !driver.description.api_sessions,
+    ));
+    out
+}
+
+/// A plugin id no other case uses.
+fn unique_id(tag: &str) -> String {
+    format!("com.mattermost.conformance.{tag}-{}", &new_id()[..8])
+}
+
+/// Writes `builder`'s bundle (with a unique plugin id) into the case's scratch directory
+/// and loads it; records whether the driver answered.
+async fn load(
+    ctx: &Ctx,
+    driver: &DriverProcess,
+    builder: BundleBuilder,
+    tag: &str,
+    activate: bool,
+) -> anyhow::Result<(Bundle, LoadPluginResponse)> {
+    let bundle = builder
+        .plugin_id(&unique_id(tag))
+        .write(&ctx.scratch.join("b"))
+        .map_err(anyhow::Error::msg)?;
+    let dir = std::path::absolute(&bundle.dir)?;
+    let answer = tokio::time::timeout(
+        DRIVER_CALL,
+        driver.driver().load_plugin(LoadPluginRequest {
+            bundle_dir: dir.display().to_string(),
+            activate,
+        }),
+    )
+    .await;
+    match answer {
+        Ok(Ok(r)) => Ok((bundle, r.into_inner())),
+        Ok(Err(s)) => {
+            ctx.check(
+                "LoadPlugin answers",
+                "an answer",
+                format!("{:?}: {}", s.code(), s.message()),
+                false,
+            );
+            anyhow::bail!("LoadPlugin failed")
+        }
+        Err(_) => {
+            ctx.check(
+                "LoadPlugin answers",
+                "an answer",
+                "no answer in 20 s",
+                false,
+            );
+            anyhow::bail!("LoadPlugin hung")
+        }
+    }
+}
+
+/// Loads a bundle that must start.
+async fn load_ok(
+    ctx: &Ctx,
+    driver: &DriverProcess,
+    builder: BundleBuilder,
+    tag: &str,
+    activate: bool,
+) -> anyhow::Result<(Bundle, LoadPluginResponse)> {
+    let (bundle, loaded) = load(ctx, driver, builder, tag, activate).await?;
+    if !ctx.check("plugin started", "started", &loaded.error, loaded.started) {
+        anyhow::bail!("the plugin did not start: {}", loaded.error);
+    }
+    Ok((bundle, loaded))
+}
+
+async fn unload(ctx: &Ctx, driver: &DriverProcess, plugin_id: &str) -> UnloadPluginResponse {
+    let answer = tokio::time::timeout(
+        DRIVER_CALL,
+        driver.driver().unload_plugin(UnloadPluginRequest {
+            plugin_id: plugin_id.to_string(),
+        }),
+    )
+    .await;
+    match answer {
+        Ok(Ok(r)) => r.into_inner(),
+        Ok(Err(s)) => {
+            let error = format!("{:?}: {}", s.code(), s.message());
+            ctx.check("UnloadPlugin answers", "an answer", &error, false);
+            UnloadPluginResponse {
+                error,
+                ..Default::default()
+            }
+        }
+        Err(_) => {
+            ctx.check(
+                "UnloadPlugin answers",
+                "an answer",
+                "no answer in 20 s",
+                false,
+            );
+            UnloadPluginResponse::default()
+        }
+    }
+}
+
+/// Every event of `plugin_id` (the stream ends once the plugin is unloaded).
+async fn events(driver: &DriverProcess, plugin_id: &str) -> Result<Vec<LifecycleEvent>, String> {
+    let collect = async {
+        let mut stream = driver
+            .driver()
+            .events(EventsRequest {
+                plugin_id: plugin_id.to_string(),
+            })
+            .await
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(event) = stream.next().await {
+            out.push(event.map_err(|s| format!("{:?}: {}", s.code(), s.message()))?);
+        }
+        Ok(out)
+    };
+    tokio::time::timeout(Duration::from_secs(10), collect)
+        .await
+        .unwrap_or_else(|_| Err("the Events stream did not end within 10 s".into()))
+}
+
+/// Whether no process of the plugin is left (by its pid).
+fn gone(pid: u32) -> bool {
+    pid == 0 || !conformance_core::process::is_running(pid)
+}
