@@ -307,15 +307,8 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                 ..Serve::healthy()
             }
         }
-        // Serves PluginHooks listing no hook: a host asks `Implemented` before it
-        // considers a plugin started.
         "api-exerciser" => Serve {
             api_cases: Some(PathBuf::from(opt("cases").unwrap_or_default())),
-            hooks: Some(hooks::ConformanceHooks {
-                observe: obs.clone(),
-                hooks: Vec::new(),
-                fail_activate: false,
-            }),
             ..Serve::healthy()
         },
         "requires-magic-cookie" => {
@@ -461,11 +454,18 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
             stop: stop.clone(),
         })
     });
-    let hooks = spec.hooks.map(|h| {
-        pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(h)
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20)
+    // Every serving mode answers `Implemented` (with no hook unless the mode lists some):
+    // a host asks it before it considers a plugin started.
+    let hooks = spec.hooks.unwrap_or_else(|| hooks::ConformanceHooks {
+        observe: obs.to_path_buf(),
+        hooks: Vec::new(),
+        fail_activate: false,
     });
+    let hooks = Some(
+        pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(hooks)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20),
+    );
     let router = tonic::transport::Server::builder()
         .add_optional_service(health)
         .add_optional_service(controller)

@@ -12,6 +12,8 @@ pub mod hooks;
 pub mod host;
 mod logs;
 mod manifest;
+pub mod plugin_check;
+mod restart;
 mod serve_http;
 mod shutdown;
 pub mod support;
@@ -32,6 +34,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(health::cases());
     cases.extend(logs::cases());
     cases.extend(shutdown::cases());
+    cases.extend(restart::cases());
     cases.extend(environment::cases());
     cases.extend(manifest::cases());
     cases.extend(hooks::cases());

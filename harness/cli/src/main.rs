@@ -6,9 +6,11 @@
 //! * `list`: the cases, with level and clause.
 //! * `serve-api`: the reference PluginAPI server on its own.
 
+mod bundle_cmd;
 mod diff;
 mod execute;
 mod host_cmd;
+mod plugin_cmd;
 
 use std::process::ExitCode;
 
@@ -42,6 +44,12 @@ enum Command {
     Host(host_cmd::HostArgs),
     /// Serve the reference host behind the driver contract (announcement line on stdout).
     ReferenceHost(host_cmd::ReferenceHostArgs),
+    /// Write a bundle of the Python reference plugin to DIR; prints its path.
+    ReferencePlugin(bundle_cmd::ReferencePluginArgs),
+    /// Check any plugin bundle (a directory with plugin.json) through the reference host:
+    /// handshake, health, Implemented, every listed hook, ServeHTTP, shutdown manners, and
+    /// BEHAVIOUR.md when the manifest declares it. Same reports and exit codes as `run`.
+    Plugin(plugin_cmd::PluginArgs),
 }
 
 #[derive(Args)]
@@ -175,6 +183,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List(args) => list(&args),
+        Command::ReferencePlugin(args) => bundle_cmd::reference_plugin(args),
         Command::Diff(args) => diff::diff(&args.old, &args.new, args.markdown.as_deref()),
         Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -191,6 +200,11 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(host_cmd::reference_host(args))),
+        Command::Plugin(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(plugin_cmd::plugin(args))),
         Command::ServeApi(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

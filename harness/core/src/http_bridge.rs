@@ -11,8 +11,8 @@
 //! message → 502. Every queue is bounded, so a slow HTTP reader slows the plugin down
 //! instead of growing memory, and a client that goes away cancels the stream.
 
-use std::convert::Infallible;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 

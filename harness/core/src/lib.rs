@@ -14,6 +14,7 @@ pub mod clock;
 pub mod driver;
 pub mod expectations;
 pub mod fixtures;
+pub mod go_host;
 pub mod handshake;
 pub mod http_bridge;
 pub mod manifest;

@@ -100,17 +100,17 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     ));
     let d = driver.clone();
     out.push(Case::new(
-        "host/health/not-serving-is-unhealthy",
+        "host/health/unknown-name-is-unhealthy",
         Level::Must,
-        "PROTOCOL.md §7",
-        "a plugin whose health service answers NOT_SERVING is never reported healthy",
+        "PROTOCOL.md §7 (NOT_FOUND for \"plugin\" fails Ping), §20.4 item 8",
+        "a plugin whose health service does not know the name \"plugin\" is never reported healthy",
         move |ctx| {
             let driver = d.clone();
             async move {
                 let (_bundle, loaded) = load(
                     &ctx,
                     &driver,
-                    BundleBuilder::new("health-not-serving"),
+                    BundleBuilder::new("health-wrong-name"),
                     "unhealthy",
                     false,
                 )
@@ -182,5 +182,82 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             }
         },
     ));
+    out.extend(should_cases(driver));
+    out
+}
+
+/// Where PROTOCOL.md shows go-plugin's own behaviour to be weak (§7: Ping has no
+/// deadline; §9.2: Kill neither kills the process group nor stops waiting for pipes a
+/// grandchild holds), a host should do better. SHOULD: a host that does not is warned.
+fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
+    let mut out = Vec::new();
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/health/hanging-check-is-bounded",
+        Level::Should,
+        "PROTOCOL.md §7, §20.4 item 8 (go-plugin's Ping has no deadline)",
+        "a health check of a plugin whose health service never answers reports unhealthy within 10 s",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (_bundle, loaded) =
+                    load_ok(&ctx, &driver, BundleBuilder::new("health-hangs"), "hanging", false).await?;
+                let started = std::time::Instant::now();
+                let health = tokio::time::timeout(
+                    std::time::Duration::from_secs(25),
+                    driver.driver().check_health(CheckHealthRequest { plugin_id: loaded.plugin_id.clone() }),
+                )
+                .await;
+                let took = started.elapsed();
+                let healthy = matches!(&health, Ok(Ok(h)) if h.get_ref().healthy);
+                ctx.check("not healthy", "healthy = false", format!("{health:?}"), !healthy);
+                ctx.check("answered within 10 s", "≤ 10 s", format!("{took:.1?}"), took <= std::time::Duration::from_secs(10));
+                unload(&ctx, &driver, &loaded.plugin_id).await;
+                Ok(())
+            }
+        },
+    ).timeout(std::time::Duration::from_secs(60)));
+    let d = driver.clone();
+    out.push(Case::new(
+        "host/shutdown/grandchild-does-not-block",
+        Level::Should,
+        "PROTOCOL.md §9.2 item 4 (Kill blocks on pipes a grandchild holds; the group is not killed)",
+        "unloading a plugin whose grandchild holds its stdout/stderr finishes within 5 s and leaves no grandchild",
+        move |ctx| {
+            let driver = d.clone();
+            async move {
+                let (bundle, loaded) =
+                    load_ok(&ctx, &driver, BundleBuilder::new("spawns-grandchild"), "grandchild", false).await?;
+                let grandchild = wait_for(std::time::Duration::from_secs(5), || {
+                    observed(&bundle, |e| match e {
+                        Observed::Grandchild { child_pid } => Some(*child_pid),
+                        _ => None,
+                    })
+                    .into_iter()
+                    .next()
+                })
+                .await;
+                let started = std::time::Instant::now();
+                let report = unload(&ctx, &driver, &loaded.plugin_id).await;
+                let took = started.elapsed();
+                ctx.check("unload answered within 5 s", "≤ 5 s", format!("{took:.1?} ({report:?})"), took <= std::time::Duration::from_secs(5));
+                match grandchild {
+                    Some(pid) => {
+                        let left = wait_for(std::time::Duration::from_secs(3), || gone(pid).then_some(())).await;
+                        ctx.check("no grandchild left", "the grandchild is gone", format!("pid {pid}"), left.is_some());
+                        if left.is_none() {
+                            // Leave nothing behind whatever the host did.
+                            // SAFETY: kill has no memory-safety preconditions.
+                            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                        }
+                    }
+                    None => {
+                        ctx.check("the plugin started its grandchild", "a grandchild pid", "none observed", false);
+                    }
+                }
+                Ok(())
+            }
+        },
+    ).timeout(std::time::Duration::from_secs(60)));
     out
 }

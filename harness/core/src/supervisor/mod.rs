@@ -15,6 +15,7 @@ pub mod hooks;
 pub(crate) use connect::error_chain;
 mod launch;
 pub mod plugin_log;
+pub mod restart;
 mod shutdown;
 pub mod timeline;
 

@@ -1,0 +1,88 @@
+//! `plugin-conformance plugin --bundle DIR`: checks any plugin bundle through the reference
+//! host (`conformance_suites::plugin_check`), with the same reports and exit codes as `run`.
+//! The bundle is started as it is and never written to.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use conformance_core::manifest::Manifest;
+use conformance_core::report::SubjectInfo;
+use conformance_core::runner::Filter;
+use conformance_suites::plugin_check;
+
+use crate::execute::{ExecutionArgs, execute};
+
+#[derive(Args)]
+pub struct PluginArgs {
+    /// The plugin bundle: a directory with plugin.json at its root (an unpacked
+    /// .tar.gz). Declare `"props": {"conformance_behaviour": "v1"}` in plugin.json to have
+    /// the behaviour of fixtures/plugins/BEHAVIOUR.md checked too.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Only cases whose name matches this glob (repeatable; `*` crosses `/`).
+    #[arg(long = "run", value_name = "GLOB")]
+    pub run: Vec<String>,
+    /// Leave out cases whose name matches this glob (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip: Vec<String>,
+    /// List the selected cases (name, level, clause, summary) instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+/// The bundle directory, absolute, with its manifest; a clear error for a directory that
+/// is missing or has no valid plugin.json.
+fn load(bundle: &Path) -> anyhow::Result<(PathBuf, Manifest)> {
+    let dir = bundle.canonicalize().map_err(|e| {
+        anyhow::anyhow!(
+            "the plugin bundle {} cannot be opened: {e}",
+            bundle.display()
+        )
+    })?;
+    anyhow::ensure!(
+        dir.is_dir(),
+        "the plugin bundle {} is not a directory: unpack the plugin's .tar.gz and pass the directory with plugin.json",
+        bundle.display()
+    );
+    let manifest = Manifest::load(&dir)
+        .map_err(|e| anyhow::anyhow!("the plugin bundle {}: {e}", bundle.display()))?;
+    Ok((dir, manifest))
+}
+
+pub async fn plugin(args: PluginArgs) -> anyhow::Result<ExitCode> {
+    let (dir, manifest) = load(&args.bundle)?;
+    let filter = Filter::new(&args.run, &args.skip)?;
+    let cases = filter.apply(plugin_check::cases(&dir), |c| c.name.as_str())?;
+    if args.list {
+        for c in &cases {
+            println!(
+                "{:<48} {:<6} {:<60} {}",
+                c.name, c.level, c.clause, c.summary
+            );
+        }
+        eprintln!("{} cases", cases.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    match plugin_check::declared_behaviour(&dir) {
+        Some(v) if v == plugin_check::BEHAVIOUR_VERSION => eprintln!(
+            "{} declares the conformance behaviour {v}: its cases run too",
+            manifest.id
+        ),
+        Some(v) => eprintln!(
+            "{} declares the conformance behaviour {v:?}, which this harness does not know (it checks {:?}); \
+             those cases are left out",
+            manifest.id,
+            plugin_check::BEHAVIOUR_VERSION
+        ),
+        None => {}
+    }
+    let subject = SubjectInfo {
+        kind: "plugin".into(),
+        name: manifest.id.clone(),
+        version: manifest.version.clone().unwrap_or_else(|| "unknown".into()),
+    };
+    execute(cases, subject, &args.execution).await
+}

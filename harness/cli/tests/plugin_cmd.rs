@@ -1,0 +1,447 @@
+//! `plugin-conformance plugin --bundle DIR` end to end: the Python reference plugin passes
+//! every MUST case (and its bundle is left as it was), misbehaving fake bundles fail the
+//! case that names their fault (MUST → exit 1; SHOULD → a warning, exit 0), and a bundle
+//! that cannot be read is a usage error (exit 2).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::cargo_bin;
+use conformance_core::fixtures::BundleBuilder;
+use serde_json::Value;
+
+fn cli() -> Command {
+    Command::new(cargo_bin!("plugin-conformance"))
+}
+
+/// Processes whose working directory lies under `dir` (bundles live there).
+fn processes_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd"))
+            && cwd.starts_with(dir)
+            && conformance_core::process::is_running(pid)
+        {
+            found.push(format!("{pid} in {}", cwd.display()));
+        }
+    }
+    found
+}
+
+/// A work directory with `tmp/` (the run's TMPDIR) and `reports/`.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `plugin --bundle BUNDLE ARGS... --out-dir reports`, with TMPDIR in the work dir.
+    fn plugin(&self, bundle: &Path, args: &[&str]) -> Output {
+        cli()
+            .arg("plugin")
+            .arg("--bundle")
+            .arg(bundle)
+            .args(args)
+            .arg("--out-dir")
+            .arg(self.path().join("reports"))
+            .env("TMPDIR", self.path().join("tmp"))
+            .env("CI", "true")
+            // Python would otherwise write __pycache__ into the bundle it imports from.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap()
+    }
+
+    fn report(&self) -> Value {
+        let text = std::fs::read_to_string(self.path().join("reports/conformance.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Nothing outlives the run: no temporary directory, no process in the work dir.
+    fn assert_clean(&self) {
+        let left: Vec<PathBuf> = std::fs::read_dir(self.path().join("tmp"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+        // A process SIGKILLed just before the run ended may take a moment to go.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !processes_under(self.path()).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(processes_under(self.path()), Vec::<String>::new());
+    }
+
+    fn fake(&self, mode: &str) -> PathBuf {
+        let dir = self.path().join(mode);
+        BundleBuilder::new(mode)
+            .plugin_id("com.example.misbehaving")
+            .write(&dir)
+            .unwrap();
+        dir
+    }
+}
+
+fn case<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name} in the report"))
+}
+
+/// The case `name` of the report, which must have `status` (else the case and the run's
+/// output are shown).
+fn expect(out: &Output, report: &Value, name: &str, status: &str) -> Value {
+    let c = case(report, name).clone();
+    assert_eq!(c["status"], status, "{name}: {c:#}\n{}", explain(out));
+    c
+}
+
+fn explain(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every file of a bundle (links as their targets), with its contents.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let content = if path.is_symlink() {
+            std::fs::read_link(&path)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+                .into_bytes()
+        } else if path.is_file() {
+            std::fs::read(&path).unwrap()
+        } else {
+            b"<dir>".to_vec()
+        };
+        out.insert(name, content);
+    }
+    out
+}
+
+#[test]
+fn the_python_reference_plugin_passes_every_must_case_and_its_bundle_is_left_alone() {
+    let prepared = match conformance_core::python_reference::prepare() {
+        Ok(p) => p,
+        Err(reason) => {
+            println!("skipped: the Python reference plugin cannot be prepared: {reason}");
+            return;
+        }
+    };
+    let work = Work::new();
+    let bundle = work.path().join("python-reference");
+    conformance_core::python_reference::write_bundle(prepared, &bundle, Default::default())
+        .unwrap();
+    let before = snapshot(&bundle);
+
+    let out = work.plugin(&bundle, &[]);
+    assert!(out.status.success(), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("PASS: "), "{stdout}");
+
+    let report = work.report();
+    assert_eq!(report["subject"]["kind"], "plugin");
+    assert_eq!(
+        report["subject"]["name"],
+        "com.mattermost.conformance.python-reference"
+    );
+    assert_eq!(report["subject"]["version"], "0.1.0");
+    assert_eq!(report["counts"]["must_failures"], 0);
+    let cases = report["cases"].as_array().unwrap();
+    let listed = conformance_suites::plugin_check::cases(&bundle);
+    assert_eq!(cases.len(), listed.len());
+    let not_passed: Vec<String> = cases
+        .iter()
+        .filter(|c| c["level"] == "MUST" && c["status"] != "passed")
+        .map(|c| format!("{}: {} {}", c["name"], c["status"], c["message"]))
+        .collect();
+    assert_eq!(not_passed, Vec::<String>::new());
+    // It declares the behaviour, so those cases ran; it implements every hook, so no
+    // hook case was skipped.
+    assert!(
+        cases
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with("plugin/behaviour/"))
+            .count()
+            > 40
+    );
+    expect(&out, &report, "plugin/hooks/OnSAMLLogin", "passed");
+    expect(&out, &report, "plugin/serve-http/get", "passed");
+    let activation = case(&report, "plugin/activation");
+    let notes: Vec<&str> = activation["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.contains(&"PluginAPI call: GetServerVersion → ok")
+            && notes.contains(&"PluginAPI call: KVSet → ok"),
+        "{notes:?}"
+    );
+
+    // The harness never writes to the user's bundle (the plugin itself appends to the
+    // observation file its conformance.json names).
+    let mut after = snapshot(&bundle);
+    after.remove("observations.jsonl");
+    let mut before = before;
+    before.remove("observations.jsonl");
+    assert_eq!(before, after);
+    work.assert_clean();
+}
+
+#[test]
+fn stdout_noise_before_the_handshake_fails_the_first_line_case() {
+    let work = Work::new();
+    let bundle = work.fake("stdout-noise-before-handshake");
+    let out = work.plugin(&bundle, &["--run", "plugin/handshake/*"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL    [MUST] plugin/handshake/first-line"),
+        "{stdout}"
+    );
+    let report = work.report();
+    let first = expect(&out, &report, "plugin/handshake/first-line", "failed");
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.contains("Starting plugin") && message.contains("stderr"),
+        "{message}"
+    );
+    assert_eq!(report["subject"]["name"], "com.example.misbehaving");
+    work.assert_clean();
+}
+
+#[test]
+fn a_bad_core_version_fails_the_format_case_but_not_the_first_line_case() {
+    let work = Work::new();
+    let bundle = work.fake("bad-core-version");
+    let out = work.plugin(&bundle, &["--run", "plugin/handshake/*"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let report = work.report();
+    let format = expect(&out, &report, "plugin/handshake/format", "failed");
+    assert!(
+        format["message"]
+            .as_str()
+            .unwrap()
+            .contains("core protocol version 2"),
+        "{format}"
+    );
+    expect(&out, &report, "plugin/handshake/first-line", "passed");
+    expect(
+        &out,
+        &report,
+        "plugin/handshake/within-start-timeout",
+        "passed",
+    );
+    work.assert_clean();
+}
+
+#[test]
+fn a_plugin_without_the_plugin_health_name_fails_health() {
+    let work = Work::new();
+    let bundle = work.fake("health-wrong-name");
+    let out = work.plugin(&bundle, &["--run", "plugin/health/*"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let report = work.report();
+    let serving = expect(&out, &report, "plugin/health/plugin-serving", "failed");
+    assert!(
+        serving["message"].as_str().unwrap().contains("NOT_FOUND"),
+        "{serving}"
+    );
+    // "" is known to it: the MAY case passes.
+    expect(&out, &report, "plugin/health/empty-service-name", "passed");
+    work.assert_clean();
+}
+
+#[test]
+fn a_grandchild_left_behind_fails_the_no_leftover_case() {
+    let work = Work::new();
+    let bundle = work.fake("spawns-grandchild");
+    let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let report = work.report();
+    let leftover = expect(
+        &out,
+        &report,
+        "plugin/shutdown/no-leftover-processes",
+        "failed",
+    );
+    assert_eq!(leftover["level"], "MUST");
+    assert!(
+        leftover["message"]
+            .as_str()
+            .unwrap()
+            .contains("still running"),
+        "{leftover}"
+    );
+    work.assert_clean();
+}
+
+#[test]
+fn an_sdk_style_plugin_without_a_controller_gets_a_should_warning_only() {
+    let work = Work::new();
+    let bundle = work.fake("exits-on-sigterm-only");
+    let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
+    // Only SHOULD cases fail: a warning, not a failed run.
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL    [SHOULD] plugin/shutdown/controller-answers"),
+        "{stdout}"
+    );
+    let report = work.report();
+    let controller = expect(
+        &out,
+        &report,
+        "plugin/shutdown/controller-answers",
+        "failed",
+    );
+    assert!(
+        controller["message"]
+            .as_str()
+            .unwrap()
+            .contains("UNIMPLEMENTED"),
+        "{controller}"
+    );
+    expect(
+        &out,
+        &report,
+        "plugin/shutdown/exits-within-grace",
+        "failed",
+    );
+    expect(&out, &report, "plugin/shutdown/exits-on-sigterm", "passed");
+    expect(
+        &out,
+        &report,
+        "plugin/shutdown/no-leftover-processes",
+        "passed",
+    );
+    assert_eq!(report["counts"]["must_failures"], 0);
+    assert_eq!(report["counts"]["warnings"], 2);
+    work.assert_clean();
+}
+
+#[test]
+fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
+    let work = Work::new();
+    let bundle = work.fake("ignores-shutdown");
+    let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = work.report();
+    let sigterm = expect(&out, &report, "plugin/shutdown/exits-on-sigterm", "failed");
+    assert!(
+        sigterm["message"]
+            .as_str()
+            .unwrap()
+            .contains("after SIGTERM"),
+        "{sigterm}"
+    );
+    let grace = expect(
+        &out,
+        &report,
+        "plugin/shutdown/exits-within-grace",
+        "failed",
+    );
+    assert!(
+        grace["message"].as_str().unwrap().contains("SIGKILL"),
+        "{grace}"
+    );
+    // It answers Shutdown, though.
+    expect(
+        &out,
+        &report,
+        "plugin/shutdown/controller-answers",
+        "passed",
+    );
+    work.assert_clean();
+}
+
+#[test]
+fn behaviour_cases_are_listed_only_for_a_bundle_that_declares_them() {
+    let work = Work::new();
+    let bundle = work.path().join("declares");
+    let manifest = r#"{"id": "com.example.declares", "version": "1.0.0",
+        "server": {"runtime": "python", "executable": "plugin.py"},
+        "props": {"conformance_behaviour": "v1"}}"#;
+    BundleBuilder::new("healthy")
+        .manifest(manifest)
+        .write(&bundle)
+        .unwrap();
+    let out = work.plugin(&bundle, &["--list", "--run", "plugin/behaviour/*"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("plugin/behaviour/MessageWillBePosted/answers"),
+        "{stdout}"
+    );
+
+    let plain = work.fake("healthy");
+    let out = work.plugin(&plain, &["--list"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("plugin/hooks/OnActivate "), "{stdout}");
+    assert!(!stdout.contains("plugin/behaviour/"), "{stdout}");
+    assert!(!work.path().join("reports").exists(), "--list runs nothing");
+}
+
+#[test]
+fn a_missing_or_unreadable_bundle_is_a_usage_error() {
+    let work = Work::new();
+    let missing = work.path().join("no-such-bundle");
+    let out = work.plugin(&missing, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no-such-bundle") && stderr.contains("cannot be opened"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = work.plugin(&empty, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no plugin.json"),
+        "{}",
+        explain(&out)
+    );
+
+    let broken = work.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("plugin.json"), "{\"name\": ").unwrap();
+    let out = work.plugin(&broken, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a valid manifest"),
+        "{}",
+        explain(&out)
+    );
+    assert!(!work.path().join("reports").exists());
+}
