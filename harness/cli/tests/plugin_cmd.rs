@@ -445,3 +445,40 @@ fn a_missing_or_unreadable_bundle_is_a_usage_error() {
     );
     assert!(!work.path().join("reports").exists());
 }
+
+/// The README's recipe: `reference-plugin --out` with a relative directory makes a bundle
+/// that `plugin --bundle` accepts (every path the plugin is given is absolute).
+#[test]
+fn reference_plugin_writes_a_bundle_usable_from_a_relative_path() {
+    if let Err(reason) = conformance_core::python_reference::prepare() {
+        eprintln!("skipped: the Python reference plugin cannot be prepared: {reason}");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let wrote = cli()
+        .current_dir(work.path())
+        .args(["reference-plugin", "--out", "bundle"])
+        .output()
+        .unwrap();
+    assert!(wrote.status.success(), "{}", explain(&wrote));
+    let config: Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("bundle/conformance.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(Path::new(config["observe"].as_str().unwrap()).is_absolute());
+    let out = cli()
+        .current_dir(work.path())
+        .env("CI", "true")
+        .args([
+            "plugin",
+            "--bundle",
+            "bundle",
+            "--run",
+            "plugin/health/*",
+            "--out-dir",
+            "r",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+}

@@ -390,6 +390,9 @@ pub fn write_bundle(
 ) -> Result<Bundle, String> {
     let io = |what: &str, e: std::io::Error| format!("writing the bundle ({what}): {e}");
     std::fs::create_dir_all(dir).map_err(|e| io("dir", e))?;
+    // The plugin runs with the bundle as its working directory: every path it is given
+    // must be absolute.
+    let dir = &std::path::absolute(dir).map_err(|e| io("dir", e))?;
     for file in plugin_files(&prepared.plugin_src)? {
         let name = file.file_name().expect("a file has a name");
         std::fs::copy(&file, dir.join(name)).map_err(|e| io(&name.to_string_lossy(), e))?;
