@@ -50,6 +50,22 @@ impl ConformanceHooks {
         if behaviour::contains_marker(&dynamic, behaviour::HANG) {
             std::future::pending::<()>().await;
         }
+        if behaviour::contains_marker(&dynamic, CRASH) {
+            let _ = observe::record(
+                &self.observe,
+                Observed::Exiting {
+                    code: 70,
+                    reason: format!("crash-me in {hook}"),
+                },
+            );
+            std::process::exit(70);
+        }
+        if behaviour::contains_marker(&dynamic, CRASH_DURING_API) {
+            crash_during_api(&self.observe).await;
+        }
+        if behaviour::contains_marker(&dynamic, BIG_API_CALL) {
+            big_api_call(&self.observe).await;
+        }
         if hook == "OnActivate" {
             activate().await;
         }
@@ -86,6 +102,77 @@ impl ConformanceHooks {
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
         Ok(Response::new(Box::pin(stream)))
     }
+}
+
+/// Fake-only fault markers (not part of BEHAVIOUR.md): a request carrying `crash-me`
+/// makes the process exit while it handles the hook; `crash-during-api` makes it exit
+/// while a 32 MiB PluginAPI call is on the wire.
+pub const CRASH: &str = "crash-me";
+pub const CRASH_DURING_API: &str = "crash-during-api";
+/// `big-api-call`: a 2 MiB `KVSet`, its outcome recorded as an `ApiProbe` (phase
+/// `big-api-call`; detail = the gRPC code and message, or `ok`).
+pub const BIG_API_CALL: &str = "big-api-call";
+
+async fn big_api_call(observe: &std::path::Path) {
+    use pluginapi_proto::pluginapi::KvSetRequest;
+    use pluginapi_proto::pluginapi::plugin_api_client::PluginApiClient;
+    let target = std::env::var("MATTERMOST_PLUGIN_API_TARGET").unwrap_or_default();
+    let detail = match PluginApiClient::connect(format!("http://{target}")).await {
+        Err(e) => format!("no connection: {e}"),
+        Ok(client) => {
+            let mut client = client
+                .max_encoding_message_size(usize::MAX)
+                .max_decoding_message_size(usize::MAX);
+            let call = client.kv_set(KvSetRequest {
+                key: "big".into(),
+                value: vec![b'x'; 2 << 20],
+            });
+            match tokio::time::timeout(std::time::Duration::from_secs(10), call).await {
+                Err(_) => "no answer within 10 s".to_string(),
+                Ok(Ok(_)) => "ok".to_string(),
+                Ok(Err(s)) => format!("{:?}: {}", s.code(), s.message()),
+            }
+        }
+    };
+    let _ = observe::record(
+        observe,
+        Observed::ApiProbe {
+            phase: "big-api-call".into(),
+            target,
+            reachable: true,
+            detail,
+        },
+    );
+}
+
+/// Starts a 32 MiB `KVSet`, and exits once the request is under way.
+async fn crash_during_api(observe: &std::path::Path) -> ! {
+    use pluginapi_proto::pluginapi::KvSetRequest;
+    use pluginapi_proto::pluginapi::plugin_api_client::PluginApiClient;
+    let target = std::env::var("MATTERMOST_PLUGIN_API_TARGET").unwrap_or_default();
+    if let Ok(client) = PluginApiClient::connect(format!("http://{target}")).await {
+        let mut client = client
+            .max_encoding_message_size(usize::MAX)
+            .max_decoding_message_size(usize::MAX);
+        tokio::spawn(async move {
+            let _ = client
+                .kv_set(KvSetRequest {
+                    key: "crash-during-api".into(),
+                    value: vec![b'x'; 32 << 20],
+                })
+                .await;
+        });
+        // Let the call start writing, then die with it in flight.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = observe::record(
+        observe,
+        Observed::Exiting {
+            code: 71,
+            reason: "crash-during-api".into(),
+        },
+    );
+    std::process::exit(71)
 }
 
 /// Calls GetServerVersion and KVSet("conformance-activated", "1") on the host's PluginAPI.

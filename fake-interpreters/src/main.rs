@@ -5,6 +5,8 @@
 //! the observation file named in the script.
 
 mod hooks;
+mod load;
+mod mtls;
 mod services;
 
 use std::collections::BTreeMap;
@@ -133,6 +135,8 @@ struct Serve {
     api_cases: Option<PathBuf>,
     /// Serve `PluginHooks` as the conformance behaviour says.
     hooks: Option<hooks::ConformanceHooks>,
+    /// Make this PluginAPI load after the handshake (`api-load`).
+    api_load: Option<load::Load>,
 }
 
 impl Serve {
@@ -147,6 +151,7 @@ impl Serve {
             chatty: false,
             api_cases: None,
             hooks: None,
+            api_load: None,
         }
     }
 
@@ -213,6 +218,12 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
         "netrpc" => Serve::with_line(|a| format!("1|1|tcp|{a}|netrpc")),
         "missing-protocol-field" => Serve::with_line(|a| format!("1|1|tcp|{a}")),
         "unknown-protocol" => Serve::with_line(|a| format!("1|1|tcp|{a}|http")),
+        "cert-without-tls" if opt("cert").as_deref() == Some("real") => {
+            return mtls::auto_mtls(&obs, &script.options, true).await;
+        }
+        "auto-mtls" => return mtls::auto_mtls(&obs, &script.options, false).await,
+        "non-loopback-address" => return mtls::non_loopback(&obs, &script.options).await,
+        "socket-outside-dir" => return mtls::socket_outside_dir(&obs, &script.options).await,
         "cert-without-tls" => Serve::with_line(|a| {
             let mut der = vec![0x30u8, 0x82, 0x01, 0x00];
             der.extend((0..96u8).map(|i| i.wrapping_mul(37)));
@@ -288,7 +299,7 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             chatty: true,
             ..Serve::healthy()
         },
-        "conformance-plugin" => {
+        "conformance-plugin" | "api-load" => {
             let hooks = match opt("hooks").as_deref() {
                 None | Some("all") => conformance_core::behaviour::all_hooks(),
                 Some(list) => list
@@ -304,6 +315,8 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                     hooks,
                     fail_activate: opt("fail_activate").as_deref() == Some("true"),
                 }),
+                api_load: (script.mode == "api-load")
+                    .then(|| load::Load::from_options(&script.options)),
                 ..Serve::healthy()
             }
         }
@@ -475,8 +488,11 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
         async move { stop.notified().await }
     };
     let server = if spec.unix {
-        let path: PathBuf = std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("."))
+        // In the host's socket directory when it offers one (as go-plugin servers do).
+        let path: PathBuf = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."))
             .join("p.sock");
         let _ = std::fs::remove_file(&path);
         let listener = match tokio::net::UnixListener::bind(&path) {
@@ -507,6 +523,9 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
         }
         if let Some(cases) = spec.api_cases.clone() {
             tokio::spawn(exercise_api(obs.to_path_buf(), cases));
+        }
+        if let Some(load) = spec.api_load.clone() {
+            tokio::spawn(load::run(obs.to_path_buf(), load));
         }
         let incoming =
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -115,10 +115,10 @@ struct BatchResult {
     cases: HashMap<String, CaseRun>,
 }
 
-/// One plugin process running every case of one file at once, each case in its own
-/// session of the reference PluginAPI server (`x-conformance-session`), so cases stay as
-/// isolated as with a process each at a fraction of the cost. Started by the first of the
-/// file's cases that runs; the others wait for the same result.
+/// One plugin process running a group of cases at once (all of them, or one), each case
+/// in its own session of the reference PluginAPI server (`x-conformance-session`), so
+/// cases stay as isolated as with a process each at a fraction of the cost. Started by the
+/// first of the group's cases that runs; the others wait for the same result.
 struct Batch {
     plugin: Plugin,
     launcher: Launcher,
@@ -156,9 +156,7 @@ impl Batch {
     }
 
     async fn run(&self) -> anyhow::Result<BatchResult> {
-        let scratch = tempfile::Builder::new()
-            .prefix("conformance-api-")
-            .tempdir()?;
+        let scratch = conformance_core::scratch::dir("api")?;
         let exercises_file = scratch.path().join("exercises.json");
         let bundle = match self.plugin {
             Plugin::Fake => BundleBuilder::new("api-exerciser")
@@ -370,46 +368,55 @@ fn clause_of(case: &ApiCase) -> String {
 }
 
 /// The cases of every file run through `plugin` in the host of `launcher`, named
-/// `<prefix>/<case>`: one batch per file, or one per case when the host's PluginAPI server
-/// has no sessions (then each case has a plugin, and so a KV namespace, of its own).
+/// `<prefix>/<case>`: one batch for them all, each case in a session of its own, or one
+/// batch per case when the host's PluginAPI server has no sessions (then each case has a
+/// plugin, and so a KV namespace, of its own).
 pub fn batched_cases(
     plugin: Plugin,
     launcher: &Launcher,
     prefix: &str,
     batch_per_case: bool,
 ) -> Vec<Case> {
+    let all: Vec<(&'static str, ApiCase)> = CASE_FILES
+        .iter()
+        .flat_map(|(file, text)| {
+            ApiCaseFile::parse(text)
+                .unwrap_or_else(|e| panic!("suites/api/{file} is malformed: {e}"))
+                .cases
+                .into_iter()
+                .map(move |c| (*file, c))
+        })
+        .collect();
+    let groups: Vec<(&'static str, Vec<ApiCase>)> = if batch_per_case {
+        all.into_iter().map(|(file, c)| (file, vec![c])).collect()
+    } else {
+        vec![(
+            "suites/api/*.json",
+            all.into_iter().map(|(_, c)| c).collect(),
+        )]
+    };
     let mut out = Vec::new();
-    for (file, text) in CASE_FILES {
-        let cases = ApiCaseFile::parse(text)
-            .unwrap_or_else(|e| panic!("suites/api/{file} is malformed: {e}"))
-            .cases;
-        let groups: Vec<Vec<ApiCase>> = if batch_per_case {
-            cases.iter().map(|c| vec![c.clone()]).collect()
-        } else {
-            vec![cases]
-        };
-        for group in groups {
-            let batch = Arc::new(Batch {
-                plugin,
-                launcher: launcher.clone(),
-                file,
-                cases: group.clone(),
-                result: OnceLock::new(),
-            });
-            for case in group {
-                let batch = batch.clone();
-                let body_case = case.clone();
-                out.push(
-                    Case::new(
-                        &format!("{prefix}/{}", case.name),
-                        case.level,
-                        &clause_of(&case),
-                        &case.summary,
-                        move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
-                    )
-                    .timeout(CASE_TIMEOUT),
-                );
-            }
+    for (file, group) in groups {
+        let batch = Arc::new(Batch {
+            plugin,
+            launcher: launcher.clone(),
+            file,
+            cases: group.clone(),
+            result: OnceLock::new(),
+        });
+        for case in group {
+            let batch = batch.clone();
+            let body_case = case.clone();
+            out.push(
+                Case::new(
+                    &format!("{prefix}/{}", case.name),
+                    case.level,
+                    &clause_of(&case),
+                    &case.summary,
+                    move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
+                )
+                .timeout(CASE_TIMEOUT),
+            );
         }
     }
     out

@@ -144,11 +144,15 @@ pub(crate) fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
 pub(crate) fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &DynamicMessage) {
     let seen = seen_requests(bundle, hook);
     ctx.eq("calls the plugin saw", 1, seen.len());
-    let Some(json) = seen.into_iter().next() else {
-        return;
-    };
+    if let Some(json) = seen.into_iter().next() {
+        check_seen_intact(ctx, hook, sent, &json);
+    }
+}
+
+/// One reported request parses into the request type and equals `sent` field by field.
+fn check_seen_intact(ctx: &Ctx, hook: &str, sent: &DynamicMessage, json: &Json) {
     let desc = message_of(hook, "Request").expect("hook descriptor");
-    match DynamicMessage::deserialize(desc, json) {
+    match DynamicMessage::deserialize(desc, json.clone()) {
         Ok(parsed) => {
             let diffs = differences(&to_json(sent), &to_json(&parsed));
             ctx.check(
@@ -180,7 +184,141 @@ fn request(hook: &str, json: Json) -> anyhow::Result<DynamicMessage> {
 }
 
 /// `<suite>/<Hook>/intact` for every unary hook.
-fn intact_case(subject: Plugin, hook: &'static str) -> Case {
+/// What the shared plugin of the intact cases saw and answered, per hook.
+#[derive(Debug, Default)]
+struct IntactResult {
+    /// Why there is no result at all (the plugin did not start or activate).
+    failure: Option<String>,
+    skip: Option<String>,
+    /// hook → (request sent, outcome description or answer as JSON, requests the plugin saw).
+    hooks: std::collections::HashMap<String, IntactCall>,
+}
+
+#[derive(Debug)]
+struct IntactCall {
+    sent: DynamicMessage,
+    answer: Result<Json, String>,
+    seen: Vec<Json>,
+}
+
+/// One plugin (started and activated once) receives every intact case's hook call; each
+/// case then judges its own hook. Started by the first intact case that runs, on a task of
+/// its own; the plugin is shut down and its bundle removed before any case reads a result.
+struct IntactBatch {
+    subject: Plugin,
+    result: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<std::sync::Arc<IntactResult>>>>,
+}
+
+impl IntactBatch {
+    async fn result(self: &std::sync::Arc<Self>) -> std::sync::Arc<IntactResult> {
+        let mut receiver = self
+            .result
+            .get_or_init(|| {
+                let (sender, receiver) = tokio::sync::watch::channel(None);
+                let subject = self.subject;
+                tokio::spawn(async move {
+                    let result = run_intact_batch(subject).await;
+                    let _ = sender.send(Some(std::sync::Arc::new(result)));
+                });
+                receiver
+            })
+            .clone();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(r) => r.clone().expect("waited for Some"),
+            Err(_) => std::sync::Arc::new(IntactResult {
+                failure: Some("the intact batch ended without a result".into()),
+                ..IntactResult::default()
+            }),
+        }
+    }
+}
+
+async fn run_intact_batch(subject: Plugin) -> IntactResult {
+    let scratch = match conformance_core::scratch::dir("hooks") {
+        Ok(d) => d,
+        Err(e) => {
+            return IntactResult {
+                failure: Some(format!("no scratch directory: {e}")),
+                ..IntactResult::default()
+            };
+        }
+    };
+    let bundle = match subject {
+        Plugin::Fake => conformance_plugin().write(&scratch.path().join("b")),
+        Plugin::Python => {
+            match tokio::task::spawn_blocking(conformance_core::python_reference::prepare).await {
+                Ok(Ok(prepared)) => conformance_core::python_reference::write_bundle(
+                    prepared,
+                    &scratch.path().join("b"),
+                    Default::default(),
+                ),
+                Ok(Err(reason)) => {
+                    return IntactResult {
+                        skip: Some(format!(
+                            "the Python reference plugin cannot be prepared: {reason}"
+                        )),
+                        ..IntactResult::default()
+                    };
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    let bundle = match bundle {
+        Ok(b) => b,
+        Err(e) => {
+            return IntactResult {
+                failure: Some(e),
+                ..IntactResult::default()
+            };
+        }
+    };
+    let mut plugin =
+        match conformance_core::supervisor::start(&bundle.dir, HostConfig::default()).await {
+            Ok(p) => p,
+            Err(f) => {
+                return IntactResult {
+                    failure: Some(format!("the plugin did not start: {f}")),
+                    ..IntactResult::default()
+                };
+            }
+        };
+    if let Err(e) = plugin.activate().await {
+        plugin.shutdown().await;
+        return IntactResult {
+            failure: Some(format!("activation failed: {e}")),
+            ..IntactResult::default()
+        };
+    }
+    let mut calls = Vec::new();
+    for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS
+        .iter()
+        .filter(|(h, _)| *h != "ServeHTTP")
+    {
+        let desc = message_of(hook, "Request").expect("hook descriptor");
+        let sent = populate(&desc, hook);
+        let answer = match plugin.call_hook(hook, sent.clone()).await {
+            HookOutcome::Answered(m) => Ok(to_json(&m)),
+            other => Err(other.describe()),
+        };
+        calls.push((hook.to_string(), sent, answer));
+    }
+    plugin.shutdown().await;
+    let hooks = calls
+        .into_iter()
+        .map(|(hook, sent, answer)| {
+            let seen = seen_requests(&bundle, &hook);
+            (hook, IntactCall { sent, answer, seen })
+        })
+        .collect();
+    IntactResult {
+        failure: None,
+        skip: None,
+        hooks,
+    }
+}
+
+fn intact_case(subject: Plugin, hook: &'static str, batch: std::sync::Arc<IntactBatch>) -> Case {
     Case::new(
         &format!("{}/{hook}/intact", subject.suite()),
         Level::Must,
@@ -188,73 +326,184 @@ fn intact_case(subject: Plugin, hook: &'static str) -> Case {
         &format!(
             "a fully populated {hook} request arrives with every field intact, and the answer is the behaviour's"
         ),
-        move |ctx| async move {
-            let (bundle, plugin) = activated_plugin(&ctx, subject, HostConfig::default()).await?;
-            let desc = message_of(hook, "Request").expect("hook descriptor");
-            let sent = populate(&desc, hook);
-            let outcome = plugin.call_hook(hook, sent.clone()).await;
-            match &outcome {
-                HookOutcome::Answered(answer) => {
-                    ctx.eq(
-                        "answer",
-                        behaviour::expected_json(hook, &sent),
-                        to_json(answer),
-                    );
+        move |ctx| {
+            let batch = batch.clone();
+            async move {
+                let result = batch.result().await;
+                if let Some(reason) = &result.skip {
+                    ctx.skip(reason);
+                    anyhow::bail!("skipped: {reason}");
                 }
-                other => {
-                    ctx.check("answered", "an answer", other.describe(), false);
-                }
-            }
-            // OnActivate was already called once at activation.
-            if hook == "OnActivate" || hook == "Implemented" {
-                let seen = seen_requests(&bundle, hook);
-                ctx.eq("calls the plugin saw", 2, seen.len());
-                if let Some(last) = seen.last() {
-                    let parsed = DynamicMessage::deserialize(desc, last.clone());
+                if let Some(failure) = &result.failure {
                     ctx.check(
-                        "request arrived intact",
-                        "every field as sent",
-                        format!(
-                            "{:?}",
-                            parsed
-                                .as_ref()
-                                .map(|p| differences(&to_json(&sent), &to_json(p)))
-                        ),
-                        parsed.is_ok_and(|p| differences(&to_json(&sent), &to_json(&p)).is_empty()),
+                        "the shared plugin ran",
+                        "started and activated",
+                        failure,
+                        false,
                     );
+                    return Ok(());
                 }
-            } else {
-                check_intact(&ctx, &bundle, hook, &sent);
+                let Some(call) = result.hooks.get(hook) else {
+                    ctx.check("the hook was called", "a call", "none", false);
+                    return Ok(());
+                };
+                match &call.answer {
+                    Ok(answer) => {
+                        ctx.eq(
+                            "answer",
+                            behaviour::expected_json(hook, &call.sent),
+                            answer.clone(),
+                        );
+                    }
+                    Err(why) => {
+                        ctx.check("answered", "an answer", why, false);
+                    }
+                }
+                // Activation called Implemented and OnActivate once already.
+                let activation_calls = usize::from(hook == "OnActivate" || hook == "Implemented");
+                ctx.eq(
+                    "calls the plugin saw",
+                    1 + activation_calls,
+                    call.seen.len(),
+                );
+                if let Some(last) = call.seen.last() {
+                    check_seen_intact(&ctx, hook, &call.sent, last);
+                }
+                Ok(())
             }
-            shutdown_checked(&ctx, plugin).await;
-            Ok(())
         },
     )
 }
 
-/// A behaviour case: sends `req` to `hook` and checks the host's application of the
-/// answer at `path` (dot-separated, into [`apply`]'s JSON).
-fn applied_case(
+/// The behaviour cases' hook calls, all made to one activated plugin: each case registers
+/// its request when the case list is built; the first case that runs starts a task that
+/// sends every registered request in turn and stops the plugin; each case then judges the
+/// host's application of its own answer.
+/// What the behaviour batch produced: per case, the request sent and the hook's outcome.
+type AppliedCalls =
+    Result<std::collections::HashMap<String, (DynamicMessage, HookOutcome)>, String>;
+
+struct AppliedBatch {
     subject: Plugin,
+    /// `(case name, hook, request)`, registered while the cases are built.
+    requests: std::sync::Mutex<Vec<(String, &'static str, Json)>>,
+    result: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<std::sync::Arc<AppliedCalls>>>>,
+}
+
+impl AppliedBatch {
+    async fn result(self: &std::sync::Arc<Self>) -> std::sync::Arc<AppliedCalls> {
+        let mut receiver = self
+            .result
+            .get_or_init(|| {
+                let (sender, receiver) = tokio::sync::watch::channel(None);
+                let batch = self.clone();
+                tokio::spawn(async move {
+                    let result = batch.run().await;
+                    let _ = sender.send(Some(std::sync::Arc::new(result)));
+                });
+                receiver
+            })
+            .clone();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(r) => r.clone().expect("waited for Some"),
+            Err(_) => std::sync::Arc::new(Err("the behaviour batch ended without a result".into())),
+        }
+    }
+
+    async fn run(&self) -> AppliedCalls {
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let scratch = conformance_core::scratch::dir("behaviour").map_err(|e| e.to_string())?;
+        let bundle = match self.subject {
+            Plugin::Fake => conformance_plugin().write(&scratch.path().join("b"))?,
+            Plugin::Python => {
+                let prepared =
+                    tokio::task::spawn_blocking(conformance_core::python_reference::prepare)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|reason| {
+                            format!(
+                                "skip: the Python reference plugin cannot be prepared: {reason}"
+                            )
+                        })?;
+                conformance_core::python_reference::write_bundle(
+                    prepared,
+                    &scratch.path().join("b"),
+                    Default::default(),
+                )?
+            }
+        };
+        let mut plugin = conformance_core::supervisor::start(&bundle.dir, HostConfig::default())
+            .await
+            .map_err(|f| format!("the plugin did not start: {f}"))?;
+        if let Err(e) = plugin.activate().await {
+            plugin.shutdown().await;
+            return Err(format!("activation failed: {e}"));
+        }
+        let mut out = std::collections::HashMap::new();
+        for (name, hook, req) in requests {
+            match request(hook, req) {
+                Ok(sent) => {
+                    let outcome = plugin.call_hook(hook, sent.clone()).await;
+                    out.insert(name, (sent, outcome));
+                }
+                Err(e) => {
+                    plugin.shutdown().await;
+                    return Err(format!("case {name}: {e}"));
+                }
+            }
+        }
+        plugin.shutdown().await;
+        Ok(out)
+    }
+}
+
+/// A behaviour case: sends `req` to `hook` (through the shared [`AppliedBatch`]) and checks
+/// the host's application of the answer at `path` (dot-separated, into [`apply`]'s JSON).
+fn applied_case(
+    batch: &std::sync::Arc<AppliedBatch>,
     name: &str,
     hook: &'static str,
     summary: &str,
     req: Json,
     checks: Vec<(&'static str, Json)>,
 ) -> Case {
+    let case_name = format!("{}/{hook}/{name}", batch.subject.suite());
+    batch
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((case_name.clone(), hook, req));
+    let batch = batch.clone();
+    let key = case_name.clone();
     Case::new(
-        &format!("{}/{hook}/{name}", subject.suite()),
+        &case_name,
         Level::Must,
         "PROTOCOL.md §10.2, §10.3; BEHAVIOUR.md",
         summary,
         move |ctx| {
-            let (req, checks) = (req.clone(), checks.clone());
+            let (batch, key, checks) = (batch.clone(), key.clone(), checks.clone());
             async move {
-                let (_bundle, plugin) =
-                    activated_plugin(&ctx, subject, HostConfig::default()).await?;
-                let sent = request(hook, req)?;
-                let outcome = plugin.call_hook(hook, sent.clone()).await;
-                let applied = apply(hook, &sent, &outcome);
+                let result = batch.result().await;
+                let calls = match result.as_ref() {
+                    Ok(calls) => calls,
+                    Err(why) if why.starts_with("skip: ") => {
+                        ctx.skip(&why["skip: ".len()..]);
+                        anyhow::bail!("{why}");
+                    }
+                    Err(why) => {
+                        ctx.check("the shared plugin ran", "started and activated", why, false);
+                        return Ok(());
+                    }
+                };
+                let Some((sent, outcome)) = calls.get(&key) else {
+                    ctx.check("the hook was called", "a call", "none", false);
+                    return Ok(());
+                };
+                let applied = apply(hook, sent, outcome);
                 for (path, expected) in checks {
                     let seen = conformance_core::apicase::lookup(&applied, path)
                         .cloned()
@@ -266,7 +515,6 @@ fn applied_case(
                         seen == expected,
                     );
                 }
-                shutdown_checked(&ctx, plugin).await;
                 Ok(())
             }
         },
@@ -274,12 +522,17 @@ fn applied_case(
 }
 
 fn behaviour_cases(subject: Plugin) -> Vec<Case> {
+    let batch = std::sync::Arc::new(AppliedBatch {
+        subject,
+        requests: std::sync::Mutex::default(),
+        result: std::sync::OnceLock::new(),
+    });
     let applied_case = |name: &str,
                         hook: &'static str,
                         summary: &str,
                         req: Json,
                         checks: Vec<(&'static str, Json)>| {
-        applied_case(subject, name, hook, summary, req, checks)
+        applied_case(&batch, name, hook, summary, req, checks)
     };
     let rejected = |reason: &str| vec![("rejected", json!(true)), ("reason", json!(reason))];
     vec![
@@ -815,10 +1068,14 @@ fn serve_http_case(subject: Plugin) -> Case {
 
 /// The cases every conformance plugin must pass, for one plugin.
 fn plugin_cases(subject: Plugin) -> Vec<Case> {
+    let batch = std::sync::Arc::new(IntactBatch {
+        subject,
+        result: std::sync::OnceLock::new(),
+    });
     let mut cases: Vec<Case> = pluginapi_proto::hooks::HOOK_RPCS
         .iter()
         .filter(|(name, _)| *name != "ServeHTTP")
-        .map(|(name, _)| intact_case(subject, name))
+        .map(|(name, _)| intact_case(subject, name, batch.clone()))
         .collect();
     cases.push(serve_http_case(subject));
     cases.extend(behaviour_cases(subject));

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod environment;
+mod faults;
 mod handshake;
 mod health;
 pub mod hooks;
@@ -14,6 +15,7 @@ mod logs;
 mod manifest;
 pub mod plugin_check;
 mod restart;
+mod security;
 mod serve_http;
 mod shutdown;
 pub mod support;
@@ -22,9 +24,14 @@ use conformance_core::runner::Case;
 
 /// Whether a case drives the Python reference plugin (and so needs its venv).
 pub fn needs_python(name: &str) -> bool {
-    ["hooks-python/", "serve-http-python/", "api-python/"]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+    [
+        "hooks-python/",
+        "serve-http-python/",
+        "api-python/",
+        "faults-python/",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
 }
 
 /// Every case, in a stable order.
@@ -35,6 +42,8 @@ pub fn all() -> Vec<Case> {
     cases.extend(logs::cases());
     cases.extend(shutdown::cases());
     cases.extend(restart::cases());
+    cases.extend(faults::cases());
+    cases.extend(security::cases());
     cases.extend(environment::cases());
     cases.extend(manifest::cases());
     cases.extend(hooks::cases());

@@ -122,14 +122,11 @@ pub fn cases() -> Vec<Case> {
                     vec![(true, "connected".to_string())],
                     probes,
                 );
+                // `api_server_stopped` is recorded once the server task has ended and its
+                // listener is closed. (A TCP probe of the old port afterwards would race
+                // with other cases' servers binding free ports.)
                 check_order(&ctx, &report.timeline, "process_exited", "api_server_stopped");
-                let after = tokio::net::TcpStream::connect(api).await;
-                ctx.check(
-                    "PluginAPI server closed after shutdown",
-                    "connection refused",
-                    format!("{after:?}"),
-                    after.is_err(),
-                );
+                ctx.note(format!("the PluginAPI server was at {api}"));
                 Ok(())
             },
         ),

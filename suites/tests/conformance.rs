@@ -24,10 +24,8 @@ fn main() {
     if args.test_threads.is_none() {
         args.test_threads = Some(conformance_core::runner::default_jobs());
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("pc-test-")
-        .tempdir()
-        .expect("scratch directory");
+    conformance_core::scratch::sweep_stale();
+    let scratch = conformance_core::scratch::dir("test").expect("scratch directory");
     let root = scratch.path().to_path_buf();
     // Cases of the Python reference plugin need its venv; when it cannot be prepared they
     // are ignored with the reason (libtest-mimic cannot skip a test once it has started).

@@ -78,6 +78,11 @@ pub async fn execute(
     subject: SubjectInfo,
     args: &ExecutionArgs,
 ) -> anyhow::Result<ExitCode> {
+    // Scratch directories of earlier runs that were killed (SIGKILL cannot clean up).
+    let swept = conformance_core::scratch::sweep_stale();
+    if swept > 0 {
+        eprintln!("removed {swept} scratch director(ies) left by killed runs");
+    }
     let lists = Expectations::load(args.known_failing.as_deref(), args.known_flaky.as_deref())?;
     let expected = lists.resolve(cases.iter().map(|c| c.name.as_str()))?;
     let retries: std::collections::HashMap<String, u32> = cases

@@ -51,7 +51,25 @@ pub const MODES: &[(&str, &str)] = &[
     ("unknown-protocol", "protocol `http`"),
     (
         "cert-without-tls",
-        "a long certificate field although no PLUGIN_CLIENT_CERT was sent",
+        "a long certificate field although no PLUGIN_CLIENT_CERT was sent (option `cert=real`: a real \
+         certificate it serves TLS with, connections recorded as `auto-mtls` does)",
+    ),
+    (
+        "auto-mtls",
+        "go-plugin's AutoMTLS server: with PLUGIN_CLIENT_CERT, a fresh certificate in field 6 and TLS that \
+         requires exactly the host's certificate (option `announce=other`: field 6 holds another certificate); \
+         without, plain gRPC and an empty field 6. Option `connections`: a file that gets one JSON line per \
+         connection event (announced, accepted, tls-accepted, tls-refused)",
+    ),
+    (
+        "non-loopback-address",
+        "listens on all interfaces and announces a non-loopback address of this machine (192.0.2.1 if it has \
+         none; option `announce=loopback`: 127.0.0.1); connections recorded to option `connections`",
+    ),
+    (
+        "socket-outside-dir",
+        "serves on a Unix socket in the bundle directory, not in PLUGIN_UNIX_SOCKET_DIR; connections recorded \
+         to option `connections`",
     ),
     (
         "custom-handshake",
@@ -59,7 +77,8 @@ pub const MODES: &[(&str, &str)] = &[
     ),
     (
         "unix-socket",
-        "serves on a Unix socket and prints a six-field unix handshake",
+        "serves on a Unix socket (in PLUGIN_UNIX_SOCKET_DIR when set, else the bundle directory) and prints a \
+         six-field unix handshake",
     ),
     (
         "no-health-service",
@@ -106,6 +125,12 @@ pub const MODES: &[(&str, &str)] = &[
     (
         "api-exerciser",
         "healthy, and runs the API cases of option `cases` (a JSON file) against MATTERMOST_PLUGIN_API_TARGET",
+    ),
+    (
+        "api-load",
+        "conformance-plugin, plus, after the handshake (or once file `start_file` exists in the bundle), \
+         `calls` PluginAPI calls (KVSet, KVGet, GetServerVersion in turn; `concurrency` at once, default 4), \
+         then one `api_load` observation with the ok/error counts",
     ),
 ];
 

@@ -5,9 +5,10 @@
 //! headers, host, remote address, content length) and up to 64 KiB of body; the body
 //! follows in chunks of at most 64 KiB; the message where the body ends has
 //! `body_complete`; then the host half-closes. Response: the first message's `init` gives
-//! status (0 → 200; outside 100–999 → 500) and headers; body chunks are passed on as they
-//! arrive (one HTTP chunk each, so `flush` needs nothing more); the response ends at
-//! `body_complete` or the end of the stream. The stream cannot be opened → 503; no first
+//! status (0 → 200; 1xx other than 101 → 200, as after Go's interim response; outside
+//! 100–999 → 500) and headers; body chunks are passed on as they arrive (one HTTP chunk
+//! each, so `flush` needs nothing more); the response ends at `body_complete` or the end of
+//! the stream. The stream cannot be opened → 503; no first
 //! message → 502. Every queue is bounded, so a slow HTTP reader slows the plugin down
 //! instead of growing memory, and a client that goes away cancels the stream.
 
@@ -190,12 +191,11 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_string(),
     };
-    let content_length = req
-        .headers()
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(-1);
+    // Go's `r.ContentLength`: the declared length, -1 for a chunked body, and 0 when the
+    // request declares no body at all (hyper has already refused a bad Content-Length).
+    let content_length = hyper::body::Body::size_hint(req.body())
+        .exact()
+        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let init = ServeHttpRequestInit {
         plugin_context: None,
         method: req.method().to_string(),
@@ -283,6 +283,10 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
     let init = first.init.clone().unwrap_or_default();
     let status = match init.status_code {
         0 => StatusCode::OK,
+        // An informational status cannot be the final one: hyper would answer an empty 500
+        // and drop the connection. Go's net/http (the upstream host) sends it as an interim
+        // response and then 200 with the headers and body, which is what the client gets.
+        100 | 102..=199 => StatusCode::OK,
         s if (100..=999).contains(&s) => {
             StatusCode::from_u16(s as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         }
@@ -301,10 +305,15 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
         loop {
             let m = match message.take() {
                 Some(m) => m,
-                None => match inbound.message().await {
-                    Ok(Some(m)) => m,
-                    Ok(None) => return,
-                    Err(status) => {
+                None => match tokio::select! {
+                    // The client went away while the plugin is silent: return, so that
+                    // dropping `inbound` cancels the stream (else both would wait forever).
+                    () = to_client.closed() => None,
+                    m = inbound.message() => Some(m),
+                } {
+                    None | Some(Ok(None)) => return,
+                    Some(Ok(Some(m))) => m,
+                    Some(Err(status)) => {
                         // The plugin failed mid-stream: abort the HTTP response rather than
                         // end it as if it were complete.
                         let _ = to_client
@@ -333,15 +342,26 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
     });
     let mut response = Response::new(StreamBody::new(ReceiverStream::new(frames)).boxed());
     *response.status_mut() = status;
+    let mut content_length = None;
     for h in init.headers {
         let Ok(name) = hyper::header::HeaderName::from_bytes(h.key.as_bytes()) else {
             continue;
         };
         for v in h.values {
-            if let Ok(value) = hyper::header::HeaderValue::from_str(&v) {
+            if name == hyper::header::CONTENT_LENGTH {
+                content_length.get_or_insert(v);
+            } else if let Ok(value) = hyper::header::HeaderValue::from_str(&v) {
                 response.headers_mut().append(name.clone(), value);
             }
         }
+    }
+    // Content-Length as Go's net/http takes it: the first value, if it is a length (else
+    // dropped), and then no Transfer-Encoding. hyper would instead close the connection
+    // without any response on a bad, repeated-and-different or chunked Content-Length.
+    if let Some(n) = content_length.and_then(|v| v.parse::<i64>().ok().filter(|n| *n >= 0)) {
+        let headers = response.headers_mut();
+        headers.remove(hyper::header::TRANSFER_ENCODING);
+        headers.insert(hyper::header::CONTENT_LENGTH, n.into());
     }
     response
 }

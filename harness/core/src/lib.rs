@@ -24,6 +24,7 @@ pub mod python_reference;
 pub mod report;
 pub mod requestgen;
 pub mod runner;
+pub mod scratch;
 pub mod supervisor;
 
 pub use pluginapi_proto as proto;

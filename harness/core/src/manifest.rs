@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The manifest file name inside a bundle.
 pub const MANIFEST_FILE: &str = "plugin.json";
@@ -28,7 +28,7 @@ pub struct Manifest {
     pub name: Option<String>,
     #[serde(default)]
     pub version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "server_object")]
     pub server: Option<ManifestServer>,
 }
 
@@ -36,13 +36,49 @@ pub struct Manifest {
 pub struct ManifestServer {
     #[serde(default)]
     pub executable: Option<String>,
-    /// Per-platform executables keyed `<os>-<arch>` (e.g. `linux-amd64`).
-    #[serde(default)]
+    /// Per-platform executables keyed `<os>-<arch>` (e.g. `linux-amd64`). As in Go, a
+    /// `null` map reads as empty and a `null` entry as `""`.
+    #[serde(default, deserialize_with = "nullable_map")]
     pub executables: BTreeMap<String, String>,
     #[serde(default)]
     pub runtime: Option<String>,
     #[serde(default)]
     pub python_version: Option<String>,
+}
+
+/// `T` read from a JSON object only. A derived struct also reads a JSON array as its
+/// fields in order (`["com.example.p"]` would be a manifest), which Go's `encoding/json`,
+/// and so Mattermost, refuses.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Visitor(std::marker::PhantomData))
+            .map(ObjectOnly)
+    }
+}
+
+fn server_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ManifestServer>, D::Error> {
+    Ok(Option::<ObjectOnly<ManifestServer>>::deserialize(d)?.map(|o| o.0))
+}
+
+fn nullable_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let map = Option::<BTreeMap<String, Option<String>>>::deserialize(d)?;
+    Ok(map
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
 }
 
 /// Why a bundle cannot be launched as a Python plugin.
@@ -135,10 +171,12 @@ impl Manifest {
 
     /// Parses and validates manifest text.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            serde_json::from_str(text).map_err(|source| ManifestError::Malformed {
-                path: PathBuf::from(MANIFEST_FILE),
-                source,
+        let ObjectOnly(manifest) =
+            serde_json::from_str::<ObjectOnly<Manifest>>(text).map_err(|source| {
+                ManifestError::Malformed {
+                    path: PathBuf::from(MANIFEST_FILE),
+                    source,
+                }
             })?;
         let id_ok = (3..=190).contains(&manifest.id.len())
             && manifest
@@ -151,27 +189,26 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The executable for this platform: `server.executables[<os>-<arch>]`, else
-    /// `server.executable` (`GetExecutableForRuntime`).
+    /// The executable for this platform: `server.executables[<os>-<arch>]`, else (also
+    /// when that entry is empty) `server.executable` (`GetExecutableForRuntime`).
     pub fn executable(&self) -> Result<&str, ManifestError> {
         let server = self.server.as_ref().ok_or(ManifestError::NoServer)?;
         let platform = platform_key();
         server
             .executables
             .get(&platform)
+            .filter(|e| !e.is_empty())
             .or(server.executable.as_ref())
             .map(String::as_str)
             .filter(|e| !e.is_empty())
             .ok_or(ManifestError::NoExecutable { platform })
     }
 
-    /// Python plugins declare `server.runtime = "python"` or have a `.py` executable.
+    /// Python plugins declare `server.runtime = "python"` (exactly, as `isPythonPlugin`
+    /// compares it) or have a `.py` executable.
     pub fn is_python(&self) -> bool {
-        let runtime_python = self
-            .server
-            .as_ref()
-            .and_then(|s| s.runtime.as_deref())
-            .is_some_and(|r| r.eq_ignore_ascii_case("python"));
+        let runtime_python =
+            self.server.as_ref().and_then(|s| s.runtime.as_deref()) == Some("python");
         runtime_python || self.executable().is_ok_and(|e| e.ends_with(".py"))
     }
 }
@@ -348,6 +385,45 @@ mod tests {
             platform_key()
         );
         assert_eq!(Manifest::parse(&m).unwrap().executable().unwrap(), "b.py");
+    }
+
+    /// Regressions found by `tests/fuzz_manifest.rs`, each against Go's reading of the
+    /// same manifest (`encoding/json`, `GetExecutableForRuntime`, `isPythonPlugin`).
+    #[test]
+    fn manifest_reading_matches_go() {
+        // A derived struct reads a JSON array as its fields; Go refuses it.
+        for text in [
+            r#"["com.example.p"]"#,
+            r#"["com.example.p", "n", "1", {"executable": "plugin.py"}]"#,
+            r#"{"id":"com.example.p","server":["plugin.py"]}"#,
+        ] {
+            let err = Manifest::parse(text).unwrap_err();
+            assert!(
+                matches!(err, ManifestError::Malformed { .. }),
+                "{text}: {err}"
+            );
+            assert!(err.to_string().contains("expected a JSON object"), "{err}");
+        }
+        // `null` executables (or entries) read as empty, as in Go.
+        let m = Manifest::parse(
+            r#"{"id":"com.example.p","server":{"executable":"a.py","executables":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.executable().unwrap(), "a.py");
+        // An empty (or null) platform entry falls back to `server.executable`.
+        for entry in [r#""""#, "null"] {
+            let m = format!(
+                r#"{{"id":"com.example.p","server":{{"executable":"a.py","executables":{{"{}":{entry}}}}}}}"#,
+                platform_key()
+            );
+            assert_eq!(Manifest::parse(&m).unwrap().executable().unwrap(), "a.py");
+        }
+        // `runtime` must be exactly "python".
+        let upper = r#"{"id":"com.example.p","server":{"runtime":"PYTHON","executable":"main"}}"#;
+        assert!(!Manifest::parse(upper).unwrap().is_python());
+        // A `null` server is no server, and objects still read with unknown keys.
+        let m = Manifest::parse(r#"{"id":"com.example.p","server":null,"x":[[1]]}"#).unwrap();
+        assert!(matches!(m.executable(), Err(ManifestError::NoServer)));
     }
 
     #[test]

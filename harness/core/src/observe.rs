@@ -73,6 +73,18 @@ pub enum Observed {
         steps: usize,
         error: Option<String>,
     },
+    /// The `api-load` mode finished its PluginAPI calls: `ok` + `errors` = `calls`. An
+    /// error is a gRPC status, an AppError in the response, or no answer within the
+    /// per-call deadline; `first_error` describes the first one. `started_us` is when the
+    /// first call went out (µs since the Unix epoch), `elapsed_us` how long all took.
+    ApiLoad {
+        calls: u64,
+        ok: u64,
+        errors: u64,
+        first_error: Option<String>,
+        started_us: u64,
+        elapsed_us: u64,
+    },
     /// The plugin is about to exit.
     Exiting { code: i32, reason: String },
 }

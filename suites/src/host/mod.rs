@@ -6,6 +6,7 @@
 mod hooks;
 mod http;
 mod lifecycle;
+mod security;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub fn cases(driver: Arc<DriverProcess>) -> Vec<Case> {
     let mut out = lifecycle::cases(&driver);
     out.extend(hooks::cases(&driver));
     out.extend(http::cases(&driver));
+    out.extend(security::cases(&driver));
     out.extend(batched_cases(
         Plugin::Fake,
         &Launcher::Driver(driver.clone()),

@@ -3,6 +3,7 @@
 //! ([`handlers`]) and each rpc's failures reported in upstream's regime ([`regime`]).
 
 pub mod handlers;
+pub mod limits;
 pub mod regime;
 pub mod seed;
 
@@ -167,11 +168,23 @@ impl ApiServer {
         .await
     }
 
-    /// Starts `api`, optionally with gRPC server reflection (for grpcurl).
+    /// Starts `api`, optionally with gRPC server reflection (for grpcurl), with the
+    /// default message limit ([`limits::DEFAULT_MAX_MESSAGE`]).
     pub async fn start_with(
         listen: SocketAddr,
         api: ReferenceApi,
         reflection: bool,
+    ) -> std::io::Result<Self> {
+        Self::start_limited(listen, api, reflection, limits::DEFAULT_MAX_MESSAGE).await
+    }
+
+    /// [`ApiServer::start_with`] with a message limit of `max_message` bytes each way; a
+    /// larger request is answered RESOURCE_EXHAUSTED.
+    pub async fn start_limited(
+        listen: SocketAddr,
+        api: ReferenceApi,
+        reflection: bool,
+        max_message: usize,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
@@ -181,8 +194,8 @@ impl ApiServer {
         let calls = api.calls.clone();
         let store = api.store.clone();
         let service = PluginApiServer::new(api)
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX);
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
         let reflection = if reflection {
             Some(
                 tonic_reflection::server::Builder::configure()
@@ -204,6 +217,7 @@ impl ApiServer {
             .await;
         let task = tokio::spawn(
             tonic::transport::Server::builder()
+                .layer(limits::LimitLayer { limit: max_message })
                 .add_service(service)
                 .add_service(health)
                 .add_optional_service(reflection)

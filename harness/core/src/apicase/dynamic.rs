@@ -149,6 +149,17 @@ impl DynamicClient {
         }
     }
 
+    /// Connects to a PluginAPI server at `address` (5 s connect timeout).
+    pub async fn connect(address: std::net::SocketAddr) -> Result<Self, String> {
+        tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .connect()
+            .await
+            .map(Self::new)
+            .map_err(|e| crate::supervisor::error_chain(&e))
+    }
+
     /// Builds the request message of `rpc` from proto3 JSON (unknown fields refused).
     pub fn request(&self, rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
         let input = method(rpc)?.input();

@@ -279,7 +279,7 @@ pub async fn run_cases_with_retries(
     retries: impl Fn(&Case) -> u32,
     progress: Option<Progress>,
 ) -> anyhow::Result<(Vec<CaseOutcome>, Duration)> {
-    let root = tempfile::Builder::new().prefix("pc-").tempdir()?;
+    let root = crate::scratch::dir("run")?;
     let started = Instant::now();
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let mut tasks = Vec::with_capacity(cases.len());

@@ -1,5 +1,7 @@
-//! Start-up: manifest → PluginAPI server → spawn → handshake → connect.
+//! Start-up: manifest → socket directory (and AutoMTLS certificate) → PluginAPI server →
+//! spawn → handshake → address check → connect.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use super::plugin_log::{PluginLogs, StderrParser};
 use super::timeline::{Step, Timeline};
 use super::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RunningPlugin};
 use crate::api::ApiServer;
-use crate::handshake::{self, HandshakeError};
+use crate::handshake::{self, HandshakeError, HostExpectations};
 use crate::manifest::{LaunchPlan, ManifestError};
 use crate::process::ProcessGroup;
 
@@ -58,6 +60,69 @@ pub enum LaunchError {
          before printing it, and keep serving"
     )]
     Connect { address: String, message: String },
+    /// The announced address is not one the host dials: nothing was connected to.
+    #[error("the host did not dial the announced address: {refusal}")]
+    AddressRefused {
+        line: String,
+        refusal: AddressRefusal,
+    },
+    #[error("the host could not make the directory for the plugin's Unix socket: {0}")]
+    SocketDir(std::io::Error),
+    #[error("AutoMTLS: {0}")]
+    AutoMtls(super::mtls::MtlsError),
+    #[error(
+        "the host asked for AutoMTLS (PLUGIN_CLIENT_CERT was set) but the handshake line {line:?} has no \
+         server certificate in field 6 (a go-plugin host would then fail its TLS handshake). Serve TLS with a \
+         certificate that requires the host's PLUGIN_CLIENT_CERT, and print that certificate as DER in base64 \
+         without padding as the sixth field"
+    )]
+    NoServerCert { line: String },
+}
+
+/// Why the host refused to dial an announced address (PROTOCOL.md §4 field 4): only this
+/// machine's loopback and Unix sockets inside `PLUGIN_UNIX_SOCKET_DIR` are dialled, so a
+/// plugin is never reached, or exposed, over the network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressRefusal {
+    #[error(
+        "{address} is not a loopback address (it is {}); the host dials only 127.0.0.0/8, ::1 or a Unix \
+         socket inside PLUGIN_UNIX_SOCKET_DIR, so that the plugin is not reachable from the network. Listen \
+         on 127.0.0.1:0 (not 0.0.0.0 or a network interface) and print 127.0.0.1:PORT, as the Python SDK does",
+        list_ips(resolved)
+    )]
+    NotLoopback {
+        address: String,
+        resolved: Vec<IpAddr>,
+    },
+    #[error(
+        "the host name {host:?} could not be resolved ({reason}); print a loopback address such as \
+         127.0.0.1:PORT"
+    )]
+    Unresolved { host: String, reason: String },
+    #[error(
+        "the Unix socket {path:?} is not inside the directory the host made for the plugin ({dir}, passed \
+         in PLUGIN_UNIX_SOCKET_DIR); other places may be reachable by other users. Create the socket inside \
+         $PLUGIN_UNIX_SOCKET_DIR and print its absolute path"
+    )]
+    SocketOutsideDir { path: String, dir: String },
+}
+
+fn list_ips(ips: &[IpAddr]) -> String {
+    ips.iter()
+        .map(IpAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AddressRefusal {
+    /// A stable identifier, as [`LaunchError::kind`] reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AddressRefusal::NotLoopback { .. } => "address-not-loopback",
+            AddressRefusal::Unresolved { .. } => "address-unresolved",
+            AddressRefusal::SocketOutsideDir { .. } => "socket-outside-dir",
+        }
+    }
 }
 
 fn partial_hint(partial: &str) -> String {
@@ -84,6 +149,10 @@ impl LaunchError {
             LaunchError::LineTooLong => "line-too-long",
             LaunchError::Handshake { error, .. } => error.kind(),
             LaunchError::Connect { .. } => "connect",
+            LaunchError::AddressRefused { refusal, .. } => refusal.kind(),
+            LaunchError::SocketDir(_) => "socket-dir",
+            LaunchError::AutoMtls(_) => "auto-mtls",
+            LaunchError::NoServerCert { .. } => "auto-mtls-no-server-cert",
         }
     }
 }
@@ -245,10 +314,31 @@ pub(super) async fn launch(
         .map_err(|e| fail_early(LaunchError::Manifest(e)))?;
     let plugin_id = plan.manifest.id.clone();
 
+    // The only place the host accepts a Unix socket in (go-plugin's `plugin-dir*`), and,
+    // with AutoMTLS, the host's one-off certificate.
+    // Private to the host's user, as go-plugin's `os.MkdirTemp` makes it.
+    let socket_dir = crate::scratch::dir("plugin-dir")
+        .and_then(|dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+            Ok(dir)
+        })
+        .map_err(|e| fail_early(LaunchError::SocketDir(e)))?;
+    let identity = if config.auto_mtls {
+        Some(super::mtls::Identity::generate().map_err(|e| fail_early(LaunchError::AutoMtls(e)))?)
+    } else {
+        None
+    };
+
     // 1. The PluginAPI server listens before the plugin exists.
-    let api = ApiServer::start(config.api_listen, &plugin_id)
-        .await
-        .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
+    let api = ApiServer::start_limited(
+        config.api_listen,
+        crate::api::ReferenceApi::new(&plugin_id, crate::api::SharedStore::default()),
+        false,
+        config.api_max_message,
+    )
+    .await
+    .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
     let api_address = api.address();
     timeline.push(Step::ApiServerStarted {
         address: api_address.to_string(),
@@ -263,6 +353,7 @@ pub(super) async fn launch(
         .env("MATTERMOST_PLUGIN_ID", &plugin_id)
         .env("MATTERMOST_PLUGIN_PATH", &plan.bundle)
         .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_UNIX_SOCKET_DIR", socket_dir.path())
         .env("PLUGIN_MIN_PORT", config.min_port.to_string())
         .env("PLUGIN_MAX_PORT", config.max_port.to_string())
         .env(
@@ -274,7 +365,11 @@ pub(super) async fn launch(
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-        )
+        );
+    if let Some(identity) = &identity {
+        command.env(super::mtls::CLIENT_CERT_ENV, identity.cert_pem());
+    }
+    command
         .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -363,8 +458,12 @@ pub(super) async fn launch(
     };
     timeline.push(Step::HandshakeReceived { line: line.clone() });
 
-    // 4. Parse it.
-    let handshake = match handshake::parse(&line, &config.expectations) {
+    // 4. Parse it (with AutoMTLS, a certificate field is expected).
+    let expectations = HostExpectations {
+        tls: config.expectations.tls || identity.is_some(),
+        ..config.expectations.clone()
+    };
+    let handshake = match handshake::parse(&line, &expectations) {
         Ok(h) => h,
         Err(error) => {
             timeline.push(Step::HandshakeRefused {
@@ -376,10 +475,62 @@ pub(super) async fn launch(
         }
     };
 
-    // 5. Dial the announced address.
-    let channel = match super::connect::dial(&handshake.address, config.connect_timeout).await {
+    // 5. Only loopback or a socket in the socket directory, checked before any connection.
+    let target = match super::connect::check_address(
+        &handshake.address,
+        socket_dir.path(),
+        config.connect_timeout,
+    )
+    .await
+    {
+        Ok(target) => target,
+        Err(refusal) => {
+            timeline.push(Step::HandshakeRefused {
+                kind: refusal.kind().to_string(),
+                message: refusal.to_string(),
+            });
+            let error = LaunchError::AddressRefused { line, refusal };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+    };
+
+    // 6. With AutoMTLS: trust exactly the certificate of field 6, present the host's own.
+    let tls = match (&identity, &handshake.server_cert) {
+        (None, _) => None,
+        (Some(_), None) => {
+            timeline.push(Step::HandshakeRefused {
+                kind: "auto-mtls-no-server-cert".to_string(),
+                message: "AutoMTLS was asked for but field 6 holds no certificate".to_string(),
+            });
+            let error = LaunchError::NoServerCert { line };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+        (Some(identity), Some(field)) => {
+            match super::mtls::decode_handshake_field(field)
+                .and_then(|cert| super::mtls::client_config(cert, Some(identity)))
+            {
+                Ok(config) => Some(config),
+                Err(e) => {
+                    let error = LaunchError::AutoMtls(e);
+                    return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+                }
+            }
+        }
+    };
+
+    // 7. Dial it.
+    let over_tls = tls.is_some();
+    let channel = match super::connect::dial(&target, tls, config.connect_timeout).await {
         Ok(channel) => channel,
         Err(message) => {
+            let message = if over_tls {
+                format!(
+                    "{message} (over AutoMTLS: serve TLS with the certificate printed in field 6 and accept \
+                     the certificate of PLUGIN_CLIENT_CERT)"
+                )
+            } else {
+                message
+            };
             let error = LaunchError::Connect {
                 address: handshake.address.to_string(),
                 message,
@@ -405,7 +556,66 @@ pub(super) async fn launch(
         group,
         pipes_closed,
         config,
-        _socket_dir: None,
+        _socket_dir: Some(socket_dir),
         implemented: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::HostConfig;
+
+    /// Loopback unless told otherwise; AutoMTLS only when asked for (Mattermost never does).
+    #[test]
+    fn the_default_host_listens_on_loopback_and_does_not_ask_for_tls() {
+        let config = HostConfig::default();
+        assert!(
+            config.api_listen.ip().is_loopback(),
+            "{}",
+            config.api_listen
+        );
+        assert_eq!(config.api_listen.port(), 0, "any free port");
+        assert!(!config.auto_mtls);
+        assert!(!config.expectations.tls);
+    }
+
+    #[test]
+    fn every_address_refusal_has_its_kind_and_a_fix() {
+        use super::AddressRefusal;
+        let refusals = [
+            AddressRefusal::NotLoopback {
+                address: "192.0.2.2:4000".into(),
+                resolved: vec!["192.0.2.2".parse().unwrap()],
+            },
+            AddressRefusal::Unresolved {
+                host: "nowhere".into(),
+                reason: "no such host".into(),
+            },
+            AddressRefusal::SocketOutsideDir {
+                path: "/tmp/x.sock".into(),
+                dir: "/tmp/plugin-dir1".into(),
+            },
+        ];
+        let kinds: Vec<&str> = refusals.iter().map(AddressRefusal::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "address-not-loopback",
+                "address-unresolved",
+                "socket-outside-dir"
+            ]
+        );
+        for r in &refusals {
+            let error = super::LaunchError::AddressRefused {
+                line: String::new(),
+                refusal: r.clone(),
+            };
+            assert_eq!(error.kind(), r.kind());
+            let message = error.to_string();
+            assert!(
+                message.contains("127.0.0.1") || message.contains("$PLUGIN_UNIX_SOCKET_DIR"),
+                "{message}"
+            );
+        }
+    }
 }

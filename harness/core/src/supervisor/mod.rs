@@ -13,7 +13,9 @@
 mod connect;
 pub mod hooks;
 pub(crate) use connect::error_chain;
+mod api_restart;
 mod launch;
+pub mod mtls;
 pub mod plugin_log;
 pub mod restart;
 mod shutdown;
@@ -24,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use launch::{LaunchError, LaunchFailure};
+pub use launch::{AddressRefusal, LaunchError, LaunchFailure};
 pub use plugin_log::{Level, LogLine, PluginLogs};
 pub use shutdown::{ControllerOutcome, ShutdownReport};
 pub use timeline::{Entry, Step, Timeline};
@@ -65,6 +67,14 @@ pub struct HostConfig {
     pub interpreter_search_path: Option<std::ffi::OsString>,
     /// Deadline of one unary hook call (upstream: 30 s).
     pub hook_deadline: Duration,
+    /// Largest PluginAPI message each way, in bytes (default: the Python SDK client's
+    /// 100 MiB; upstream's Go server accepts 4 MiB). A larger request is answered
+    /// RESOURCE_EXHAUSTED.
+    pub api_max_message: usize,
+    /// go-plugin's AutoMTLS (PROTOCOL.md §8.6; Mattermost does not use it, so off by
+    /// default): a one-off client certificate in `PLUGIN_CLIENT_CERT`, and the plugin dialled
+    /// over TLS trusting only the certificate of handshake field 6.
+    pub auto_mtls: bool,
 }
 
 impl Default for HostConfig {
@@ -82,6 +92,8 @@ impl Default for HostConfig {
             die_with_host: true,
             interpreter_search_path: None,
             hook_deadline: Duration::from_secs(30),
+            api_max_message: crate::api::limits::DEFAULT_MAX_MESSAGE,
+            auto_mtls: false,
         }
     }
 }
