@@ -257,4 +257,6 @@ fn api_restart_case(subject: Plugin) -> Case {
             Ok(())
         },
     )
+    // Rebinding the same port must not race with other cases' servers taking free ports.
+    .exclusive()
 }
