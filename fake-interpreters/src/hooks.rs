@@ -221,6 +221,8 @@ fn chunk(body: Vec<u8>, complete: bool, flush: bool) -> ServeHttpResponse {
 struct Body {
     first: Option<Vec<u8>>,
     done: bool,
+    /// The body ended with a `body_complete` message.
+    completed: bool,
     inbound: Streaming<ServeHttpRequest>,
 }
 
@@ -235,6 +237,7 @@ impl Body {
         match self.inbound.message().await {
             Ok(Some(m)) => {
                 self.done = m.body_complete;
+                self.completed = m.body_complete;
                 Some(m.body_chunk)
             }
             _ => {
@@ -267,6 +270,7 @@ async fn serve_route(
     let mut body = Body {
         first: Some(first.body_chunk),
         done: first.body_complete,
+        completed: first.body_complete,
         inbound,
     };
     let (path, query) = init.url.split_once('?').unwrap_or((init.url.as_str(), ""));
@@ -358,20 +362,17 @@ async fn serve_route(
             sent
         }
         ("POST", "/chunks") => {
-            // Fake-only: the sizes of the request body chunks, as the host cut them.
+            // Fake-only: the sizes of the request body chunks, as the host cut them, and
+            // whether the body ended with `body_complete` (rather than the stream's end).
             let mut sizes = Vec::new();
             while let Some(piece) = body.next().await {
                 if !piece.is_empty() {
                     sizes.push(piece.len());
                 }
             }
+            let answer = serde_json::json!({"sizes": sizes, "body_complete": body.completed});
             let _ = send(head(200, vec![header("Content-Type", "application/json")])).await;
-            send(chunk(
-                serde_json::to_vec(&sizes).unwrap_or_default(),
-                true,
-                false,
-            ))
-            .await
+            send(chunk(answer.to_string().into_bytes(), true, false)).await
         }
         ("GET", "/flush-wait") => {
             // Fake-only: the first chunk with `flush`, then the rest only once the client

@@ -370,12 +370,14 @@ fn clause_of(case: &ApiCase) -> String {
 /// The cases of every file run through `plugin` in the host of `launcher`, named
 /// `<prefix>/<case>`: one batch for them all, each case in a session of its own, or one
 /// batch per case when the host's PluginAPI server has no sessions (then each case has a
-/// plugin, and so a KV namespace, of its own).
+/// plugin, and so a KV namespace, of its own). Only the cases whose full name `keep`
+/// selects are built, so a selection runs only its own exercises.
 pub fn batched_cases(
     plugin: Plugin,
     launcher: &Launcher,
     prefix: &str,
     batch_per_case: bool,
+    keep: &dyn Fn(&str) -> bool,
 ) -> Vec<Case> {
     let all: Vec<(&'static str, ApiCase)> = CASE_FILES
         .iter()
@@ -386,6 +388,7 @@ pub fn batched_cases(
                 .into_iter()
                 .map(move |c| (*file, c))
         })
+        .filter(|(_, c)| keep(&format!("{prefix}/{}", c.name)))
         .collect();
     let groups: Vec<(&'static str, Vec<ApiCase>)> = if batch_per_case {
         all.into_iter().map(|(file, c)| (file, vec![c])).collect()
@@ -396,7 +399,7 @@ pub fn batched_cases(
         )]
     };
     let mut out = Vec::new();
-    for (file, group) in groups {
+    for (file, group) in groups.into_iter().filter(|(_, g)| !g.is_empty()) {
         let batch = Arc::new(Batch {
             plugin,
             launcher: launcher.clone(),
@@ -423,9 +426,9 @@ pub fn batched_cases(
 }
 
 /// The API cases through the fake exerciser, and the coverage case.
-pub fn cases() -> Vec<Case> {
+pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     let all = api_cases();
-    let mut out = batched_cases(Plugin::Fake, &Launcher::Reference, "api", false);
+    let mut out = batched_cases(Plugin::Fake, &Launcher::Reference, "api", false, keep);
     out.push(Case::new(
         "api/coverage",
         Level::Must,
@@ -443,8 +446,14 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// The API cases through the Python reference plugin's exerciser.
-pub fn python_cases() -> Vec<Case> {
-    batched_cases(Plugin::Python, &Launcher::Reference, "api-python", false)
+pub fn python_cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
+    batched_cases(
+        Plugin::Python,
+        &Launcher::Reference,
+        "api-python",
+        false,
+        keep,
+    )
 }
 
 #[cfg(test)]

@@ -40,12 +40,30 @@ async fn expect_manifest_error(
 }
 
 /// Starts the bundle and reports which interpreter the host ran.
+/// A host whose `PATH` holds decoy `python3` and `python` scripts that exit 7: a host that
+/// looked on `PATH` before the bundle's venvs would run one and fail the start.
+fn decoy_python_on_path(ctx: &Ctx) -> std::io::Result<HostConfig> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = ctx.scratch.join("decoy-path");
+    std::fs::create_dir_all(&dir)?;
+    for name in ["python3", "python"] {
+        std::fs::write(dir.join(name), "#!/bin/sh\nexit 7\n")?;
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(HostConfig {
+        interpreter_search_path: Some(dir.into_os_string()),
+        ..HostConfig::default()
+    })
+}
+
+/// Starts a bundle whose interpreter the host must find in the bundle (not on `PATH`,
+/// which holds decoys) and checks which one it ran.
 async fn start_and_report_interpreter(
     ctx: &Ctx,
     builder: BundleBuilder,
     expected_suffix: &str,
 ) -> anyhow::Result<()> {
-    let (_b, plugin) = start_ok(ctx, builder, no_system_python(ctx)).await?;
+    let (_b, plugin) = start_ok(ctx, builder, decoy_python_on_path(ctx)?).await?;
     let command = plugin
         .timeline
         .entries()

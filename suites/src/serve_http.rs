@@ -397,12 +397,14 @@ pub fn cases() -> Vec<Case> {
     let subject = Plugin::Fake;
     let mut cases = portable(subject);
     cases.extend(vec![
-        http_case!(subject, "request-chunks", Level::Must, "PROTOCOL.md §13.3", "a 300 KiB request body reaches the plugin in chunks of at most 64 KiB", |ctx, _bundle, bridge, url| {
+        http_case!(subject, "request-chunks", Level::Must, "PROTOCOL.md §13.3", "a 300 KiB request body reaches the plugin in chunks of at most 64 KiB, ended by body_complete", |ctx, _bundle, bridge, url| {
             let r = send(bridge.address(), request("POST", &format!("{url}/chunks"), generated(300 * 1024))).await?;
             let (body, _) = read_all(r.into_body()).await?;
-            let sizes: Vec<usize> = serde_json::from_slice(&body).unwrap_or_default();
+            let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let sizes: Vec<usize> = serde_json::from_value(answer["sizes"].clone()).unwrap_or_default();
             ctx.eq("total", 300 * 1024, sizes.iter().sum::<usize>());
             ctx.check("every chunk", "<= 65536 bytes", format!("{sizes:?}"), sizes.iter().all(|s| *s <= 65536));
+            ctx.eq("the body ended with body_complete (not only the stream's end)", Some(true), answer["body_complete"].as_bool());
             Ok(())
         }),
         http_case!(subject, "flush", Level::Must, "PROTOCOL.md §13.4 (flush)", "a flushed first chunk reaches the client while the plugin is still waiting to finish", |ctx, bundle, bridge, url| {

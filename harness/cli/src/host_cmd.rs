@@ -33,6 +33,10 @@ pub struct ReferenceHostArgs {
     /// Address to listen on (port 0: any free port). Loopback only.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: std::net::SocketAddr,
+    /// Serve a deliberately broken reference host: the named mutant (see
+    /// `plugin-conformance mutants --list`).
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<conformance_core::mutants::Mutant>,
 }
 
 /// Starts the driver, runs the host cases through it, stops it.
@@ -88,6 +92,9 @@ pub async fn reference_host(args: ReferenceHostArgs) -> anyhow::Result<ExitCode>
     use std::io::Write;
     if !args.listen.ip().is_loopback() {
         anyhow::bail!("refusing to listen on {} (not loopback)", args.listen);
+    }
+    if let Some(mutant) = args.mutant {
+        conformance_core::mutants::activate(mutant).map_err(anyhow::Error::msg)?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;

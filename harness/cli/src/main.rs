@@ -10,6 +10,7 @@ mod bundle_cmd;
 mod diff;
 mod execute;
 mod host_cmd;
+mod mutants_cmd;
 mod plugin_cmd;
 
 use std::process::ExitCode;
@@ -46,6 +47,10 @@ enum Command {
     ReferenceHost(host_cmd::ReferenceHostArgs),
     /// Write a bundle of the Python reference plugin to DIR; prints its path.
     ReferencePlugin(bundle_cmd::ReferencePluginArgs),
+    /// The mutation score: runs the suites against every mutant of the reference host
+    /// (one per PluginAPI rpc, per hook, per catalogued protocol clause) and counts those
+    /// some case catches. Exits 0 only when every mutant is caught.
+    Mutants(mutants_cmd::MutantsArgs),
     /// Check any plugin bundle (a directory with plugin.json) through the reference host:
     /// handshake, health, Implemented, every listed hook, ServeHTTP, shutdown manners, and
     /// BEHAVIOUR.md when the manifest declares it. Same reports and exit codes as `run`.
@@ -96,11 +101,16 @@ struct RunArgs {
     select: SelectArgs,
     #[command(flatten)]
     execution: ExecutionArgs,
+    /// Run against a deliberately broken reference host: the named mutant (see
+    /// `plugin-conformance mutants --list`). Used by the mutation score.
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<conformance_core::mutants::Mutant>,
 }
 
 fn select(args: &SelectArgs) -> anyhow::Result<Vec<Case>> {
     let filter = Filter::new(&args.run, &args.skip)?;
-    Ok(filter.apply(conformance_suites::all(), |c| c.name.as_str())?)
+    let cases = conformance_suites::selected(&|name| filter.selects(name));
+    Ok(filter.apply(cases, |c| c.name.as_str())?)
 }
 
 fn list(args: &SelectArgs) -> anyhow::Result<ExitCode> {
@@ -116,6 +126,10 @@ fn list(args: &SelectArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mutant = args.mutant.clone();
+    if let Some(mutant) = &mutant {
+        conformance_core::mutants::activate(mutant.clone()).map_err(anyhow::Error::msg)?;
+    }
     let cases = select(&args.select)?;
     tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
         .await?
@@ -132,7 +146,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let subject = SubjectInfo {
         kind: "self-test".into(),
-        name: "reference host vs fake plugins".into(),
+        name: match &mutant {
+            None => "reference host vs fake plugins".into(),
+            Some(m) => format!("mutant {m} of the reference host vs fake plugins"),
+        },
         version: env!("CARGO_PKG_VERSION").into(),
     };
     execute(cases, subject, &args.execution).await
@@ -176,6 +193,16 @@ async fn serve_api(args: ServeApiArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if fake_interpreter::is_invocation(&args) {
+        fake_interpreter::main(args);
+    }
+    // Bundles this process writes link their interpreter to this very binary.
+    if let Ok(exe) = std::env::current_exe() {
+        conformance_core::fixtures::prefer_fake_interpreter(exe);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -205,6 +232,11 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(plugin_cmd::plugin(args))),
+        Command::Mutants(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(mutants_cmd::mutants(args))),
         Command::ServeApi(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -181,12 +181,23 @@ impl FakeScript {
     }
 }
 
-/// The fake interpreter binary: `$PLUGIN_CONFORMANCE_FAKE_INTERPRETER`, or built once per
-/// process from this workspace with escargot.
+/// The fake interpreter of this process, once chosen.
+static FAKE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Makes `exe` (a binary that runs as the fake interpreter when linked as `python`, like
+/// the `plugin-conformance` CLI) this process's fake interpreter, unless
+/// `$PLUGIN_CONFORMANCE_FAKE_INTERPRETER` names one. Call before the first bundle.
+pub fn prefer_fake_interpreter(exe: PathBuf) {
+    if std::env::var_os(FAKE_INTERPRETER_ENV).is_none() {
+        let _ = FAKE.set(Ok(exe));
+    }
+}
+
+/// The fake interpreter binary: `$PLUGIN_CONFORMANCE_FAKE_INTERPRETER`, the one given to
+/// [`prefer_fake_interpreter`], or built once per process from this workspace with
+/// escargot.
 pub fn fake_interpreter() -> Result<&'static Path, String> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
+    FAKE.get_or_init(|| {
             if let Some(p) = std::env::var_os(FAKE_INTERPRETER_ENV) {
                 let p = PathBuf::from(p);
                 return if p.is_file() {

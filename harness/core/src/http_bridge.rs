@@ -30,6 +30,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::mutants::{self, Protocol};
+
 /// Body chunks are at most this long in both directions (upstream's `serveHTTPChunkSize`).
 pub const CHUNK: usize = 64 * 1024;
 /// Messages queued per direction before the producer waits.
@@ -156,6 +158,8 @@ fn headers_of(req: &Request<Incoming>) -> Vec<HttpHeader> {
             .iter_mut()
             .find(|h| h.key.eq_ignore_ascii_case(name.as_str()))
         {
+            // The HeadersCollapsed mutant keeps the first value only.
+            Some(_) if mutants::is(Protocol::HeadersCollapsed) => {}
             Some(h) => h.values.push(value),
             None => out.push(HttpHeader {
                 key: canonical(name.as_str()),
@@ -222,8 +226,17 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
     // Host → plugin: init, then the body in chunks of at most 64 KiB.
     let (to_plugin, outbound) = mpsc::channel::<ServeHttpRequest>(QUEUE);
     let mut body = req.into_body();
+    // Mutants of the request side (see `mutants`): larger chunks, no body_complete, no init.
+    let chunk = if mutants::is(Protocol::ChunkOver64k) {
+        16 * CHUNK
+    } else {
+        CHUNK
+    };
+    let complete = !mutants::is(Protocol::NoBodyComplete);
+    let init = (!mutants::zeroes_request_of("ServeHTTP")).then_some(init);
     tokio::spawn(async move {
-        let mut init = Some(init);
+        let mut init = init;
+        let mut pending: Vec<u8> = Vec::new();
         loop {
             let data = match body.frame().await {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -232,17 +245,38 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
                 },
                 Some(Err(_)) => break,
                 None => {
-                    let _ = to_plugin
-                        .send(ServeHttpRequest {
-                            init: init.take(),
-                            body_chunk: Vec::new(),
-                            body_complete: true,
-                        })
-                        .await;
+                    if !pending.is_empty() || (!complete && init.is_some()) {
+                        let _ = to_plugin
+                            .send(ServeHttpRequest {
+                                init: init.take(),
+                                body_chunk: std::mem::take(&mut pending),
+                                body_complete: false,
+                            })
+                            .await;
+                    }
+                    if complete {
+                        let _ = to_plugin
+                            .send(ServeHttpRequest {
+                                init: init.take(),
+                                body_chunk: Vec::new(),
+                                body_complete: true,
+                            })
+                            .await;
+                    }
                     return;
                 }
             };
-            for piece in data.chunks(CHUNK) {
+            let data = if chunk > CHUNK {
+                // The ChunkOver64k mutant gathers the body into big chunks.
+                pending.extend_from_slice(&data);
+                if pending.len() < chunk {
+                    continue;
+                }
+                Bytes::from(std::mem::take(&mut pending))
+            } else {
+                data
+            };
+            for piece in data.chunks(chunk) {
                 let message = ServeHttpRequest {
                     init: init.take(),
                     body_chunk: piece.to_vec(),
@@ -270,6 +304,9 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
             );
         }
     };
+    if mutants::ignores_answer_of("ServeHTTP") {
+        return plain(StatusCode::OK, "");
+    }
     let first = match inbound.message().await {
         Ok(Some(m)) => m,
         Ok(None) => return plain(StatusCode::BAD_GATEWAY, "the plugin sent no response"),
@@ -300,8 +337,10 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
 
     // Plugin → client: pass chunks on as they come, through a bounded queue.
     let (to_client, frames) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(QUEUE);
+    let hold = mutants::is(Protocol::FlushIgnored);
     tokio::spawn(async move {
         let mut message = Some(first);
+        let mut held: Vec<u8> = Vec::new();
         loop {
             let m = match message.take() {
                 Some(m) => m,
@@ -311,7 +350,12 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
                     () = to_client.closed() => None,
                     m = inbound.message() => Some(m),
                 } {
-                    None | Some(Ok(None)) => return,
+                    None | Some(Ok(None)) => {
+                        if !held.is_empty() {
+                            let _ = to_client.send(Ok(Frame::data(Bytes::from(held)))).await;
+                        }
+                        return;
+                    }
                     Some(Ok(Some(m))) => m,
                     Some(Err(status)) => {
                         // The plugin failed mid-stream: abort the HTTP response rather than
@@ -326,6 +370,15 @@ async fn handle(router: Router, peer: SocketAddr, req: Request<Incoming>) -> Res
                     }
                 },
             };
+            if hold {
+                // The FlushIgnored mutant holds everything back until the end.
+                held.extend_from_slice(&m.body_chunk);
+                if m.body_complete {
+                    let _ = to_client.send(Ok(Frame::data(Bytes::from(held)))).await;
+                    return;
+                }
+                continue;
+            }
             if !m.body_chunk.is_empty()
                 && to_client
                     .send(Ok(Frame::data(Bytes::from(m.body_chunk))))

@@ -18,6 +18,7 @@ pub mod go_host;
 pub mod handshake;
 pub mod http_bridge;
 pub mod manifest;
+pub mod mutants;
 pub mod observe;
 pub mod process;
 pub mod python_reference;

@@ -218,6 +218,10 @@ impl Manifest {
 /// bundle), require the file to exist, and (stricter than upstream) refuse a symlink
 /// whose target lies outside the bundle. Returns the path relative to the bundle.
 pub fn script_path(bundle: &Path, executable: &str) -> Result<PathBuf, ManifestError> {
+    if crate::mutants::is(crate::mutants::Protocol::ManifestPathUnchecked) {
+        // Mutant: the path as written, `..` and symlinks included.
+        return Ok(PathBuf::from(executable));
+    }
     let mut clean = PathBuf::new();
     for component in Path::new(executable).components() {
         match component {
@@ -282,6 +286,11 @@ pub fn find_interpreter(
     bundle: &Path,
     path_var: Option<&std::ffi::OsStr>,
 ) -> Result<(PathBuf, InterpreterSource), ManifestError> {
+    if crate::mutants::is(crate::mutants::Protocol::InterpreterPathFirst)
+        && let Some(found) = on_path(path_var)
+    {
+        return Ok(found);
+    }
     for candidate in VENV_INTERPRETERS {
         let p = bundle.join(candidate);
         if is_executable(&p) {
@@ -289,19 +298,23 @@ pub fn find_interpreter(
             return Ok((absolute, InterpreterSource::Bundle(candidate)));
         }
     }
-    if let Some(path_var) = path_var {
-        for name in PATH_INTERPRETERS {
-            for dir in std::env::split_paths(path_var) {
-                let p = dir.join(name);
-                if is_executable(&p) {
-                    return Ok((p, InterpreterSource::Path(name)));
-                }
+    on_path(path_var).ok_or_else(|| ManifestError::NoInterpreter {
+        venv: VENV_INTERPRETERS.join(", "),
+    })
+}
+
+/// `python3`, then `python`, on `path_var`.
+fn on_path(path_var: Option<&std::ffi::OsStr>) -> Option<(PathBuf, InterpreterSource)> {
+    let path_var = path_var?;
+    for name in PATH_INTERPRETERS {
+        for dir in std::env::split_paths(path_var) {
+            let p = dir.join(name);
+            if is_executable(&p) {
+                return Some((p, InterpreterSource::Path(name)));
             }
         }
     }
-    Err(ManifestError::NoInterpreter {
-        venv: VENV_INTERPRETERS.join(", "),
-    })
+    None
 }
 
 fn is_executable(p: &Path) -> bool {

@@ -33,8 +33,53 @@ impl ProcessGroup {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        self.kill();
+        // The KillLeaderOnly mutant has no such safety net (the mutation score's runner
+        // reaps what it leaves, see [`kill_children`]).
+        if !crate::mutants::is(crate::mutants::Protocol::KillLeaderOnly) {
+            self.kill();
+        }
     }
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux
+/// `PR_SET_CHILD_SUBREAPER`), so that [`kill_children`] can find them.
+pub fn become_subreaper() -> std::io::Result<()> {
+    // SAFETY: prctl with these arguments has no memory-safety preconditions.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Sends SIGKILL to every child of this process (after [`become_subreaper`], orphaned
+/// descendants included) and reaps them; returns how many there were.
+pub fn kill_children() -> usize {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let children: Vec<i32> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (_, rest) = stat.rsplit_once(')')?;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(me)
+        })
+        .collect();
+    for pid in &children {
+        // SAFETY: kill and waitpid have no memory-safety preconditions.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+            libc::waitpid(*pid, std::ptr::null_mut(), 0);
+        }
+    }
+    children.len()
 }
 
 /// Whether a process is alive and not a zombie.

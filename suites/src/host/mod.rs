@@ -38,6 +38,7 @@ pub fn cases(driver: Arc<DriverProcess>) -> Vec<Case> {
         &Launcher::Driver(driver.clone()),
         "host/api",
         !driver.description.api_sessions,
+        &|_| true,
     ));
     out
 }

@@ -69,6 +69,9 @@ where
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await?;
+            if crate::mutants::is(crate::mutants::Protocol::OverLimitOutOfRange) {
+                return Ok(response);
+            }
             Ok(match rewritten(response.headers(), limit) {
                 Some(status) => status.into_http(),
                 None => response,

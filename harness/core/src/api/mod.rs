@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pluginapi_proto::api::ApiResponse;
+
+use crate::mutants;
 use pluginapi_proto::pluginapi::AppError;
 use pluginapi_proto::pluginapi::plugin_api_server::PluginApiServer;
 use serde::Serialize;
@@ -96,13 +98,16 @@ impl ReferenceApi {
         request: Request<Req>,
         handler: fn(&mut handlers::Cx<'_>, Req) -> Result<Resp, AppError>,
     ) -> Result<Response<Resp>, Status> {
-        let plugin_id = request
+        let mut plugin_id = request
             .metadata()
             .get(PLUGIN_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .unwrap_or(&self.plugin_id)
             .to_string();
+        if rpc.starts_with("KV") && mutants::is(mutants::Protocol::KvNotNamespaced) {
+            plugin_id = "shared".to_string();
+        }
         let session = request
             .metadata()
             .get(SESSION_HEADER)
@@ -118,7 +123,11 @@ impl ReferenceApi {
                 now: handlers::common::now_ms(),
                 rpc,
             };
-            handler(&mut cx, request.into_inner())
+            if mutants::api_default(rpc) {
+                Ok(Resp::default())
+            } else {
+                handler(&mut cx, request.into_inner())
+            }
         };
         let outcome = match &result {
             Ok(r) => r.app_error().map_or("ok".to_string(), |e| e.id.clone()),

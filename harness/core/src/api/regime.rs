@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use pluginapi_proto::api::ApiResponse;
+
+use crate::mutants::{self, Protocol};
 use pluginapi_proto::pluginapi::AppError;
 use tonic::{Code, Response, Status};
 
@@ -116,15 +118,22 @@ pub fn code_for_http(status: i32) -> Code {
 
 /// The status an AppError becomes in the status regime.
 pub fn to_status(e: &AppError) -> Status {
-    Status::new(
-        code_for_http(e.status_code),
-        format!("{}: {}", e.id, e.message),
-    )
+    let code = if e.status_code == 404 && mutants::is(Protocol::NotFoundWrongCode) {
+        Code::Internal
+    } else {
+        code_for_http(e.status_code)
+    };
+    Status::new(code, format!("{}: {}", e.id, e.message))
 }
 
 /// Answers a failed call in the rpc's regime.
 pub fn respond<R: ApiResponse>(rpc: &str, error: AppError) -> Result<Response<R>, Status> {
-    match regime(rpc) {
+    let regime = match regime(rpc) {
+        Regime::Embedded if mutants::is(Protocol::AppErrorWrongChannel) => Regime::Status,
+        Regime::Status if mutants::is(Protocol::AppErrorWrongChannel) => Regime::Embedded,
+        r => r,
+    };
+    match regime {
         Regime::Embedded => Ok(Response::new(R::with_error(error))),
         // A handler of an infallible rpc should not fail; if it does, a status is the
         // only honest answer.

@@ -282,25 +282,47 @@ pub async fn run_cases_with_retries(
     let root = crate::scratch::dir("run")?;
     let started = Instant::now();
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-    let mut tasks = Vec::with_capacity(cases.len());
-    for (i, case) in cases.into_iter().enumerate() {
+    let total = cases.len();
+    // Exclusive cases run after all the others, one at a time: started in list order they
+    // would each wait for every running case to finish, turning the run into phases
+    // whose slowest cases add up instead of overlapping.
+    let (alone, shared): (Vec<_>, Vec<_>) = cases
+        .into_iter()
+        .enumerate()
+        .partition(|(_, c)| c.exclusive);
+    let mut tasks = Vec::with_capacity(shared.len());
+    for (i, case) in shared {
         let limit = limit.clone();
         let root = root.path().to_path_buf();
         let progress = progress.clone();
         let retries = retries(&case);
-        tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore open");
-            let outcome = run_case_retrying(&case, &root, &format!("c{i}"), retries).await;
-            if let Some(p) = progress {
-                p(&outcome);
-            }
-            outcome
-        }));
+        tasks.push((
+            i,
+            tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                let outcome = run_case_retrying(&case, &root, &format!("c{i}"), retries).await;
+                if let Some(p) = progress {
+                    p(&outcome);
+                }
+                outcome
+            }),
+        ));
     }
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        outcomes.push(task.await?);
+    let mut outcomes: Vec<Option<CaseOutcome>> = (0..total).map(|_| None).collect();
+    for (i, task) in tasks {
+        outcomes[i] = Some(task.await?);
     }
+    for (i, case) in alone {
+        let outcome = run_case_retrying(&case, root.path(), &format!("c{i}"), retries(&case)).await;
+        if let Some(p) = &progress {
+            p(&outcome);
+        }
+        outcomes[i] = Some(outcome);
+    }
+    let outcomes: Vec<CaseOutcome> = outcomes
+        .into_iter()
+        .map(|o| o.expect("every case ran"))
+        .collect();
     let elapsed = started.elapsed();
     root.close()?;
     Ok((outcomes, elapsed))

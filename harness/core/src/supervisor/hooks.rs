@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 use super::RunningPlugin;
 use crate::apicase::dynamic::DynamicCodec;
 use crate::behaviour::{message_of, to_json};
+use crate::mutants::{self, Protocol};
 
 /// Deadline of the `Implemented` call at activation.
 pub const IMPLEMENTED_DEADLINE: Duration = Duration::from_secs(30);
@@ -67,15 +68,22 @@ pub enum ActivationError {
 async fn call_raw(
     channel: tonic::transport::Channel,
     hook: &str,
-    request: DynamicMessage,
+    mut request: DynamicMessage,
     deadline: Duration,
 ) -> HookOutcome {
+    mutants::mutate_hook_request(hook, &mut request);
+    let deadline = if mutants::is(Protocol::HookDeadlineIgnored) {
+        deadline * 10
+    } else {
+        deadline
+    };
     let Some(response) = message_of(hook, "Response") else {
         return HookOutcome::Failed {
             code: tonic::Code::Internal,
             message: format!("no hook {hook}"),
         };
     };
+    let response_descriptor = response.clone();
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX);
@@ -102,6 +110,9 @@ async fn call_raw(
     };
     match tokio::time::timeout(deadline, call).await {
         Err(_) => HookOutcome::TimedOut(deadline),
+        Ok(Ok(_)) if mutants::ignores_answer_of(hook) => {
+            HookOutcome::Answered(DynamicMessage::new(response_descriptor))
+        }
         Ok(Ok(r)) => HookOutcome::Answered(r.into_inner()),
         Ok(Err(s)) => HookOutcome::Failed {
             code: s.code(),
@@ -200,7 +211,7 @@ impl RunningPlugin {
 
     /// Calls a unary hook if the plugin listed it, with the configured hook deadline.
     pub async fn call_hook(&self, hook: &str, request: DynamicMessage) -> HookOutcome {
-        if !self.implements(hook) {
+        if !self.implements(hook) && !mutants::is(Protocol::ImplementedIgnored) {
             return HookOutcome::NotCalled;
         }
         call_raw(self.channel(), hook, request, self.config.hook_deadline).await

@@ -1,7 +1,7 @@
 //! Start-up: manifest → socket directory (and AutoMTLS certificate) → PluginAPI server →
 //! spawn → handshake → address check → connect.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,7 @@ use super::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RunningPlugin};
 use crate::api::ApiServer;
 use crate::handshake::{self, HandshakeError, HostExpectations};
 use crate::manifest::{LaunchPlan, ManifestError};
+use crate::mutants::{self, Protocol};
 use crate::process::ProcessGroup;
 
 /// The longest first line go-plugin's scanner accepts.
@@ -188,16 +189,30 @@ async fn read_stdout(
 ) {
     let mut first = Some(first);
     let mut chunk = vec![0u8; 8192];
+    let mut skip = usize::from(mutants::is(Protocol::HandshakeSecondLine));
     loop {
         let n = match stdout.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         if first.is_none() {
+            if mutants::is(Protocol::StdoutNotDrained) {
+                // Mutant: stdout stays open and unread; the plugin blocks on a full pipe.
+                std::future::pending::<()>().await;
+            }
             continue;
         }
         let mut buf = partial.lock().expect("partial lock");
         buf.extend_from_slice(&chunk[..n]);
+        while skip > 0
+            && let Some(pos) = buf.iter().position(|&b| b == b'\n')
+        {
+            buf.drain(..=pos);
+            skip -= 1;
+        }
+        if skip > 0 {
+            continue;
+        }
         if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
             let mut line = &buf[..pos];
             if line.last() == Some(&b'\r') {
@@ -259,7 +274,7 @@ async fn abandon(
     timeline: Arc<Timeline>,
     logs: Arc<PluginLogs>,
     spawned: Option<(tokio::process::Child, ProcessGroup)>,
-    api: ApiServer,
+    api: Option<ApiServer>,
 ) -> LaunchFailure {
     timeline.push(Step::StartFailed {
         reason: error.to_string(),
@@ -284,7 +299,9 @@ async fn abandon(
         });
         drop(group);
     }
-    api.stop().await;
+    if let Some(api) = api {
+        api.stop().await;
+    }
     timeline.push(Step::ApiServerStopped);
     LaunchFailure {
         error,
@@ -331,32 +348,54 @@ pub(super) async fn launch(
     };
 
     // 1. The PluginAPI server listens before the plugin exists.
-    let api = ApiServer::start_limited(
-        config.api_listen,
-        crate::api::ReferenceApi::new(&plugin_id, crate::api::SharedStore::default()),
-        false,
-        config.api_max_message,
-    )
-    .await
-    .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
-    let api_address = api.address();
-    timeline.push(Step::ApiServerStarted {
-        address: api_address.to_string(),
-    });
+    let start_api = |listen: SocketAddr| {
+        ApiServer::start_limited(
+            listen,
+            crate::api::ReferenceApi::new(&plugin_id, crate::api::SharedStore::default()),
+            false,
+            config.api_max_message,
+        )
+    };
+    let (mut api, api_address) = if mutants::is(Protocol::ApiServerAfterPlugin) {
+        // Mutant: a free port is named now, the server listens only after the handshake.
+        let free = std::net::TcpListener::bind(config.api_listen)
+            .and_then(|l| l.local_addr())
+            .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
+        (None, free)
+    } else {
+        let api = start_api(config.api_listen)
+            .await
+            .map_err(|e| fail_early(LaunchError::ApiServer(e)))?;
+        let address = api.address();
+        timeline.push(Step::ApiServerStarted {
+            address: address.to_string(),
+        });
+        (Some(api), address)
+    };
+    let api_target = if mutants::is(Protocol::ApiTargetNowhere) {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or_else(|_| "127.0.0.1:1".to_string(), |a| a.to_string())
+    } else {
+        api_address.to_string()
+    };
 
     // 2. Spawn `<interpreter> <script>` in its own process group.
     let mut command = tokio::process::Command::new(&plan.interpreter);
     command
         .arg(&plan.script)
         .current_dir(&plan.bundle)
-        .env("MATTERMOST_PLUGIN_API_TARGET", api_address.to_string())
+        .env("MATTERMOST_PLUGIN_API_TARGET", api_target)
         .env("MATTERMOST_PLUGIN_ID", &plugin_id)
         .env("MATTERMOST_PLUGIN_PATH", &plan.bundle)
-        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
         .env("PLUGIN_UNIX_SOCKET_DIR", socket_dir.path())
         .env("PLUGIN_MIN_PORT", config.min_port.to_string())
-        .env("PLUGIN_MAX_PORT", config.max_port.to_string())
-        .env(
+        .env("PLUGIN_MAX_PORT", config.max_port.to_string());
+    if !mutants::is(Protocol::NoMagicCookie) {
+        command.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE);
+    }
+    if !mutants::is(Protocol::NoProtocolVersions) {
+        command.env(
             "PLUGIN_PROTOCOL_VERSIONS",
             config
                 .expectations
@@ -366,6 +405,7 @@ pub(super) async fn launch(
                 .collect::<Vec<_>>()
                 .join(","),
         );
+    }
     if let Some(identity) = &identity {
         command.env(super::mtls::CLIENT_CERT_ENV, identity.cert_pem());
     }
@@ -374,8 +414,10 @@ pub(super) async fn launch(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
+    if !mutants::is(Protocol::SharedProcessGroup) {
+        command.process_group(0);
+    }
     if config.die_with_host {
         // SAFETY: die_with_parent only calls prctl, which is async-signal-safe.
         unsafe {
@@ -405,17 +447,25 @@ pub(super) async fn launch(
     let (closed_tx, pipes_closed) = watch::channel(0u8);
     let (first_tx, first_rx) = oneshot::channel();
     let partial = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(read_stdout(
-        child.stdout.take().expect("stdout is piped"),
-        first_tx,
-        partial.clone(),
-        closed_tx.clone(),
-    ));
-    tokio::spawn(read_stderr(
-        child.stderr.take().expect("stderr is piped"),
-        logs.clone(),
-        closed_tx,
-    ));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    if mutants::is(Protocol::HandshakeFromStderr) {
+        tokio::spawn(read_stdout(
+            stderr,
+            first_tx,
+            partial.clone(),
+            closed_tx.clone(),
+        ));
+        tokio::spawn(read_stderr(stdout, logs.clone(), closed_tx));
+    } else {
+        tokio::spawn(read_stdout(
+            stdout,
+            first_tx,
+            partial.clone(),
+            closed_tx.clone(),
+        ));
+        tokio::spawn(read_stderr(stderr, logs.clone(), closed_tx));
+    }
 
     // 3. The first stdout line, within the start timeout.
     let first = tokio::time::timeout(config.start_timeout, first_rx).await;
@@ -457,6 +507,21 @@ pub(super) async fn launch(
         }
     };
     timeline.push(Step::HandshakeReceived { line: line.clone() });
+    if api.is_none() {
+        // The ApiServerAfterPlugin mutant: only now does the PluginAPI server listen.
+        match start_api(api_address).await {
+            Ok(server) => {
+                timeline.push(Step::ApiServerStarted {
+                    address: api_address.to_string(),
+                });
+                api = Some(server);
+            }
+            Err(e) => {
+                let error = LaunchError::ApiServer(e);
+                return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+            }
+        }
+    }
 
     // 4. Parse it (with AutoMTLS, a certificate field is expected).
     let expectations = HostExpectations {
@@ -551,7 +616,7 @@ pub(super) async fn launch(
         timeline,
         logs,
         channel,
-        api: Some(api),
+        api,
         child,
         group,
         pipes_closed,

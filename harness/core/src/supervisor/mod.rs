@@ -211,7 +211,12 @@ impl RunningPlugin {
 
     /// The `plugin` health check go-plugin's Ping makes.
     pub async fn ping(&self) -> HealthOutcome {
-        self.health_check("plugin").await
+        let service = if crate::mutants::is(crate::mutants::Protocol::HealthWrongService) {
+            ""
+        } else {
+            "plugin"
+        };
+        self.health_check(service).await
     }
 
     /// The gRPC channel to the plugin (for hooks and go-plugin services).

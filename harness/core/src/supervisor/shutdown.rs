@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::RunningPlugin;
 use super::timeline::{Entry, Step};
+use crate::mutants::{self, Protocol};
 
 /// What `GRPCController/Shutdown` answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,6 +47,12 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
     let grace = plugin.config.shutdown_grace;
     let timeline = plugin.timeline.clone();
     timeline.push(Step::ShutdownRequested);
+    if mutants::is(Protocol::ApiStoppedBeforePlugin)
+        && let Some(api) = plugin.api.take()
+    {
+        api.stop().await;
+        timeline.push(Step::ApiServerStopped);
+    }
 
     let mut controller = GrpcControllerClient::new(plugin.channel.clone());
     let outcome = match tokio::time::timeout(grace, controller.shutdown(Empty {})).await {
@@ -74,11 +81,19 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
             });
             (true, false, status)
         }
+        Err(_) if mutants::is(Protocol::NoKillAfterGrace) => {
+            let status = "still running after the grace; not killed".to_string();
+            (false, false, status)
+        }
         Err(_) => {
             timeline.push(Step::KillSent {
                 target: format!("process group {}", plugin.group.id()),
             });
-            plugin.group.kill();
+            if mutants::is(Protocol::KillLeaderOnly) {
+                let _ = plugin.child.start_kill();
+            } else {
+                plugin.group.kill();
+            }
             let status = match tokio::time::timeout(REAP_LIMIT, wait_exit(&mut plugin)).await {
                 Ok(status) => status,
                 Err(_) => "not reaped 5 s after SIGKILL".to_string(),
@@ -93,7 +108,10 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
 
     // Whatever else is left in the plugin's group (a grandchild) goes with it.
     let survivors = plugin.group.any_alive();
-    if survivors {
+    if survivors
+        && !mutants::is(Protocol::KillLeaderOnly)
+        && !mutants::is(Protocol::NoKillAfterGrace)
+    {
         plugin.group.kill();
     }
     timeline.push(Step::GroupSwept { survivors });

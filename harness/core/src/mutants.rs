@@ -1,0 +1,350 @@
+//! Mutants: deliberate defects of the reference host and its PluginAPI server, switched on
+//! one at a time by name (`plugin-conformance run --mutant NAME`, `reference-host --mutant
+//! NAME`). The mutation score (`plugin-conformance mutants`) runs the relevant cases against
+//! each mutant and counts the ones some case catches: a mutant that no case catches is a
+//! defect the suites cannot see.
+//!
+//! The switch is process-wide and set at most once, before any case runs. A mutant run is a
+//! process of its own, so no other run ever sees it; without `--mutant` every check here is
+//! a load of an empty cell.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use prost_reflect::{DynamicMessage, FieldDescriptor, MessageDescriptor, ReflectMessage};
+
+/// One defect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mutant {
+    /// The PluginAPI rpc answers its default (empty) response without running its handler.
+    ApiDefault(String),
+    /// The host zeroes one field of the hook's request ([`zeroed_field`]) before sending it.
+    HookZeroField(String),
+    /// The host replaces the plugin's answer to the hook with the default response.
+    HookIgnoreAnswer(String),
+    /// A catalogued protocol defect.
+    Protocol(Protocol),
+}
+
+/// Family prefixes of [`Mutant`] names.
+const API_DEFAULT: &str = "api-default";
+const HOOK_ZERO_FIELD: &str = "hook-zero-field";
+const HOOK_IGNORE_ANSWER: &str = "hook-ignore-answer";
+const PROTOCOL: &str = "protocol";
+
+macro_rules! protocol_mutants {
+    ($($variant:ident => $name:literal, $clause:literal, $what:literal;)*) => {
+        /// The catalogue: one named defect per protocol clause the host must keep.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Protocol {
+            $($variant,)*
+        }
+
+        impl Protocol {
+            pub const ALL: &'static [Protocol] = &[$(Protocol::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Protocol::$variant => $name,)*
+                }
+            }
+
+            /// The clause the defect breaks.
+            pub fn clause(self) -> &'static str {
+                match self {
+                    $(Protocol::$variant => $clause,)*
+                }
+            }
+
+            /// What the mutated host does.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Protocol::$variant => $what,)*
+                }
+            }
+        }
+    };
+}
+
+protocol_mutants! {
+    NoMagicCookie => "no-magic-cookie", "PROTOCOL.md §6 (MATTERMOST_PLUGIN magic cookie)",
+        "the plugin is started without the magic cookie variable";
+    NoProtocolVersions => "no-protocol-versions", "PROTOCOL.md §6 (PLUGIN_PROTOCOL_VERSIONS)",
+        "PLUGIN_PROTOCOL_VERSIONS is not set";
+    ApiTargetNowhere => "api-target-nowhere", "PROTOCOL.md §6 (MATTERMOST_PLUGIN_API_TARGET)",
+        "MATTERMOST_PLUGIN_API_TARGET names a port nothing listens on";
+    ApiServerAfterPlugin => "api-server-after-plugin", "PROTOCOL.md §3.1 (the PluginAPI server listens before the plugin starts)",
+        "the PluginAPI server starts listening only after the plugin's handshake";
+    HandshakeFromStderr => "handshake-from-stderr", "PROTOCOL.md §4 (the handshake is the first stdout line)",
+        "the handshake line is read from stderr";
+    HandshakeSecondLine => "handshake-second-line", "PROTOCOL.md §4 (the handshake is the first stdout line)",
+        "the first stdout line is skipped and the second taken as the handshake";
+    HealthWrongService => "health-wrong-service", "PROTOCOL.md §7 (health is checked for the service \"plugin\")",
+        "health is checked for the service \"\" instead of \"plugin\"";
+    ImplementedIgnored => "implemented-ignored", "PROTOCOL.md §11.2 (a hook not listed by Implemented is never called)",
+        "hooks are called whether or not Implemented listed them";
+    HookDeadlineIgnored => "hook-deadline-ignored", "PROTOCOL.md §12 (every hook call has a deadline)",
+        "hook calls wait ten times the configured deadline";
+    ChunkOver64k => "serve-http-chunk-over-64k", "PROTOCOL.md §13.3 (request body chunks of at most 64 KiB)",
+        "the ServeHTTP bridge sends the request body in chunks of up to 1 MiB";
+    FlushIgnored => "serve-http-flush-ignored", "PROTOCOL.md §13.4 (flush sends what the plugin wrote at once)",
+        "the ServeHTTP bridge holds response chunks back until the body is complete";
+    HeadersCollapsed => "serve-http-headers-collapsed", "PROTOCOL.md §13.3 (every value of a multi-value header)",
+        "the ServeHTTP bridge sends only the first value of each request header";
+    NoBodyComplete => "serve-http-no-body-complete", "PROTOCOL.md §13.3 (body_complete ends the request body)",
+        "the ServeHTTP bridge never sends body_complete (it only half-closes)";
+    ApiStoppedBeforePlugin => "api-stopped-before-plugin", "PROTOCOL.md §9.1 (the PluginAPI server stops after the plugin)",
+        "shutdown stops the PluginAPI server before asking the plugin to stop";
+    NoKillAfterGrace => "no-kill-after-grace", "PROTOCOL.md §9.2 (SIGKILL after the grace period)",
+        "a plugin still running after the grace period is not killed";
+    KillLeaderOnly => "kill-leader-only", "PROTOCOL.md §9.2 (the plugin's process group goes with it)",
+        "only the plugin process is killed, not its process group";
+    SharedProcessGroup => "shared-process-group", "PROTOCOL.md §6, §9.2 (the plugin runs in a process group of its own)",
+        "the plugin is started in the host's process group";
+    DialsAnyAddress => "dials-any-address", "PROTOCOL.md §4 field 4 (loopback or the host's socket dir only)",
+        "the host dials whatever address the handshake names";
+    NoRestart => "no-restart", "PROTOCOL.md §12 (health-check restart policy)",
+        "a plugin that fails its health checks is never restarted";
+    OverLimitOutOfRange => "over-limit-out-of-range", "PROTOCOL.md §22 (a request over the limit is RESOURCE_EXHAUSTED)",
+        "a PluginAPI request over the message limit is answered OUT_OF_RANGE";
+    KvNotNamespaced => "kv-not-namespaced", "PROTOCOL.md §10.1, api-methods.tsv KV* (KV is namespaced by plugin id)",
+        "every plugin shares one KV namespace";
+    AppErrorWrongChannel => "app-error-wrong-channel", "PROTOCOL.md §10.1 (each rpc's error regime)",
+        "AppErrors of embedded-regime rpcs come back as gRPC statuses and the other way round";
+    NotFoundWrongCode => "not-found-wrong-code", "PROTOCOL.md §10.1 (AppErrorToStatus: 404 is NOT_FOUND)",
+        "a not-found AppError in the status regime is answered INTERNAL";
+    ManifestPathUnchecked => "manifest-path-unchecked", "PROTOCOL.md §17 (the executable stays inside the bundle)",
+        "the manifest's executable path is used as written, `..` included";
+    InterpreterPathFirst => "interpreter-path-first", "PROTOCOL.md §16 (venv/bin/python before anything on PATH)",
+        "the interpreter is looked up on PATH before the bundle's venv";
+    StdoutNotDrained => "stdout-not-drained", "PROTOCOL.md §8.4 (stdout after the handshake is drained)",
+        "stdout is not read after the handshake line, so a chatty plugin blocks on a full pipe";
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mutant::ApiDefault(rpc) => write!(f, "{API_DEFAULT}/{rpc}"),
+            Mutant::HookZeroField(hook) => write!(f, "{HOOK_ZERO_FIELD}/{hook}"),
+            Mutant::HookIgnoreAnswer(hook) => write!(f, "{HOOK_IGNORE_ANSWER}/{hook}"),
+            Mutant::Protocol(p) => write!(f, "{PROTOCOL}/{}", p.name()),
+        }
+    }
+}
+
+impl FromStr for Mutant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (family, what) = s.split_once('/').ok_or_else(|| {
+            format!("mutant {s:?}: expected FAMILY/NAME (see `plugin-conformance mutants --list`)")
+        })?;
+        let rpc_known = |rpc: &str| {
+            pluginapi_proto::api::API_RPCS
+                .iter()
+                .any(|(n, _)| *n == rpc)
+        };
+        let hook_known = |hook: &str| {
+            pluginapi_proto::hooks::HOOK_RPCS
+                .iter()
+                .any(|(n, _)| *n == hook)
+        };
+        match family {
+            API_DEFAULT if rpc_known(what) => Ok(Mutant::ApiDefault(what.to_string())),
+            API_DEFAULT => Err(format!("mutant {s:?}: {what:?} is not a PluginAPI rpc")),
+            HOOK_ZERO_FIELD | HOOK_IGNORE_ANSWER if !hook_known(what) => {
+                Err(format!("mutant {s:?}: {what:?} is not a hook"))
+            }
+            HOOK_ZERO_FIELD => Ok(Mutant::HookZeroField(what.to_string())),
+            HOOK_IGNORE_ANSWER => Ok(Mutant::HookIgnoreAnswer(what.to_string())),
+            PROTOCOL => Protocol::ALL
+                .iter()
+                .find(|p| p.name() == what)
+                .map(|p| Mutant::Protocol(*p))
+                .ok_or_else(|| format!("mutant {s:?}: no protocol mutant {what:?}")),
+            _ => Err(format!(
+                "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL})"
+            )),
+        }
+    }
+}
+
+impl Mutant {
+    /// The clause a mutant breaks.
+    pub fn clause(&self) -> String {
+        match self {
+            Mutant::ApiDefault(rpc) => {
+                format!("api-methods.tsv {rpc}: the rpc does its work and answers it")
+            }
+            Mutant::HookZeroField(hook) => {
+                format!("PROTOCOL.md §11.3, hooks.tsv {hook}: the request arrives intact")
+            }
+            Mutant::HookIgnoreAnswer(hook) => {
+                format!("PROTOCOL.md §10.2, hooks.tsv {hook}: the host applies the plugin's answer")
+            }
+            Mutant::Protocol(p) => p.clause().to_string(),
+        }
+    }
+
+    /// What the mutated host does.
+    pub fn description(&self) -> String {
+        match self {
+            Mutant::ApiDefault(rpc) => {
+                format!("{rpc} answers the empty response without doing anything")
+            }
+            Mutant::HookZeroField(hook) => {
+                let field = crate::behaviour::message_of(hook, "Request")
+                    .and_then(|d| zeroed_field(&d))
+                    .map_or("?".to_string(), |f| f.name().to_string());
+                format!("the host sends {hook} with `{field}` zeroed")
+            }
+            Mutant::HookIgnoreAnswer(hook) => {
+                format!("the host ignores the plugin's answer to {hook}")
+            }
+            Mutant::Protocol(p) => p.description().to_string(),
+        }
+    }
+}
+
+/// Every generated mutant: one per PluginAPI rpc, one request mutant per hook, and one
+/// answer mutant per hook whose answer has fields (an empty answer cannot be ignored in
+/// any way a host could tell).
+pub fn generated() -> Vec<Mutant> {
+    let mut out: Vec<Mutant> = pluginapi_proto::api::API_RPCS
+        .iter()
+        .map(|(rpc, _)| Mutant::ApiDefault(rpc.to_string()))
+        .collect();
+    for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS {
+        out.push(Mutant::HookZeroField(hook.to_string()));
+    }
+    for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS {
+        let answers =
+            crate::behaviour::message_of(hook, "Response").is_some_and(|d| d.fields().len() > 0);
+        if answers {
+            out.push(Mutant::HookIgnoreAnswer(hook.to_string()));
+        }
+    }
+    out
+}
+
+/// The catalogue of protocol mutants.
+pub fn catalogue() -> Vec<Mutant> {
+    Protocol::ALL.iter().map(|p| Mutant::Protocol(*p)).collect()
+}
+
+static ACTIVE: OnceLock<Mutant> = OnceLock::new();
+
+/// Switches `mutant` on for the rest of the process.
+pub fn activate(mutant: Mutant) -> Result<(), String> {
+    let name = mutant.to_string();
+    ACTIVE
+        .set(mutant)
+        .map_err(|_| format!("a mutant is already active; cannot add {name}"))
+}
+
+/// The active mutant, if any.
+pub fn active() -> Option<&'static Mutant> {
+    ACTIVE.get()
+}
+
+/// Whether protocol mutant `p` is on.
+pub fn is(p: Protocol) -> bool {
+    active() == Some(&Mutant::Protocol(p))
+}
+
+/// Whether `rpc` answers its default response.
+pub fn api_default(rpc: &str) -> bool {
+    matches!(active(), Some(Mutant::ApiDefault(r)) if r == rpc)
+}
+
+/// Whether the host zeroes a field of `hook`'s request.
+pub fn zeroes_request_of(hook: &str) -> bool {
+    matches!(active(), Some(Mutant::HookZeroField(h)) if h == hook)
+}
+
+/// Whether the host ignores the plugin's answer to `hook`.
+pub fn ignores_answer_of(hook: &str) -> bool {
+    matches!(active(), Some(Mutant::HookIgnoreAnswer(h)) if h == hook)
+}
+
+/// The field a request mutant zeroes: the first field (by number) other than the request
+/// context, or the context when there is nothing else.
+pub fn zeroed_field(request: &MessageDescriptor) -> Option<FieldDescriptor> {
+    let mut fields: Vec<FieldDescriptor> = request.fields().collect();
+    fields.sort_by_key(FieldDescriptor::number);
+    fields
+        .iter()
+        .find(|f| f.name() != "context")
+        .or_else(|| fields.first())
+        .cloned()
+}
+
+/// Applies a request mutant of `hook`, if one is on.
+pub fn mutate_hook_request(hook: &str, request: &mut DynamicMessage) {
+    if zeroes_request_of(hook)
+        && let Some(field) = zeroed_field(&request.descriptor())
+    {
+        request.clear_field(&field);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_bad_names_are_diagnosed() {
+        let all: Vec<Mutant> = generated().into_iter().chain(catalogue()).collect();
+        for m in &all {
+            assert_eq!(&m.to_string().parse::<Mutant>().unwrap(), m);
+        }
+        let names: std::collections::BTreeSet<String> = all.iter().map(Mutant::to_string).collect();
+        assert_eq!(names.len(), all.len(), "mutant names are unique");
+        assert!(
+            "api-default/NoSuchRpc"
+                .parse::<Mutant>()
+                .unwrap_err()
+                .contains("not a PluginAPI rpc")
+        );
+        assert!(
+            "hook-zero-field/Nope"
+                .parse::<Mutant>()
+                .unwrap_err()
+                .contains("not a hook")
+        );
+        assert!(
+            "protocol/nope"
+                .parse::<Mutant>()
+                .unwrap_err()
+                .contains("no protocol mutant")
+        );
+        assert!(
+            "nonsense"
+                .parse::<Mutant>()
+                .unwrap_err()
+                .contains("FAMILY/NAME")
+        );
+    }
+
+    #[test]
+    fn one_generated_mutant_per_rpc_and_per_hook() {
+        let g = generated();
+        let count = |f: fn(&Mutant) -> bool| g.iter().filter(|m| f(m)).count();
+        assert_eq!(count(|m| matches!(m, Mutant::ApiDefault(_))), 236);
+        assert_eq!(count(|m| matches!(m, Mutant::HookZeroField(_))), 42);
+    }
+
+    #[test]
+    fn the_zeroed_field_skips_the_context_unless_it_is_alone() {
+        let field = |hook: &str| {
+            zeroed_field(&crate::behaviour::message_of(hook, "Request").unwrap())
+                .unwrap()
+                .name()
+                .to_string()
+        };
+        assert_eq!(field("OnActivate"), "context");
+        assert_eq!(field("ServeHTTP"), "init");
+        assert_ne!(field("MessageWillBePosted"), "context");
+    }
+}
