@@ -347,12 +347,57 @@ async fn run_api_case(ctx: Ctx, batch: Arc<Batch>, case: ApiCase) -> anyhow::Res
                     ctx.check(&a.name, a.expected, a.seen, a.passed);
                 }
             }
+            check_host_effects(&ctx, &batch.launcher, &case, &vars, &run.calls);
         }
     }
     for call in &run.calls {
         ctx.note(format!("api call {} -> {}", call.rpc, call.outcome));
     }
     Ok(())
+}
+
+/// Checks each step's `host_effect` against the host's record of that call: the k-th call
+/// of an rpc in the case's session is the k-th step that calls it.
+fn check_host_effects(
+    ctx: &Ctx,
+    launcher: &Launcher,
+    case: &ApiCase,
+    vars: &BTreeMap<String, Value>,
+    calls: &[CallRecord],
+) {
+    for (index, step) in case.steps.iter().enumerate() {
+        let Some(expected) = &step.expect.host_effect else {
+            continue;
+        };
+        let expected =
+            conformance_core::apicase::substitute(&Value::String(expected.clone()), vars);
+        let expected = expected.as_str().unwrap_or_default().to_string();
+        if matches!(launcher, Launcher::Driver(_)) {
+            ctx.note(format!(
+                "step {} {}: the host's effect ({expected:?}) is not checked: this host keeps no call log the harness can read",
+                index + 1,
+                step.call
+            ));
+            continue;
+        }
+        let nth = case.steps[..index]
+            .iter()
+            .filter(|s| s.call == step.call)
+            .count();
+        let effect = calls
+            .iter()
+            .filter(|c| c.rpc == step.call)
+            .nth(nth)
+            .and_then(|c| c.effect.clone());
+        ctx.check(
+            &format!("step {} {} effect on the host", index + 1, step.call),
+            format!("contains {expected:?}"),
+            effect
+                .clone()
+                .unwrap_or_else(|| "no effect recorded".into()),
+            effect.is_some_and(|e| e.contains(&expected)),
+        );
+    }
 }
 
 fn clause_of(case: &ApiCase) -> String {

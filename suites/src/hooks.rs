@@ -535,6 +535,22 @@ fn behaviour_cases(subject: Plugin) -> Vec<Case> {
         applied_case(&batch, name, hook, summary, req, checks)
     };
     let rejected = |reason: &str| vec![("rejected", json!(true)), ("reason", json!(reason))];
+    // Hooks whose only answer is an AppError: `fail-me` in the request context makes one.
+    let fail_case = |hook: &'static str| {
+        applied_case(
+            "fail",
+            hook,
+            &format!("an AppError from {hook} reaches the host"),
+            json!({"context": {"request_id": "fail-me"}}),
+            vec![
+                (
+                    "error.id",
+                    json!(format!("conformance.{}.failed", hook.to_lowercase())),
+                ),
+                ("error.status_code", json!(500)),
+            ],
+        )
+    };
     vec![
         applied_case(
             "reject",
@@ -685,6 +701,11 @@ fn behaviour_cases(subject: Plugin) -> Vec<Case> {
                 ("error.status_code", json!(500)),
             ],
         ),
+        fail_case("OnDeactivate"),
+        fail_case("OnConfigurationChange"),
+        fail_case("OnInstall"),
+        fail_case("OnSharedChannelsAttachmentSyncMsg"),
+        fail_case("OnSharedChannelsProfileImageSyncMsg"),
         applied_case(
             "healthy",
             "OnSharedChannelsPing",

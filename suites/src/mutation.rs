@@ -41,7 +41,9 @@ pub fn selection(mutant: &Mutant) -> MutantRun {
             globs(&["hooks/ServeHTTP/*", "serve-http/*"]),
             globs(SERVE_HTTP_HEAVY),
         ),
-        Mutant::HookZeroField(_) | Mutant::HookIgnoreAnswer(_) => (globs(&["hooks/*"]), vec![]),
+        Mutant::HookZeroField(hook) | Mutant::HookIgnoreAnswer(hook) => {
+            (vec![format!("hooks/{hook}/*")], vec![])
+        }
         Mutant::Protocol(p) => protocol_selection(*p),
     };
     MutantRun {

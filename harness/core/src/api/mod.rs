@@ -54,6 +54,8 @@ pub struct CallRecord {
     pub rpc: String,
     /// `ok`, or the AppError id of a failure.
     pub outcome: String,
+    /// What the call did that no rpc reads back ([`handlers::Cx::effect`]).
+    pub effect: Option<String>,
 }
 
 /// The PluginAPI service of one plugin id.
@@ -122,13 +124,16 @@ impl ReferenceApi {
                 plugin_id: &plugin_id,
                 now: handlers::common::now_ms(),
                 rpc,
+                effect: None,
             };
-            if mutants::api_default(rpc) {
+            let result = if mutants::api_default(rpc) {
                 Ok(Resp::default())
             } else {
                 handler(&mut cx, request.into_inner())
-            }
+            };
+            (result, cx.effect)
         };
+        let (result, effect) = result;
         let outcome = match &result {
             Ok(r) => r.app_error().map_or("ok".to_string(), |e| e.id.clone()),
             Err(e) => e.id.clone(),
@@ -144,6 +149,7 @@ impl ReferenceApi {
                 session,
                 rpc: rpc.to_string(),
                 outcome,
+                effect,
             });
         }
         match result {

@@ -27,6 +27,7 @@ pub fn seed(store: &mut Store, plugin_id: &str) -> Result<Seeded, String> {
         plugin_id,
         now: handlers::common::now_ms(),
         rpc: "seed",
+        effect: None,
     };
     let fail = |step: &str, e: pluginapi_proto::pluginapi::AppError| {
         format!("seeding failed at {step}: {}: {}", e.id, e.message)

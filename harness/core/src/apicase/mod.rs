@@ -88,6 +88,11 @@ pub struct Expect {
     /// integers as numbers and default values omitted.
     #[serde(default)]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Text the host's record of this call's effect must contain, for rpcs whose effect
+    /// no rpc reads back (a log line, a WebSocket event); may hold `${var}` placeholders.
+    /// Checked where the host keeps a call log (the reference host); noted elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_effect: Option<String>,
 }
 
 /// An expected failure: the AppError's HTTP status and optionally its id.

@@ -19,6 +19,9 @@ pub struct Cx<'a> {
     pub now: i64,
     /// The rpc being served, for `AppError.where`.
     pub rpc: &'static str,
+    /// What the call did that only the host can see (a log line, a WebSocket event...),
+    /// in words; kept in the call log so that cases can check effects no rpc reads back.
+    pub effect: Option<String>,
 }
 
 impl Cx<'_> {
@@ -440,6 +443,7 @@ mod tests {
             plugin_id: "p",
             now: 0,
             rpc: "test",
+            effect: None,
         };
         let p = "api.x";
         assert_eq!(

@@ -87,6 +87,16 @@ fn record(cx: &mut Cx<'_>, level: &str, msg: String, pairs: Vec<KeyValuePair>) {
             })
             .collect(),
     };
+    cx.effect = Some(format!(
+        "log {} {:?} {}",
+        line.level,
+        line.msg,
+        line.fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
     let lines = &mut cx.store.logging.lines;
     if lines.len() == LOG_LINES_KEPT {
         lines.pop_front();
@@ -131,6 +141,7 @@ mod tests {
             plugin_id: "com.example.p",
             now: 42,
             rpc: "LogWarn",
+            effect: None,
         };
         let pairs = vec![
             KeyValuePair {

@@ -129,6 +129,10 @@ pub fn publish_web_socket_event(
         broadcast: req.broadcast,
         at: cx.now,
     };
+    cx.effect = Some(format!(
+        "websocket event {} broadcast {:?}",
+        event.event, event.broadcast
+    ));
     keep(&mut cx.store.misc.ws_events, event);
     Ok(PublishWebSocketEventResponse::default())
 }
@@ -482,6 +486,7 @@ mod tests {
             plugin_id: "com.example.p",
             now: 7,
             rpc: "SendMail",
+            effect: None,
         };
         send_mail(
             &mut cx,

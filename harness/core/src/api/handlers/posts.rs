@@ -426,7 +426,20 @@ pub fn delete_ephemeral_post(
     cx: &mut Cx<'_>,
     req: DeleteEphemeralPostRequest,
 ) -> Res<DeleteEphemeralPostResponse> {
-    cx.store.posts.ephemeral.remove(&(req.user_id, req.post_id));
+    let removed = cx
+        .store
+        .posts
+        .ephemeral
+        .remove(&(req.user_id.clone(), req.post_id.clone()))
+        .is_some();
+    cx.effect = Some(if removed {
+        format!(
+            "ephemeral post {} of user {} deleted",
+            req.post_id, req.user_id
+        )
+    } else {
+        format!("no ephemeral post {} of user {}", req.post_id, req.user_id)
+    });
     Ok(DeleteEphemeralPostResponse::default())
 }
 

@@ -1,0 +1,55 @@
+//! The mutation score gate: every mutant of the reference host and its PluginAPI server
+//! (one per rpc, per hook request, per hook answer with fields, and the protocol
+//! catalogue) must be caught by at least one case. Prints which case caught each one.
+
+use std::process::Command;
+
+#[test]
+fn every_mutant_is_caught() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = Command::new(assert_cmd::cargo::cargo_bin!("plugin-conformance"))
+        .args(["mutants", "--jobs", "4", "--out-dir"])
+        .arg(out.path())
+        .env("CI", "true")
+        .output()
+        .expect("plugin-conformance runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let text = std::fs::read_to_string(out.path().join("mutants.json"))
+        .unwrap_or_else(|e| panic!("no mutants.json ({e}); stdout: {stdout}; stderr: {stderr}"));
+    let score: serde_json::Value = serde_json::from_str(&text).expect("mutants.json is JSON");
+    let mutants = score["mutants"].as_array().expect("a list of mutants");
+    for m in mutants {
+        let caught_by = m["caught_by"].as_array().map_or(0, Vec::len);
+        println!(
+            "{:<60} {}",
+            m["mutant"].as_str().unwrap_or_default(),
+            match m["caught_by"][0].as_str() {
+                Some(first) if caught_by > 1 =>
+                    format!("caught by {first} (+{} more)", caught_by - 1),
+                Some(first) => format!("caught by {first}"),
+                None => format!("SURVIVED {}", m["error"].as_str().unwrap_or_default()),
+            }
+        );
+    }
+    println!("{stdout}");
+    let total = mutants.len();
+    // 236 rpcs + 42 hook requests + the hooks whose answer has fields + the catalogue.
+    assert!(total >= 236 + 42 + 20, "only {total} mutants ran");
+    assert_eq!(score["total"].as_u64(), Some(total as u64));
+    let survivors: Vec<&str> = mutants
+        .iter()
+        .filter(|m| m["caught_by"].as_array().is_none_or(Vec::is_empty))
+        .filter_map(|m| m["mutant"].as_str())
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "surviving mutants: {survivors:?}; stderr: {stderr}"
+    );
+    assert_eq!(score["caught"].as_u64(), Some(total as u64));
+    assert!(
+        run.status.success(),
+        "exit {:?}; stderr: {stderr}",
+        run.status
+    );
+}
