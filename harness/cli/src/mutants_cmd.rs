@@ -4,12 +4,14 @@
 //! when at least one selected case fails against it. The same selections run once without
 //! a mutant first: a baseline that fails would make every "caught" meaningless.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use conformance_core::fixtures::BundleBuilder;
 use conformance_core::mutants::Mutant;
 use conformance_core::report::RunReport;
 use conformance_core::runner::Filter;
@@ -28,7 +30,7 @@ pub struct MutantsArgs {
     /// Only mutants whose name matches this glob (repeatable), e.g. `protocol/*`.
     #[arg(long = "only", value_name = "GLOB")]
     only: Vec<String>,
-    /// Mutant runs at once (each runs its cases 8 at a time).
+    /// Mutant runs at once (each runs its cases 16 at a time: they mostly wait).
     #[arg(long, default_value_t = 3)]
     jobs: usize,
     /// Directory for `mutants.json` and `mutants.md`.
@@ -66,29 +68,65 @@ struct Score {
     mutants: Vec<MutantResult>,
 }
 
-/// Runs `exe run` over a selection, optionally with a mutant, and reads its report.
+/// The arguments of `run` over a selection, optionally against a host mutant.
+fn run_args(mutant: Option<&Mutant>, run: &[String], skip: &[String]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["run".into()];
+    if let Some(m) = mutant {
+        args.extend(["--mutant".into(), m.to_string().into()]);
+    }
+    for glob in run {
+        args.extend(["--run".into(), glob.into()]);
+    }
+    for glob in skip {
+        args.extend(["--skip".into(), glob.into()]);
+    }
+    args
+}
+
+/// Writes a fake plugin bundle in `mode` (its interpreter is this very binary) and returns
+/// the arguments of the plugin suite against it.
+fn plugin_args(mode: &str, options: &[(&str, &str)], dir: &Path) -> Result<Vec<OsString>, String> {
+    let mut builder =
+        BundleBuilder::new(mode).plugin_id(&format!("com.mattermost.conformance.mutant-{mode}"));
+    for (k, v) in options {
+        builder = builder.option(k, v);
+    }
+    let bundle = builder.write(dir)?;
+    Ok(vec![
+        "plugin".into(),
+        "--bundle".into(),
+        bundle.dir.into_os_string(),
+    ])
+}
+
+/// The arguments that check `run`: the suites against the host mutant, or the plugin
+/// suite against a bundle of the broken plugin (written under `dir`).
+fn args_for(run: &MutantRun, dir: &Path) -> Result<Vec<OsString>, String> {
+    match &run.mutant {
+        Mutant::PluginMode(mode) => {
+            let mut args = plugin_args(mode, &[], &dir.join("bundle"))?;
+            for glob in &run.run {
+                args.extend(["--run".into(), glob.into()]);
+            }
+            Ok(args)
+        }
+        m => Ok(run_args(Some(m), &run.run, &run.skip)),
+    }
+}
+
+/// Runs `exe ARGS` (`run` or `plugin`) with its reports in `out_dir` and reads its JSON
+/// report.
 async fn run_selection(
     exe: &Path,
-    mutant: Option<&Mutant>,
-    run: &[String],
-    skip: &[String],
+    args: Vec<OsString>,
     out_dir: &Path,
 ) -> Result<RunReport, String> {
     let mut command = tokio::process::Command::new(exe);
-    command.arg("run");
-    if let Some(m) = mutant {
-        command.arg("--mutant").arg(m.to_string());
-    }
-    for glob in run {
-        command.arg("--run").arg(glob);
-    }
-    for glob in skip {
-        command.arg("--skip").arg(glob);
-    }
+    command.args(args);
     command
         .arg("--out-dir")
         .arg(out_dir)
-        .args(["--jobs", "8"])
+        .args(["--jobs", "16"])
         .env("CI", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -164,8 +202,8 @@ fn judge(run: &MutantRun, outcome: Result<RunReport, String>, started: Instant) 
 fn markdown(score: &Score) -> String {
     let mut out = format!(
         "## Mutation score\n\n**{} / {} mutants caught** ({:.1}%): {} generated (one per PluginAPI rpc, \
-         per hook request, per hook answer with fields), {} catalogued protocol mutants; baseline: {} cases, \
-         all passing; {:.1} s.\n\n",
+         per hook request, per hook answer with fields), {} catalogued (host protocol mutants and broken \
+         plugins); baselines: {} cases, all passing; {:.1} s.\n\n",
         score.caught,
         score.total,
         percent(score.caught, score.total),
@@ -248,28 +286,52 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     let scratch = conformance_core::scratch::dir("mutants")?;
     let started = Instant::now();
 
+    // Baselines: the host mutants' selections against the unmutated host, and the plugin
+    // suite against a healthy conformance plugin. Each must pass every case it runs.
+    let mut baselines = Vec::new();
     let globs = baseline(&runs);
-    let base = run_selection(&exe, None, &globs, &[], &scratch.path().join("baseline"))
-        .await
-        .map_err(|e| anyhow::anyhow!("the unmutated baseline run failed to run: {e}"))?;
-    let failing: Vec<&str> = base
-        .cases
-        .iter()
-        .filter(|c| c.status.is_failure())
-        .map(|c| c.name.as_str())
-        .collect();
-    if !failing.is_empty() {
-        anyhow::bail!(
-            "the unmutated reference host fails {} of the selected cases ({}); a mutation score \
-             against it would mean nothing",
-            failing.len(),
-            failing.join(", ")
-        );
+    if !globs.is_empty() {
+        baselines.push((
+            "the unmutated reference host",
+            run_args(None, &globs, &[]),
+            scratch.path().join("baseline-host"),
+        ));
     }
-    eprintln!(
-        "baseline: {} cases pass against the unmutated reference host",
-        base.cases.len()
-    );
+    if runs
+        .iter()
+        .any(|r| matches!(r.mutant, Mutant::PluginMode(_)))
+    {
+        let dir = scratch.path().join("baseline-plugin");
+        let args = plugin_args(
+            "conformance-plugin",
+            &[("hooks", "all")],
+            &dir.join("bundle"),
+        )
+        .map_err(anyhow::Error::msg)?;
+        baselines.push(("a healthy conformance plugin (fake)", args, dir));
+    }
+    let mut baseline_cases = 0;
+    for (what, args, dir) in baselines {
+        let base = run_selection(&exe, args, &dir.join("reports"))
+            .await
+            .map_err(|e| anyhow::anyhow!("the baseline run against {what} failed to run: {e}"))?;
+        let failing: Vec<&str> = base
+            .cases
+            .iter()
+            .filter(|c| c.status.is_failure())
+            .map(|c| c.name.as_str())
+            .collect();
+        if !failing.is_empty() {
+            anyhow::bail!(
+                "{what} fails {} of the selected cases ({}); a mutation score against it would \
+                 mean nothing",
+                failing.len(),
+                failing.join(", ")
+            );
+        }
+        eprintln!("baseline: {} cases pass against {what}", base.cases.len());
+        baseline_cases += base.cases.len();
+    }
 
     let limit = Arc::new(tokio::sync::Semaphore::new(args.jobs.max(1)));
     let mut tasks = Vec::new();
@@ -280,7 +342,10 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore open");
             let t = Instant::now();
-            let outcome = run_selection(&exe, Some(&run.mutant), &run.run, &run.skip, &dir).await;
+            let outcome = match args_for(&run, &dir) {
+                Ok(args) => run_selection(&exe, args, &dir.join("reports")).await,
+                Err(e) => Err(format!("cannot prepare the mutant: {e}")),
+            };
             let _ = std::fs::remove_dir_all(&dir);
             judge(&run, outcome, t)
         }));
@@ -290,8 +355,12 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         results.push(task.await?);
     }
     let left = tokio::task::spawn_blocking(conformance_core::process::kill_children).await?;
-    if left > 0 {
-        eprintln!("killed {left} process(es) the mutants left behind");
+    if !left.is_empty() {
+        eprintln!(
+            "killed {} process(es) the mutants left behind: {}",
+            left.len(),
+            left.join("; ")
+        );
     }
     let total = results.len();
     let caught = results
@@ -303,13 +372,13 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         total,
         generated: runs
             .iter()
-            .filter(|r| !matches!(r.mutant, Mutant::Protocol(_)))
+            .filter(|r| !matches!(r.mutant, Mutant::Protocol(_) | Mutant::PluginMode(_)))
             .count(),
         catalogued: runs
             .iter()
-            .filter(|r| matches!(r.mutant, Mutant::Protocol(_)))
+            .filter(|r| matches!(r.mutant, Mutant::Protocol(_) | Mutant::PluginMode(_)))
             .count(),
-        baseline_cases: base.cases.len(),
+        baseline_cases,
         duration_ms: started.elapsed().as_millis() as u64,
         surviving: results
             .iter()

@@ -23,15 +23,77 @@ pub enum Mutant {
     HookZeroField(String),
     /// The host replaces the plugin's answer to the hook with the default response.
     HookIgnoreAnswer(String),
-    /// A catalogued protocol defect.
+    /// A catalogued protocol defect of the host.
     Protocol(Protocol),
+    /// A catalogued defect of a plugin: a fake interpreter mode ([`PLUGIN_MODES`]) checked
+    /// by the plugin suite (`plugin-conformance plugin --bundle`). No switch: the broken
+    /// plugin is the mutant.
+    PluginMode(String),
 }
+
+/// Fake plugin modes that each break one clause a plugin must keep: `(mode, clause)`.
+pub const PLUGIN_MODES: &[(&str, &str)] = &[
+    (
+        "stdout-noise-before-handshake",
+        "PROTOCOL.md §4 (the handshake is the first stdout line)",
+    ),
+    (
+        "garbage-line",
+        "PROTOCOL.md §4, §5 (the handshake's fields)",
+    ),
+    (
+        "no-newline",
+        "PROTOCOL.md §4 (the handshake line ends with a newline)",
+    ),
+    (
+        "exit-before-handshake",
+        "PROTOCOL.md §5 (a plugin prints its handshake)",
+    ),
+    (
+        "bad-core-version",
+        "PROTOCOL.md §4 field 1 (core protocol version 1)",
+    ),
+    (
+        "bad-app-version",
+        "PROTOCOL.md §4 field 2 (app protocol version 1)",
+    ),
+    ("netrpc", "PROTOCOL.md §4 field 5 (protocol grpc)"),
+    (
+        "non-loopback-address",
+        "PROTOCOL.md §4 field 4 (a loopback address)",
+    ),
+    (
+        "no-health-service",
+        "PROTOCOL.md §7 (grpc.health.v1.Health is served)",
+    ),
+    (
+        "health-wrong-name",
+        "PROTOCOL.md §7 (health knows the service \"plugin\")",
+    ),
+    (
+        "health-not-serving",
+        "PROTOCOL.md §7 (\"plugin\" is SERVING)",
+    ),
+    (
+        "crash-after-handshake",
+        "PROTOCOL.md §5, §7 (the plugin keeps serving)",
+    ),
+    (
+        "ignores-shutdown",
+        "PROTOCOL.md §9.2 (exit within the grace after Shutdown)",
+    ),
+    (
+        "spawns-grandchild",
+        "PROTOCOL.md §9.2 (nothing of the plugin outlives it)",
+    ),
+];
 
 /// Family prefixes of [`Mutant`] names.
 const API_DEFAULT: &str = "api-default";
 const HOOK_ZERO_FIELD: &str = "hook-zero-field";
 const HOOK_IGNORE_ANSWER: &str = "hook-ignore-answer";
 const PROTOCOL: &str = "protocol";
+const PLUGIN_MODE: &str = "plugin-mode";
 
 macro_rules! protocol_mutants {
     ($($variant:ident => $name:literal, $clause:literal, $what:literal;)*) => {
@@ -129,6 +191,7 @@ impl fmt::Display for Mutant {
             Mutant::HookZeroField(hook) => write!(f, "{HOOK_ZERO_FIELD}/{hook}"),
             Mutant::HookIgnoreAnswer(hook) => write!(f, "{HOOK_IGNORE_ANSWER}/{hook}"),
             Mutant::Protocol(p) => write!(f, "{PROTOCOL}/{}", p.name()),
+            Mutant::PluginMode(mode) => write!(f, "{PLUGIN_MODE}/{mode}"),
         }
     }
 }
@@ -163,8 +226,12 @@ impl FromStr for Mutant {
                 .find(|p| p.name() == what)
                 .map(|p| Mutant::Protocol(*p))
                 .ok_or_else(|| format!("mutant {s:?}: no protocol mutant {what:?}")),
+            PLUGIN_MODE if PLUGIN_MODES.iter().any(|(m, _)| *m == what) => {
+                Ok(Mutant::PluginMode(what.to_string()))
+            }
+            PLUGIN_MODE => Err(format!("mutant {s:?}: no plugin mutant {what:?}")),
             _ => Err(format!(
-                "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL})"
+                "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL}, {PLUGIN_MODE})"
             )),
         }
     }
@@ -184,6 +251,10 @@ impl Mutant {
                 format!("PROTOCOL.md §10.2, hooks.tsv {hook}: the host applies the plugin's answer")
             }
             Mutant::Protocol(p) => p.clause().to_string(),
+            Mutant::PluginMode(mode) => PLUGIN_MODES
+                .iter()
+                .find(|(m, _)| m == mode)
+                .map_or_else(String::new, |(_, c)| c.to_string()),
         }
     }
 
@@ -203,6 +274,13 @@ impl Mutant {
                 format!("the host ignores the plugin's answer to {hook}")
             }
             Mutant::Protocol(p) => p.description().to_string(),
+            Mutant::PluginMode(mode) => format!(
+                "a plugin in the fake interpreter's `{mode}` mode: {}",
+                crate::fixtures::MODES
+                    .iter()
+                    .find(|(m, _)| m == mode)
+                    .map_or("", |(_, what)| what)
+            ),
         }
     }
 }
@@ -228,9 +306,17 @@ pub fn generated() -> Vec<Mutant> {
     out
 }
 
-/// The catalogue of protocol mutants.
+/// The catalogue: the host's protocol mutants, then the plugin mutants.
 pub fn catalogue() -> Vec<Mutant> {
-    Protocol::ALL.iter().map(|p| Mutant::Protocol(*p)).collect()
+    Protocol::ALL
+        .iter()
+        .map(|p| Mutant::Protocol(*p))
+        .chain(
+            PLUGIN_MODES
+                .iter()
+                .map(|(mode, _)| Mutant::PluginMode(mode.to_string())),
+        )
+        .collect()
 }
 
 static ACTIVE: OnceLock<Mutant> = OnceLock::new();
@@ -238,6 +324,11 @@ static ACTIVE: OnceLock<Mutant> = OnceLock::new();
 /// Switches `mutant` on for the rest of the process.
 pub fn activate(mutant: Mutant) -> Result<(), String> {
     let name = mutant.to_string();
+    if let Mutant::PluginMode(mode) = &mutant {
+        return Err(format!(
+            "{name} is a broken plugin, not a switch of the host: check a bundle in the `{mode}` mode with `plugin --bundle`"
+        ));
+    }
     ACTIVE
         .set(mutant)
         .map_err(|_| format!("a mutant is already active; cannot add {name}"))
@@ -325,6 +416,21 @@ mod tests {
                 .unwrap_err()
                 .contains("FAMILY/NAME")
         );
+    }
+
+    #[test]
+    fn plugin_mutants_are_fake_modes_and_not_switches() {
+        let err = "plugin-mode/healthy".parse::<Mutant>().unwrap_err();
+        assert!(err.contains("no plugin mutant"), "{err}");
+        for (mode, _) in PLUGIN_MODES {
+            assert!(
+                crate::fixtures::MODES.iter().any(|(m, _)| m == mode),
+                "{mode} is not a fake mode"
+            );
+        }
+        let err = activate(Mutant::PluginMode("netrpc".into())).unwrap_err();
+        assert!(err.contains("plugin --bundle"), "{err}");
+        assert!(active().is_none());
     }
 
     #[test]

@@ -53,11 +53,12 @@ pub fn become_subreaper() -> std::io::Result<()> {
 }
 
 /// Sends SIGKILL to every child of this process (after [`become_subreaper`], orphaned
-/// descendants included) and reaps them; returns how many there were.
-pub fn kill_children() -> usize {
+/// descendants included) and reaps them; returns the pid and command line of each one that
+/// was still running (orphans that had already exited are only reaped).
+pub fn kill_children() -> Vec<String> {
     let me = std::process::id();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     let children: Vec<i32> = dir
         .filter_map(Result::ok)
@@ -72,14 +73,27 @@ pub fn kill_children() -> usize {
                 == Some(me)
         })
         .collect();
-    for pid in &children {
+    let mut killed = Vec::with_capacity(children.len());
+    for pid in children {
+        let running = is_running(pid as u32);
+        let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
         // SAFETY: kill and waitpid have no memory-safety preconditions.
         unsafe {
-            libc::kill(*pid, libc::SIGKILL);
-            libc::waitpid(*pid, std::ptr::null_mut(), 0);
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        if running {
+            killed.push(format!("{pid} {command}"));
         }
     }
-    children.len()
+    killed
 }
 
 /// Whether a process is alive and not a zombie.
