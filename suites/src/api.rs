@@ -5,7 +5,7 @@
 //! [`evaluate`]. Plus a coverage case computed from the descriptors.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_core::api::CallRecord;
@@ -21,10 +21,9 @@ use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
 use pluginapi_proto::harness::{LoadPluginRequest, UnloadPluginRequest};
 use serde_json::Value;
-use tokio::sync::watch;
 
 use crate::hooks::Plugin;
-use crate::support::wait_for;
+use crate::support::{SharedResult, wait_for};
 
 /// The case files, embedded so the binary carries its specification.
 pub const CASE_FILES: &[(&str, &str)] = &[
@@ -124,35 +123,28 @@ struct Batch {
     launcher: Launcher,
     file: &'static str,
     cases: Vec<ApiCase>,
-    result: OnceLock<watch::Receiver<Option<Arc<BatchResult>>>>,
+    result: SharedResult<BatchResult>,
 }
 
 impl Batch {
     /// The batch's result, starting it on first use. Runs on a task of its own, so a case
     /// that times out does not cancel the others' results.
     async fn result(self: &Arc<Self>) -> Arc<BatchResult> {
-        let mut receiver = self
-            .result
-            .get_or_init(|| {
-                let (sender, receiver) = watch::channel(None);
-                let batch = self.clone();
-                tokio::spawn(async move {
-                    let result = batch.run().await.unwrap_or_else(|e| BatchResult {
+        let batch = self.clone();
+        self.result
+            .get(
+                || async move {
+                    batch.run().await.unwrap_or_else(|e| BatchResult {
                         failure: Some(format!("{e:#}")),
                         ..BatchResult::default()
-                    });
-                    let _ = sender.send(Some(Arc::new(result)));
-                });
-                receiver
-            })
-            .clone();
-        match receiver.wait_for(Option::is_some).await {
-            Ok(result) => result.clone().expect("waited for Some"),
-            Err(_) => Arc::new(BatchResult {
-                failure: Some("the batch task ended without a result".into()),
-                ..BatchResult::default()
-            }),
-        }
+                    })
+                },
+                || BatchResult {
+                    failure: Some("the batch task ended without a result".into()),
+                    ..BatchResult::default()
+                },
+            )
+            .await
     }
 
     async fn run(&self) -> anyhow::Result<BatchResult> {
@@ -450,7 +442,7 @@ pub fn batched_cases(
             launcher: launcher.clone(),
             file,
             cases: group.clone(),
-            result: OnceLock::new(),
+            result: SharedResult::default(),
         });
         for case in group {
             let batch = batch.clone();

@@ -206,30 +206,21 @@ struct IntactCall {
 /// its own; the plugin is shut down and its bundle removed before any case reads a result.
 struct IntactBatch {
     subject: Plugin,
-    result: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<std::sync::Arc<IntactResult>>>>,
+    result: crate::support::SharedResult<IntactResult>,
 }
 
 impl IntactBatch {
     async fn result(self: &std::sync::Arc<Self>) -> std::sync::Arc<IntactResult> {
-        let mut receiver = self
-            .result
-            .get_or_init(|| {
-                let (sender, receiver) = tokio::sync::watch::channel(None);
-                let subject = self.subject;
-                tokio::spawn(async move {
-                    let result = run_intact_batch(subject).await;
-                    let _ = sender.send(Some(std::sync::Arc::new(result)));
-                });
-                receiver
-            })
-            .clone();
-        match receiver.wait_for(Option::is_some).await {
-            Ok(r) => r.clone().expect("waited for Some"),
-            Err(_) => std::sync::Arc::new(IntactResult {
-                failure: Some("the intact batch ended without a result".into()),
-                ..IntactResult::default()
-            }),
-        }
+        let subject = self.subject;
+        self.result
+            .get(
+                || run_intact_batch(subject),
+                || IntactResult {
+                    failure: Some("the intact batch ended without a result".into()),
+                    ..IntactResult::default()
+                },
+            )
+            .await
     }
 }
 
@@ -387,27 +378,18 @@ struct AppliedBatch {
     subject: Plugin,
     /// `(case name, hook, request)`, registered while the cases are built.
     requests: std::sync::Mutex<Vec<(String, &'static str, Json)>>,
-    result: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<std::sync::Arc<AppliedCalls>>>>,
+    result: crate::support::SharedResult<AppliedCalls>,
 }
 
 impl AppliedBatch {
     async fn result(self: &std::sync::Arc<Self>) -> std::sync::Arc<AppliedCalls> {
-        let mut receiver = self
-            .result
-            .get_or_init(|| {
-                let (sender, receiver) = tokio::sync::watch::channel(None);
-                let batch = self.clone();
-                tokio::spawn(async move {
-                    let result = batch.run().await;
-                    let _ = sender.send(Some(std::sync::Arc::new(result)));
-                });
-                receiver
-            })
-            .clone();
-        match receiver.wait_for(Option::is_some).await {
-            Ok(r) => r.clone().expect("waited for Some"),
-            Err(_) => std::sync::Arc::new(Err("the behaviour batch ended without a result".into())),
-        }
+        let batch = self.clone();
+        self.result
+            .get(
+                || async move { batch.run().await },
+                || Err("the behaviour batch ended without a result".into()),
+            )
+            .await
     }
 
     async fn run(&self) -> AppliedCalls {
@@ -525,7 +507,7 @@ fn behaviour_cases(subject: Plugin) -> Vec<Case> {
     let batch = std::sync::Arc::new(AppliedBatch {
         subject,
         requests: std::sync::Mutex::default(),
-        result: std::sync::OnceLock::new(),
+        result: crate::support::SharedResult::default(),
     });
     let applied_case = |name: &str,
                         hook: &'static str,
@@ -1091,7 +1073,7 @@ fn serve_http_case(subject: Plugin) -> Case {
 fn plugin_cases(subject: Plugin) -> Vec<Case> {
     let batch = std::sync::Arc::new(IntactBatch {
         subject,
-        result: std::sync::OnceLock::new(),
+        result: crate::support::SharedResult::default(),
     });
     let mut cases: Vec<Case> = pluginapi_proto::hooks::HOOK_RPCS
         .iter()

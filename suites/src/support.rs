@@ -205,3 +205,47 @@ pub async fn wait_for<T>(timeout: Duration, mut ready: impl FnMut() -> Option<T>
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A result shared by many cases: computed once, on a task of its own, by the first case
+/// that asks (so a case that times out does not cancel it for the others); every case
+/// gets the same result.
+pub struct SharedResult<T> {
+    cell: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<std::sync::Arc<T>>>>,
+}
+
+impl<T> Default for SharedResult<T> {
+    fn default() -> Self {
+        Self {
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> SharedResult<T> {
+    /// The result, starting `compute` if nobody has; `lost` stands in when the computing
+    /// task ended without a result (it panicked).
+    pub async fn get<F>(
+        &self,
+        compute: impl FnOnce() -> F,
+        lost: impl FnOnce() -> T,
+    ) -> std::sync::Arc<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        let mut receiver = self
+            .cell
+            .get_or_init(|| {
+                let (sender, receiver) = tokio::sync::watch::channel(None);
+                let work = compute();
+                tokio::spawn(async move {
+                    let _ = sender.send(Some(std::sync::Arc::new(work.await)));
+                });
+                receiver
+            })
+            .clone();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().expect("waited for Some"),
+            Err(_) => std::sync::Arc::new(lost()),
+        }
+    }
+}

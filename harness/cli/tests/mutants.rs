@@ -53,3 +53,61 @@ fn every_mutant_is_caught() {
         run.status
     );
 }
+
+/// The same switch behind the driver contract: the host suite catches a mutant of the
+/// reference host served by `reference-host --mutant`, and passes without it.
+#[test]
+fn a_host_mutant_behind_the_driver_is_caught_by_the_host_suite() {
+    let exe = assert_cmd::cargo::cargo_bin!("plugin-conformance");
+    let host_run = |mutant: &[&str]| {
+        let out = tempfile::tempdir().expect("temp dir");
+        let status = Command::new(exe)
+            .args([
+                "host",
+                "--run",
+                "host/hooks/unlisted-never-called",
+                "--out-dir",
+            ])
+            .arg(out.path())
+            .arg("--")
+            .arg(exe)
+            .arg("reference-host")
+            .args(mutant)
+            .env("CI", "true")
+            .status()
+            .expect("plugin-conformance runs");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join("conformance.json")).expect("a report"),
+        )
+        .expect("JSON");
+        (status.code(), report["cases"][0]["status"].clone())
+    };
+    assert_eq!(host_run(&[]), (Some(0), serde_json::json!("passed")));
+    assert_eq!(
+        host_run(&["--mutant", "protocol/implemented-ignored"]),
+        (Some(1), serde_json::json!("failed"))
+    );
+}
+
+#[test]
+fn an_unknown_or_plugin_mutant_is_refused_by_run() {
+    let exe = assert_cmd::cargo::cargo_bin!("plugin-conformance");
+    let out = Command::new(exe)
+        .args(["run", "--mutant", "api-default/NoSuchRpc"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a PluginAPI rpc"));
+    let out = Command::new(exe)
+        .args([
+            "run",
+            "--mutant",
+            "plugin-mode/netrpc",
+            "--run",
+            "handshake/netrpc",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plugin --bundle"));
+}
