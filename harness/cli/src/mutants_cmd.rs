@@ -357,7 +357,8 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     let left = tokio::task::spawn_blocking(conformance_core::process::kill_children).await?;
     if !left.is_empty() {
         eprintln!(
-            "killed {} process(es) the mutants left behind: {}",
+            "killed {} process(es) the mutants left behind (mutants such as \
+             protocol/kill-leader-only leak them on purpose): {}",
             left.len(),
             left.join("; ")
         );
