@@ -205,8 +205,9 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                 "empty-line" => (String::new(), true),
                 _ => ("1|1|tcp|127.0.0.1:1|grpc".to_string(), false),
             };
+            let signals = TerminationSignals::install();
             print_line(&obs, &line, newline).await;
-            return wait_for_termination(&obs, false).await;
+            return signals.wait(&obs, false).await;
         }
         "exit-before-handshake" => return exit_with(&obs, 1, "exit before handshake"),
         "traceback-then-exit" => {
@@ -444,29 +445,50 @@ async fn exercise_api(obs: PathBuf, file: PathBuf) {
     }
 }
 
-/// Waits for SIGTERM/SIGINT (recording it); with `ignore`, records and keeps waiting.
-async fn wait_for_termination(obs: &Path, ignore: bool) -> i32 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    loop {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        let _ = observe::record(
-            obs,
-            Observed::Signal {
-                name: name.to_string(),
-            },
-        );
-        if !ignore {
-            return exit_with(obs, 0, name);
+/// The SIGTERM and SIGINT handlers of a mode. Installed before the handshake line is
+/// printed: a host may signal the moment it has read the line, and until then the default
+/// disposition would kill a mode that is meant to ignore SIGTERM.
+struct TerminationSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl TerminationSignals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        TerminationSignals {
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+        }
+    }
+
+    /// Waits for SIGTERM/SIGINT (recording it); with `ignore`, records and keeps waiting.
+    async fn wait(mut self, obs: &Path, ignore: bool) -> i32 {
+        loop {
+            let name = tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            };
+            let _ = observe::record(
+                obs,
+                Observed::Signal {
+                    name: name.to_string(),
+                },
+            );
+            if !ignore {
+                return exit_with(obs, 0, name);
+            }
         }
     }
 }
 
+/// Installs the handlers now and waits (for modes past their handshake line, or with none).
+async fn wait_for_termination(obs: &Path, ignore: bool) -> i32 {
+    TerminationSignals::install().wait(obs, ignore).await
+}
+
 async fn serve(obs: &Path, spec: Serve) -> i32 {
+    let signals = TerminationSignals::install();
     let stop = Arc::new(Notify::new());
     let health = spec.health.map(|behaviour| {
         HealthServer::new(FakeHealth {
@@ -557,6 +579,6 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
                 exit_with(obs, 1, "server task failed")
             }
         },
-        code = wait_for_termination(obs, spec.ignore_sigterm) => code,
+        code = signals.wait(obs, spec.ignore_sigterm) => code,
     }
 }

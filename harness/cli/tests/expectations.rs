@@ -67,9 +67,11 @@ fn list(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// An interpreter that exits 1 the first time it is started and behaves as the real fake
-/// interpreter after that: a case that fails once, then passes.
+/// interpreter after that: a case that fails once, then passes. The fake interpreter is the
+/// CLI itself, started under a name beginning with `python` (what makes it one).
 fn fails_once(dir: &Path) -> PathBuf {
-    let real = conformance_core::fixtures::fake_interpreter().expect("fake interpreter");
+    let real = dir.join("python-fake");
+    std::os::unix::fs::symlink(cargo_bin!("plugin-conformance"), &real).unwrap();
     let marker = dir.join("started-once");
     let script = dir.join("fails-once.sh");
     std::fs::write(

@@ -87,6 +87,12 @@ impl Work {
     }
 
     fn fake(&self, mode: &str) -> PathBuf {
+        // The CLI is also the fake interpreter: no escargot build of a second binary, which
+        // under `cargo test -p plugin-conformance` would resolve features differently and
+        // recompile the shared crates on every run.
+        conformance_core::fixtures::prefer_fake_interpreter(
+            cargo_bin!("plugin-conformance").to_path_buf(),
+        );
         let dir = self.path().join(mode);
         BundleBuilder::new(mode)
             .plugin_id("com.example.misbehaving")

@@ -225,12 +225,24 @@ pub fn fake_interpreter() -> Result<&'static Path, String> {
 /// workspace with its tests resolves features exactly as `cargo test --workspace` does,
 /// so under `cargo test` this finds every artifact already built instead of compiling
 /// tonic and the generated protos a second time with another feature set.
+///
+/// The variables cargo sets for the test process that runs this (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, ...) are removed: build scripts such as ring's declare
+/// `rerun-if-env-changed` on them, so passing them on made every test crate's build
+/// recompile ring, rustls, tonic and everything above them (about 2 minutes each), and
+/// the next plain `cargo test` or `cargo run` compile it all back again.
 fn build_fake_interpreter(manifest: &Path) -> Result<PathBuf, String> {
-    let messages = escargot::CargoBuild::new()
+    let mut build = escargot::CargoBuild::new()
         .manifest_path(manifest)
         .args(["--workspace", "--lib", "--tests"])
         .bin("fake-interpreter")
-        .current_release()
+        .current_release();
+    for (name, _) in std::env::vars_os() {
+        if is_set_by_cargo_for_the_test(&name.to_string_lossy()) {
+            build = build.env_remove(name);
+        }
+    }
+    let messages = build
         .exec()
         .map_err(|e| format!("building the fake interpreter failed: {e}"))?;
     let mut found = None;
@@ -247,6 +259,20 @@ fn build_fake_interpreter(manifest: &Path) -> Result<PathBuf, String> {
         }
     }
     found.ok_or_else(|| "cargo built no fake-interpreter executable".to_string())
+}
+
+/// Whether `name` is one of the variables cargo sets for the crate it compiles or runs,
+/// as opposed to configuration a user may set for cargo itself (`CARGO_HOME`,
+/// `CARGO_TARGET_DIR`, `CARGO_INCREMENTAL`, ...), which is kept.
+fn is_set_by_cargo_for_the_test(name: &str) -> bool {
+    const PREFIXES: [&str; 3] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"];
+    const NAMES: [&str; 4] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
 /// A generated plugin bundle on disk.
@@ -347,6 +373,36 @@ impl BundleBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fake_build_drops_what_cargo_set_for_this_test_and_keeps_cargo_config() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_EXE_plugin-conformance",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_PRIMARY_PACKAGE",
+        ] {
+            assert!(is_set_by_cargo_for_the_test(name), "{name} kept");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_INCREMENTAL",
+            "CARGO_TERM_COLOR",
+            "CARGO_BUILD_JOBS",
+            "CARGO_PROFILE_DEV_DEBUG",
+            "RUSTFLAGS",
+        ] {
+            assert!(!is_set_by_cargo_for_the_test(name), "{name} dropped");
+        }
+        // This test runs under cargo, which set ring's watched CARGO_MANIFEST_DIR for it.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    }
 
     #[test]
     fn script_round_trips() {
