@@ -205,9 +205,7 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                 "empty-line" => (String::new(), true),
                 _ => ("1|1|tcp|127.0.0.1:1|grpc".to_string(), false),
             };
-            let signals = TerminationSignals::install();
-            print_line(&obs, &line, newline).await;
-            return signals.wait(&obs, false).await;
+            return announce(&obs, &line, newline).await.wait(&obs, false).await;
         }
         "exit-before-handshake" => return exit_with(&obs, 1, "exit before handshake"),
         "traceback-then-exit" => {
@@ -448,7 +446,7 @@ async fn exercise_api(obs: PathBuf, file: PathBuf) {
 /// The SIGTERM and SIGINT handlers of a mode. Installed before the handshake line is
 /// printed: a host may signal the moment it has read the line, and until then the default
 /// disposition would kill a mode that is meant to ignore SIGTERM.
-struct TerminationSignals {
+pub(crate) struct TerminationSignals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
 }
@@ -463,7 +461,7 @@ impl TerminationSignals {
     }
 
     /// Waits for SIGTERM/SIGINT (recording it); with `ignore`, records and keeps waiting.
-    async fn wait(mut self, obs: &Path, ignore: bool) -> i32 {
+    pub(crate) async fn wait(mut self, obs: &Path, ignore: bool) -> i32 {
         loop {
             let name = tokio::select! {
                 _ = self.term.recv() => "SIGTERM",
@@ -482,9 +480,12 @@ impl TerminationSignals {
     }
 }
 
-/// Installs the handlers now and waits (for modes past their handshake line, or with none).
-async fn wait_for_termination(obs: &Path, ignore: bool) -> i32 {
-    TerminationSignals::install().wait(obs, ignore).await
+/// Installs the termination handlers, then prints the handshake `line`: the order that
+/// keeps a signal sent right after the line from meeting the default disposition.
+pub(crate) async fn announce(obs: &Path, line: &str, newline: bool) -> TerminationSignals {
+    let signals = TerminationSignals::install();
+    print_line(obs, line, newline).await;
+    signals
 }
 
 async fn serve(obs: &Path, spec: Serve) -> i32 {

@@ -23,7 +23,7 @@ use tonic::transport::server::Connected;
 use tonic_health::pb::health_server::HealthServer;
 
 use crate::services::{FakeController, FakeHealth, HealthBehaviour, ShutdownBehaviour};
-use crate::{exit_with, print_line, wait_for_termination};
+use crate::{TerminationSignals, announce, exit_with};
 
 /// The announced address when this machine has no non-loopback IPv4 address (TEST-NET-1).
 const FALLBACK: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -94,8 +94,8 @@ pub async fn auto_mtls(obs: &Path, options: &BTreeMap<String, String>, unrequest
         };
         let line = format!("1|1|tcp|{addr}|grpc|");
         log.record("announced", "", &line);
-        print_line(obs, &line, true).await;
-        return serve(obs, tcp_incoming(listener, None, log)).await;
+        let signals = announce(obs, &line, true).await;
+        return serve(obs, signals, tcp_incoming(listener, None, log)).await;
     }
     let (identity, announced) = match (Identity::generate(), Identity::generate()) {
         (Ok(id), Ok(other)) => {
@@ -130,9 +130,9 @@ pub async fn auto_mtls(obs: &Path, options: &BTreeMap<String, String>, unrequest
     };
     let line = format!("1|1|tcp|{addr}|grpc|{announced}");
     log.record("announced", "", &line);
-    print_line(obs, &line, true).await;
+    let signals = announce(obs, &line, true).await;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    serve(obs, tcp_incoming(listener, Some(acceptor), log)).await
+    serve(obs, signals, tcp_incoming(listener, Some(acceptor), log)).await
 }
 
 /// A non-loopback IPv4 address of this machine (`getifaddrs`), if it has one.
@@ -196,8 +196,8 @@ pub async fn non_loopback(obs: &Path, options: &BTreeMap<String, String>) -> i32
     let address = SocketAddr::new(IpAddr::V4(ip), port);
     let line = format!("1|1|tcp|{address}|grpc");
     log.record("announced", &address.to_string(), source);
-    print_line(obs, &line, true).await;
-    serve(obs, tcp_incoming(listener, None, log)).await
+    let signals = announce(obs, &line, true).await;
+    serve(obs, signals, tcp_incoming(listener, None, log)).await
 }
 
 /// `socket-outside-dir`: a Unix socket in the bundle directory (the working directory),
@@ -221,7 +221,7 @@ pub async fn socket_outside_dir(obs: &Path, options: &BTreeMap<String, String>) 
         &path.display().to_string(),
         "the bundle directory",
     );
-    print_line(obs, &line, true).await;
+    let signals = announce(obs, &line, true).await;
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
@@ -239,7 +239,7 @@ pub async fn socket_outside_dir(obs: &Path, options: &BTreeMap<String, String>) 
             }
         }
     });
-    serve(obs, rx).await
+    serve(obs, signals, rx).await
 }
 
 type Incoming<S> = mpsc::Receiver<std::io::Result<S>>;
@@ -350,7 +350,7 @@ impl AsyncWrite for Stream {
 
 /// Serves health, the controller and every conformance hook on `incoming` until Shutdown
 /// or SIGTERM/SIGINT.
-async fn serve<S>(obs: &Path, incoming: Incoming<S>) -> i32
+async fn serve<S>(obs: &Path, signals: TerminationSignals, incoming: Incoming<S>) -> i32
 where
     S: Connected + AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -394,6 +394,6 @@ where
                 exit_with(obs, 1, "server task failed")
             }
         },
-        code = wait_for_termination(obs, false) => code,
+        code = signals.wait(obs, false) => code,
     }
 }
