@@ -5,13 +5,15 @@
 //! [`evaluate`]. Plus a coverage case computed from the descriptors.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use conformance_core::api::ApiOptions;
 use conformance_core::api::CallRecord;
 use conformance_core::api::handlers::common::new_id;
 use conformance_core::apicase::{
-    ApiCase, ApiCaseFile, Exercise, ExerciseFile, StepOutcome, evaluate,
+    ApiCase, Capability, CaseFileError, Exercise, ExerciseFile, StepOutcome, evaluate,
+    load_case_file,
 };
 use conformance_core::driver::process::DriverProcess;
 use conformance_core::fixtures::BundleBuilder;
@@ -19,7 +21,7 @@ use conformance_core::observe::Observed;
 use conformance_core::python_reference::{self, PluginOptions};
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
-use pluginapi_proto::harness::{LoadPluginRequest, UnloadPluginRequest};
+use pluginapi_proto::harness::{ApiCallsRequest, LoadPluginRequest, UnloadPluginRequest};
 use serde_json::Value;
 
 use crate::hooks::Plugin;
@@ -47,15 +49,33 @@ pub const CASE_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every API case of every file; panics on a malformed file (a unit test parses them all).
-pub fn api_cases() -> Vec<ApiCase> {
-    CASE_FILES
-        .iter()
-        .flat_map(|(name, text)| {
-            ApiCaseFile::parse(text)
-                .unwrap_or_else(|e| panic!("suites/api/{name} is malformed: {e}"))
-                .cases
+/// Every case of every file, with the file it comes from, loaded and checked once.
+pub fn loaded() -> Result<&'static [(&'static str, ApiCase)], &'static CaseFileError> {
+    static LOADED: OnceLock<Result<Vec<(&'static str, ApiCase)>, CaseFileError>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let mut all = Vec::new();
+            for (name, text) in CASE_FILES {
+                let file = format!("suites/api/{name}");
+                all.extend(
+                    load_case_file(&file, text)?
+                        .into_iter()
+                        .map(|case| (*name, case)),
+                );
+            }
+            Ok(all)
         })
+        .as_ref()
+        .map(Vec::as_slice)
+}
+
+/// Every API case of every file; panics with the load error on a malformed file (the CLI
+/// checks [`loaded`] first and refuses to run; a unit test loads them all).
+pub fn api_cases() -> Vec<ApiCase> {
+    loaded()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|(_, c)| c.clone())
         .collect()
 }
 
@@ -81,10 +101,77 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(25);
 /// The host the exerciser runs in.
 #[derive(Clone)]
 pub enum Launcher {
-    /// The reference host, in process.
-    Reference,
+    /// The reference host, in process, its PluginAPI server set up as given.
+    Reference(ApiOptions),
     /// Any host, through its driver (`plugin-conformance host`).
     Driver(Arc<DriverProcess>),
+}
+
+impl Launcher {
+    /// The reference host as the self-test runs it: every harness extension honoured.
+    pub fn reference() -> Self {
+        Launcher::Reference(ApiOptions::default())
+    }
+
+    /// What the host can do beyond the protocol. The in-process reference host reads its
+    /// own call log; the rest follows its API options. A driver declares its own.
+    pub fn capabilities(&self) -> BTreeSet<Capability> {
+        match self {
+            Launcher::Reference(api) => {
+                let mut out = BTreeSet::from([Capability::CallLog]);
+                if api.sessions {
+                    out.insert(Capability::ApiSessions);
+                }
+                if api.plugin_identity {
+                    out.insert(Capability::PluginIdentity);
+                }
+                out
+            }
+            // `host` refuses a driver that declares an unknown capability before any
+            // case is built, so nothing is lost here.
+            Launcher::Driver(driver) => driver.capabilities().unwrap_or_default(),
+        }
+    }
+}
+
+/// What the user allows the API cases to do to the host.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPolicy {
+    /// Run the cases marked destructive even on a host whose cases share one store.
+    pub allow_destructive: bool,
+}
+
+/// Why `case` cannot run on a host with `capabilities` under `policy`, if it cannot.
+pub fn gate(
+    case: &ApiCase,
+    capabilities: &BTreeSet<Capability>,
+    policy: ApiPolicy,
+) -> Option<String> {
+    let missing: Vec<Capability> = case
+        .required_capabilities()
+        .into_iter()
+        .filter(|c| !capabilities.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "needs what the host does not declare: {} (SPEC §25.2)",
+            missing
+                .iter()
+                .map(|c| format!("`{c}` ({})", c.meaning()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(why) = &case.destructive
+        && !capabilities.contains(&Capability::ApiSessions)
+        && !policy.allow_destructive
+    {
+        return Some(format!(
+            "destructive: {why}; it runs only with --allow-destructive, or on a host whose \
+             `api-sessions` give each case a store of its own (SPEC §25.4)"
+        ));
+    }
+    None
 }
 
 /// A started exerciser.
@@ -123,6 +210,8 @@ struct Batch {
     launcher: Launcher,
     file: &'static str,
     cases: Vec<ApiCase>,
+    /// Each case in its own session (the host has `api-sessions`).
+    sessions: bool,
     result: SharedResult<BatchResult>,
 }
 
@@ -197,7 +286,11 @@ impl Batch {
                     ("now".to_string(), Value::from(now)),
                 ]
                 .into(),
-                session: case.name.clone(),
+                session: if self.sessions {
+                    case.name.clone()
+                } else {
+                    String::new()
+                },
             })
             .collect();
         std::fs::write(
@@ -207,8 +300,12 @@ impl Batch {
             })?,
         )?;
         let started = match &self.launcher {
-            Launcher::Reference => {
-                match supervisor::start(&bundle.dir, HostConfig::default()).await {
+            Launcher::Reference(api) => {
+                let config = HostConfig {
+                    api: api.clone(),
+                    ..HostConfig::default()
+                };
+                match supervisor::start(&bundle.dir, config).await {
                     Ok(plugin) => Ok(Started::Reference(Box::new(plugin))),
                     Err(failure) => Err(failure.to_string()),
                 }
@@ -278,20 +375,34 @@ impl Batch {
                 _ => {}
             }
         }
-        match started {
+        let calls = match started {
             Started::Reference(plugin) => {
-                for call in plugin.api_calls() {
-                    if let Some(run) = call.session.as_ref().and_then(|s| result.cases.get_mut(s)) {
-                        run.calls.push(call);
-                    }
-                }
+                let calls = plugin.api_calls();
                 plugin.shutdown().await;
+                calls
             }
             Started::Driver(driver, plugin_id) => {
+                let calls = if self.launcher.capabilities().contains(&Capability::CallLog) {
+                    driver_calls(&driver, &plugin_id).await
+                } else {
+                    Vec::new()
+                };
                 let _ = driver
                     .driver()
                     .unload_plugin(UnloadPluginRequest { plugin_id })
                     .await;
+                calls
+            }
+        };
+        // A call belongs to the case of its session; without sessions a batch holds one
+        // case, which made every call.
+        let only = (result.cases.len() == 1)
+            .then(|| result.cases.keys().next().cloned())
+            .flatten();
+        for call in calls {
+            let owner = call.session.clone().or_else(|| only.clone());
+            if let Some(run) = owner.and_then(|s| result.cases.get_mut(&s)) {
+                run.calls.push(call);
             }
         }
         if let Some(e) = whole_file_error {
@@ -307,6 +418,33 @@ impl Batch {
             }
         }
         Ok(result)
+    }
+}
+
+/// The driver's record of the PluginAPI calls of `plugin_id` (the `call-log` capability).
+async fn driver_calls(driver: &DriverProcess, plugin_id: &str) -> Vec<CallRecord> {
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        driver.driver().api_calls(ApiCallsRequest {
+            plugin_id: plugin_id.to_string(),
+        }),
+    )
+    .await;
+    match answer {
+        Ok(Ok(r)) => r
+            .into_inner()
+            .calls
+            .into_iter()
+            .map(|c| CallRecord {
+                t_us: 0,
+                plugin_id: plugin_id.to_string(),
+                session: (!c.session.is_empty()).then_some(c.session),
+                rpc: c.rpc,
+                outcome: c.outcome,
+                effect: (!c.effect.is_empty()).then_some(c.effect),
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -335,11 +473,18 @@ async fn run_api_case(ctx: Ctx, batch: Arc<Batch>, case: ApiCase) -> anyhow::Res
         Some(None) => {
             let mut vars = run.vars.clone();
             for report in evaluate(&case, &mut vars, &run.outcomes) {
+                if let Some(why) = &report.not_run {
+                    ctx.note(format!(
+                        "cleanup {} {}: {why}",
+                        report.index + 1 - case.steps.len(),
+                        report.call
+                    ));
+                }
                 for a in report.assertions {
                     ctx.check(&a.name, a.expected, a.seen, a.passed);
                 }
             }
-            check_host_effects(&ctx, &batch.launcher, &case, &vars, &run.calls);
+            check_host_effects(&ctx, &case, &vars, &run.calls);
         }
     }
     for call in &run.calls {
@@ -350,9 +495,9 @@ async fn run_api_case(ctx: Ctx, batch: Arc<Batch>, case: ApiCase) -> anyhow::Res
 
 /// Checks each step's `host_effect` against the host's record of that call: the k-th call
 /// of an rpc in the case's session is the k-th step that calls it.
+/// (Only reached on hosts with the `call-log` capability: [`gate`] skips the others.)
 fn check_host_effects(
     ctx: &Ctx,
-    launcher: &Launcher,
     case: &ApiCase,
     vars: &BTreeMap<String, Value>,
     calls: &[CallRecord],
@@ -364,14 +509,6 @@ fn check_host_effects(
         let expected =
             conformance_core::apicase::substitute(&Value::String(expected.clone()), vars);
         let expected = expected.as_str().unwrap_or_default().to_string();
-        if matches!(launcher, Launcher::Driver(_)) {
-            ctx.note(format!(
-                "step {} {}: the host's effect ({expected:?}) is not checked: this host keeps no call log the harness can read",
-                index + 1,
-                step.call
-            ));
-            continue;
-        }
         let nth = case.steps[..index]
             .iter()
             .filter(|s| s.call == step.call)
@@ -395,7 +532,7 @@ fn check_host_effects(
 fn clause_of(case: &ApiCase) -> String {
     case.clause.clone().unwrap_or_else(|| {
         format!(
-            "api-methods.tsv {} ({}), PROTOCOL.md §10.1",
+            "SPEC §10.1; api-methods.tsv {} ({})",
             case.rpc,
             conformance_core::api::regime::api_methods()
                 .get(&case.rpc)
@@ -404,57 +541,76 @@ fn clause_of(case: &ApiCase) -> String {
     })
 }
 
+/// What `list` and the reports show of where a case's expectations come from.
+fn provenance_of(case: &ApiCase) -> Vec<String> {
+    let mut out: Vec<String> = case.provenance.iter().map(ToString::to_string).collect();
+    for (index, step) in case.steps.iter().enumerate() {
+        out.extend(
+            step.provenance
+                .iter()
+                .map(|p| format!("step {} {}: {p}", index + 1, step.call)),
+        );
+    }
+    if let Some(why) = &case.reference_only {
+        out.push(format!("reference-only: {why}"));
+    }
+    out
+}
+
 /// The cases of every file run through `plugin` in the host of `launcher`, named
 /// `<prefix>/<case>`: one batch for them all, each case in a session of its own, or one
 /// batch per case when the host's PluginAPI server has no sessions (then each case has a
-/// plugin, and so a KV namespace, of its own). Only the cases whose full name `keep`
-/// selects are built, so a selection runs only its own exercises.
+/// plugin, and so a KV namespace, of its own, and the cases share the host's store as on
+/// a live server). Only the cases whose full name `keep` selects are built, so a selection
+/// runs only its own exercises. A case the host cannot run ([`gate`]) is skipped with the
+/// reason and never sent to the host.
 pub fn batched_cases(
     plugin: Plugin,
     launcher: &Launcher,
     prefix: &str,
-    batch_per_case: bool,
+    policy: ApiPolicy,
     keep: &dyn Fn(&str) -> bool,
 ) -> Vec<Case> {
-    let all: Vec<(&'static str, ApiCase)> = CASE_FILES
-        .iter()
-        .flat_map(|(file, text)| {
-            ApiCaseFile::parse(text)
-                .unwrap_or_else(|e| panic!("suites/api/{file} is malformed: {e}"))
-                .cases
-                .into_iter()
-                .map(move |c| (*file, c))
-        })
-        .filter(|(_, c)| keep(&format!("{prefix}/{}", c.name)))
-        .collect();
-    let groups: Vec<(&'static str, Vec<ApiCase>)> = if batch_per_case {
-        all.into_iter().map(|(file, c)| (file, vec![c])).collect()
-    } else {
+    let capabilities = launcher.capabilities();
+    let sessions = capabilities.contains(&Capability::ApiSessions);
+    let mut out = Vec::new();
+    let mut runnable: Vec<(&'static str, ApiCase)> = Vec::new();
+    for (file, case) in loaded().unwrap_or_else(|e| panic!("{e}")) {
+        if !keep(&format!("{prefix}/{}", case.name)) {
+            continue;
+        }
+        match gate(case, &capabilities, policy) {
+            Some(reason) => out.push(skipped_case(prefix, case, reason)),
+            None => runnable.push((file, case.clone())),
+        }
+    }
+    let groups: Vec<(&'static str, Vec<ApiCase>)> = if sessions {
         vec![(
             "suites/api/*.json",
-            all.into_iter().map(|(_, c)| c).collect(),
+            runnable.into_iter().map(|(_, c)| c).collect(),
         )]
+    } else {
+        runnable
+            .into_iter()
+            .map(|(file, c)| (file, vec![c]))
+            .collect()
     };
-    let mut out = Vec::new();
     for (file, group) in groups.into_iter().filter(|(_, g)| !g.is_empty()) {
         let batch = Arc::new(Batch {
             plugin,
             launcher: launcher.clone(),
             file,
             cases: group.clone(),
+            sessions,
             result: SharedResult::default(),
         });
         for case in group {
             let batch = batch.clone();
             let body_case = case.clone();
             out.push(
-                Case::new(
-                    &format!("{prefix}/{}", case.name),
-                    case.level,
-                    &clause_of(&case),
-                    &case.summary,
-                    move |ctx| run_api_case(ctx, batch.clone(), body_case.clone()),
-                )
+                api_case(prefix, &case, move |ctx| {
+                    run_api_case(ctx, batch.clone(), body_case.clone())
+                })
                 .timeout(CASE_TIMEOUT),
             );
         }
@@ -462,10 +618,43 @@ pub fn batched_cases(
     out
 }
 
+/// The runner's case for an API case, with its clause and provenance.
+fn api_case<F, Fut>(prefix: &str, case: &ApiCase, body: F) -> Case
+where
+    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    Case::new(
+        &format!("{prefix}/{}", case.name),
+        case.level,
+        &clause_of(case),
+        &case.summary,
+        body,
+    )
+    .provenance(provenance_of(case))
+}
+
+/// A case that is not run on this host, for `reason`.
+fn skipped_case(prefix: &str, case: &ApiCase, reason: String) -> Case {
+    api_case(prefix, case, move |ctx| {
+        let reason = reason.clone();
+        async move {
+            ctx.skip(&reason);
+            Ok(())
+        }
+    })
+}
+
 /// The API cases through the fake exerciser, and the coverage case.
 pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     let all = api_cases();
-    let mut out = batched_cases(Plugin::Fake, &Launcher::Reference, "api", false, keep);
+    let mut out = batched_cases(
+        Plugin::Fake,
+        &Launcher::reference(),
+        "api",
+        ApiPolicy::default(),
+        keep,
+    );
     out.push(Case::new(
         "api/coverage",
         Level::Must,
@@ -486,9 +675,9 @@ pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
 pub fn python_cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     batched_cases(
         Plugin::Python,
-        &Launcher::Reference,
+        &Launcher::reference(),
         "api-python",
-        false,
+        ApiPolicy::default(),
         keep,
     )
 }
@@ -498,40 +687,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn case_files_parse_and_name_real_rpcs() {
-        let rpcs: BTreeSet<&str> = pluginapi_proto::api::API_RPCS
-            .iter()
-            .map(|(n, _)| *n)
-            .collect();
-        let cases = api_cases();
-        for c in &cases {
-            assert!(
-                rpcs.contains(c.rpc.as_str()),
-                "{}: unknown rpc {}",
-                c.name,
-                c.rpc
-            );
-            assert!(
-                c.name.starts_with(&format!("{}/", c.rpc)),
-                "{} should start with {}/",
-                c.name,
-                c.rpc
-            );
-            for s in &c.steps {
-                assert!(
-                    rpcs.contains(s.call.as_str()),
-                    "{}: unknown call {}",
-                    c.name,
-                    s.call
-                );
-            }
-            assert!(
-                c.steps.iter().any(|s| s.call == c.rpc),
-                "{} never calls {}",
-                c.name,
-                c.rpc
-            );
-        }
+    fn every_case_file_loads() {
+        // Loading checks each case (rpc names, provenance, levels, error shapes, cleanup);
+        // see conformance_core::apicase::load for the rules and their tests.
+        let cases = loaded().unwrap_or_else(|e| panic!("{e}"));
+        assert!(cases.len() > 300, "{} cases", cases.len());
+    }
+
+    #[test]
+    fn gating_skips_for_missing_capabilities_and_destructive_cases() {
+        let mut case = api_cases().remove(0);
+        case.requires = vec![Capability::PluginIdentity];
+        let none = BTreeSet::new();
+        let reason = gate(&case, &none, ApiPolicy::default()).unwrap();
+        assert!(reason.contains("plugin-identity"), "{reason}");
+        let all: BTreeSet<Capability> = Capability::ALL.into_iter().collect();
+        assert_eq!(gate(&case, &all, ApiPolicy::default()), None);
+        case.requires.clear();
+        case.destructive = Some("it removes a plugin".into());
+        let reason = gate(&case, &none, ApiPolicy::default()).unwrap();
+        assert!(reason.contains("--allow-destructive"), "{reason}");
+        let allowed = ApiPolicy {
+            allow_destructive: true,
+        };
+        assert_eq!(gate(&case, &none, allowed), None);
+        assert_eq!(gate(&case, &all, ApiPolicy::default()), None);
     }
 
     #[test]

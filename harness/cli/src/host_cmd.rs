@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::collections::BTreeSet;
+
 use clap::Args;
+use conformance_core::apicase::Capability;
 use conformance_core::driver::process::DriverProcess;
 use conformance_core::driver::reference::ReferenceDriver;
 use conformance_core::report::SubjectInfo;
@@ -23,6 +26,11 @@ pub struct HostArgs {
     skip: Vec<String>,
     #[command(flatten)]
     execution: ExecutionArgs,
+    /// Also run the API cases marked destructive (they change server state that their
+    /// cleanup cannot restore) on a host whose cases share one store, such as a live
+    /// server. Without it they are skipped with the reason.
+    #[arg(long)]
+    allow_destructive: bool,
     /// The driver command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -37,17 +45,30 @@ pub struct ReferenceHostArgs {
     /// `plugin-conformance mutants --list`).
     #[arg(long, value_name = "NAME")]
     mutant: Option<conformance_core::mutants::Mutant>,
+    /// The capabilities to declare and honour, comma-separated, or `none` (every plugin
+    /// then shares one store and the harness's request metadata is ignored, as on a real
+    /// Mattermost server) [default: all: api-sessions,plugin-identity,call-log].
+    #[arg(long, value_name = "LIST")]
+    capabilities: Option<String>,
 }
 
 /// Starts the driver, runs the host cases through it, stops it.
 pub async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
     let filter = Filter::new(&args.run, &args.skip)?;
+    crate::check_case_files()?;
     tokio::task::spawn_blocking(conformance_core::fixtures::fake_interpreter)
         .await?
         .map_err(anyhow::Error::msg)?;
     let driver = Arc::new(DriverProcess::start(&args.command).await?);
+    let capabilities = match driver.capabilities() {
+        Ok(c) => c,
+        Err(e) => {
+            driver.request_shutdown().await;
+            anyhow::bail!("the driver's Describe: {e}");
+        }
+    };
     eprintln!(
-        "driver: {} {} at {} (HTTP {}, API sessions: {})",
+        "driver: {} {} at {} (HTTP {}, capabilities: {})",
         driver.description.name,
         driver.description.version,
         driver.address,
@@ -56,11 +77,23 @@ pub async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         } else {
             &driver.description.http_base_url
         },
-        driver.description.api_sessions
+        if capabilities.is_empty() {
+            "none".to_string()
+        } else {
+            capabilities
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     );
-    let cases = filter.apply(conformance_suites::host::cases(driver.clone()), |c| {
-        c.name.as_str()
-    });
+    let policy = conformance_suites::api::ApiPolicy {
+        allow_destructive: args.allow_destructive,
+    };
+    let cases = filter.apply(
+        conformance_suites::host::cases(driver.clone(), policy),
+        |c| c.name.as_str(),
+    );
     let subject = SubjectInfo {
         kind: "host".into(),
         name: driver.description.name.clone(),
@@ -96,9 +129,18 @@ pub async fn reference_host(args: ReferenceHostArgs) -> anyhow::Result<ExitCode>
     if let Some(mutant) = args.mutant {
         conformance_core::mutants::activate(mutant).map_err(anyhow::Error::msg)?;
     }
+    let capabilities = match args.capabilities.as_deref() {
+        None => Capability::ALL.into_iter().collect(),
+        Some("none") => BTreeSet::new(),
+        Some(list) => list
+            .split(',')
+            .map(|name| Capability::parse(name.trim()))
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map_err(anyhow::Error::msg)?,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    let driver = ReferenceDriver::new(HostConfig::default()).await?;
+    let driver = ReferenceDriver::new(HostConfig::default(), capabilities).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", conformance_core::driver::announcement(address))?;

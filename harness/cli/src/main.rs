@@ -33,7 +33,7 @@ enum Command {
     /// Run the cases: the reference host against the fake plugins.
     Run(RunArgs),
     /// List the cases.
-    List(SelectArgs),
+    List(ListArgs),
     /// Serve the reference PluginAPI on its own (with gRPC reflection); prints the bound
     /// address as the first stdout line and serves until SIGINT or SIGTERM.
     ServeApi(ServeApiArgs),
@@ -86,6 +86,15 @@ struct DiffArgs {
 }
 
 #[derive(Args)]
+struct ListArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Also print, under each case, the upstream code or tests its expectations come from.
+    #[arg(long)]
+    provenance: bool,
+}
+
+#[derive(Args)]
 struct SelectArgs {
     /// Only cases whose name matches this glob (repeatable; `*` crosses `/`).
     #[arg(long = "run", value_name = "GLOB")]
@@ -107,19 +116,33 @@ struct RunArgs {
     mutant: Option<conformance_core::mutants::Mutant>,
 }
 
+/// Refuses to go on when an embedded API case file is invalid (exit 2, naming the file
+/// and the case), rather than running half a specification.
+pub(crate) fn check_case_files() -> anyhow::Result<()> {
+    conformance_suites::api::loaded()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("invalid API case file: {e}"))
+}
+
 fn select(args: &SelectArgs) -> anyhow::Result<Vec<Case>> {
+    check_case_files()?;
     let filter = Filter::new(&args.run, &args.skip)?;
     let cases = conformance_suites::selected(&|name| filter.selects(name));
     Ok(filter.apply(cases, |c| c.name.as_str())?)
 }
 
-fn list(args: &SelectArgs) -> anyhow::Result<ExitCode> {
-    let cases = select(args)?;
+fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let cases = select(&args.select)?;
     for c in &cases {
         println!(
             "{:<48} {:<6} {:<60} {}",
             c.name, c.level, c.clause, c.summary
         );
+        if args.provenance {
+            for line in &c.provenance {
+                println!("    provenance: {line}");
+            }
+        }
     }
     eprintln!("{} cases", cases.len());
     Ok(ExitCode::SUCCESS)

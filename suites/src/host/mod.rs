@@ -21,14 +21,14 @@ use pluginapi_proto::harness::{
     UnloadPluginResponse,
 };
 
-use crate::api::{Launcher, batched_cases};
+use crate::api::{ApiPolicy, Launcher, batched_cases};
 use crate::hooks::Plugin;
 
 /// How long a driver may take for one LoadPlugin or UnloadPlugin.
 const DRIVER_CALL: Duration = Duration::from_secs(20);
 
 /// Every host case against the driver.
-pub fn cases(driver: Arc<DriverProcess>) -> Vec<Case> {
+pub fn cases(driver: Arc<DriverProcess>, policy: ApiPolicy) -> Vec<Case> {
     let mut out = lifecycle::cases(&driver);
     out.extend(hooks::cases(&driver));
     out.extend(http::cases(&driver));
@@ -37,7 +37,7 @@ pub fn cases(driver: Arc<DriverProcess>) -> Vec<Case> {
         Plugin::Fake,
         &Launcher::Driver(driver.clone()),
         "host/api",
-        !driver.description.api_sessions,
+        policy,
         &|_| true,
     ));
     out

@@ -58,6 +58,29 @@ pub struct CallRecord {
     pub effect: Option<String>,
 }
 
+/// How a plugin's reference PluginAPI server is set up: what it shares and which harness
+/// extensions it honours (a driver declares the matching capabilities, SPEC §25.2).
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// The store, when it is shared with other plugins' servers (one host, many plugins,
+    /// as in Mattermost); `None`: a fresh store of the plugin's own.
+    pub store: Option<SharedStore>,
+    /// Honour [`SESSION_HEADER`] (the `api-sessions` capability).
+    pub sessions: bool,
+    /// Honour [`PLUGIN_ID_HEADER`] (the `plugin-identity` capability).
+    pub plugin_identity: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            store: None,
+            sessions: true,
+            plugin_identity: true,
+        }
+    }
+}
+
 /// The PluginAPI service of one plugin id.
 #[derive(Debug, Clone)]
 pub struct ReferenceApi {
@@ -66,6 +89,10 @@ pub struct ReferenceApi {
     /// Stores of the [`SESSION_HEADER`] sessions.
     pub sessions: Arc<Mutex<HashMap<String, SharedStore>>>,
     pub calls: Arc<Mutex<VecDeque<CallRecord>>>,
+    /// Whether [`SESSION_HEADER`] is honoured (otherwise ignored).
+    pub honour_sessions: bool,
+    /// Whether [`PLUGIN_ID_HEADER`] is honoured (otherwise ignored).
+    pub honour_plugin_identity: bool,
 }
 
 impl ReferenceApi {
@@ -75,12 +102,23 @@ impl ReferenceApi {
             store,
             sessions: Arc::default(),
             calls: Arc::default(),
+            honour_sessions: true,
+            honour_plugin_identity: true,
+        }
+    }
+
+    /// The service of `plugin_id` set up as `options` say.
+    pub fn configured(plugin_id: &str, options: &ApiOptions) -> Self {
+        Self {
+            honour_sessions: options.sessions,
+            honour_plugin_identity: options.plugin_identity,
+            ..Self::new(plugin_id, options.store.clone().unwrap_or_default())
         }
     }
 
     /// The store a call with `session` works on.
     fn store_of(&self, session: Option<&str>) -> SharedStore {
-        match session {
+        match session.filter(|_| self.honour_sessions) {
             None => self.store.clone(),
             Some(name) => self
                 .sessions
@@ -104,7 +142,7 @@ impl ReferenceApi {
             .metadata()
             .get(PLUGIN_ID_HEADER)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+            .filter(|v| !v.is_empty() && self.honour_plugin_identity)
             .unwrap_or(&self.plugin_id)
             .to_string();
         if rpc.starts_with("KV") && mutants::is(mutants::Protocol::KvNotNamespaced) {
@@ -114,7 +152,7 @@ impl ReferenceApi {
             .metadata()
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+            .filter(|v| !v.is_empty() && self.honour_sessions)
             .map(str::to_string);
         let result = {
             let store = self.store_of(session.as_deref());
@@ -136,6 +174,7 @@ impl ReferenceApi {
         let (result, effect) = result;
         let outcome = match &result {
             Ok(r) => r.app_error().map_or("ok".to_string(), |e| e.id.clone()),
+            Err(e) if e.id.is_empty() => format!("{} {}", e.r#where, e.message),
             Err(e) => e.id.clone(),
         };
         {

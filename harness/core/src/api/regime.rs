@@ -62,6 +62,37 @@ impl UpstreamRegime {
     }
 }
 
+/// A kind of failure upstream's gRPC handler of an rpc can answer (the `error_classes`
+/// column of `api-methods.tsv`, SPEC §10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorClass {
+    /// A `*model.AppError`, reported in the rpc's regime.
+    AppError,
+    /// A plain Go error: status INTERNAL, message `"internal error: ..."` (`ErrorToStatus`).
+    GoError,
+    /// The handler's own check of a missing sub-message: INVALID_ARGUMENT with plain text.
+    Guard,
+}
+
+impl ErrorClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::AppError => "app-error",
+            ErrorClass::GoError => "go-error",
+            ErrorClass::Guard => "guard",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "app-error" => Self::AppError,
+            "go-error" => Self::GoError,
+            "guard" => Self::Guard,
+            _ => return None,
+        })
+    }
+}
+
 /// One row of `api-methods.tsv`.
 #[derive(Debug, Clone)]
 pub struct ApiMethod {
@@ -69,6 +100,9 @@ pub struct ApiMethod {
     pub group: String,
     pub note: String,
     pub upstream: UpstreamRegime,
+    /// The failures upstream's handler can answer. For rpcs upstream does not serve, the
+    /// AppErrors of the Go plugin API method, which our reference server reports.
+    pub error_classes: std::collections::BTreeSet<ErrorClass>,
 }
 
 /// Every row of `api-methods.tsv` by rpc name.
@@ -81,12 +115,28 @@ pub fn api_methods() -> &'static BTreeMap<String, ApiMethod> {
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let cols: Vec<&str> = l.split('\t').collect();
+                let upstream = UpstreamRegime::parse(cols[5])
+                    .unwrap_or_else(|| panic!("unknown regime {:?} for {}", cols[5], cols[0]));
+                let error_classes = match cols.get(6) {
+                    Some(list) => list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty() && *c != "-")
+                        .map(|c| {
+                            ErrorClass::parse(c).unwrap_or_else(|| {
+                                panic!("unknown error class {c:?} for {}", cols[0])
+                            })
+                        })
+                        .collect(),
+                    None if upstream == UpstreamRegime::None => Default::default(),
+                    None => [ErrorClass::AppError].into(),
+                };
                 let method = ApiMethod {
                     rpc: cols[0].to_string(),
                     group: cols[1].to_string(),
                     note: cols[4].to_string(),
-                    upstream: UpstreamRegime::parse(cols[5])
-                        .unwrap_or_else(|| panic!("unknown regime {:?} for {}", cols[5], cols[0])),
+                    upstream,
+                    error_classes,
                 };
                 (method.rpc.clone(), method)
             })
@@ -116,6 +166,34 @@ pub fn code_for_http(status: i32) -> Code {
     }
 }
 
+/// A gRPC code by its canonical name (`NOT_FOUND`).
+pub fn code_by_name(name: &str) -> Option<Code> {
+    (0..=16).map(Code::from_i32).find(|c| code_name(*c) == name)
+}
+
+/// The canonical name of a gRPC code (`NOT_FOUND`).
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
 /// The status an AppError becomes in the status regime.
 pub fn to_status(e: &AppError) -> Status {
     let code = if e.status_code == 404 && mutants::is(Protocol::NotFoundWrongCode) {
@@ -126,8 +204,19 @@ pub fn to_status(e: &AppError) -> Status {
     Status::new(code, format!("{}: {}", e.id, e.message))
 }
 
-/// Answers a failed call in the rpc's regime.
+/// Answers a failed call in the rpc's regime. Failures that are no AppError upstream (a
+/// plain Go error, a handler's guard) are statuses in every regime, as upstream's gRPC
+/// layer produces them (`ErrorToStatus`, the handlers' own checks).
 pub fn respond<R: ApiResponse>(rpc: &str, error: AppError) -> Result<Response<R>, Status> {
+    if error.r#where == crate::api::handlers::common::GO_ERROR {
+        return Err(Status::internal(format!(
+            "internal error: {}",
+            error.message
+        )));
+    }
+    if error.r#where == crate::api::handlers::common::GUARD_ERROR {
+        return Err(Status::invalid_argument(error.message));
+    }
     let regime = match regime(rpc) {
         Regime::Embedded if mutants::is(Protocol::AppErrorWrongChannel) => Regime::Status,
         Regime::Status if mutants::is(Protocol::AppErrorWrongChannel) => Regime::Embedded,
@@ -160,6 +249,13 @@ mod tests {
             .map(|(n, _)| *n)
             .collect();
         assert!(m.keys().all(|k| names.contains(k.as_str())));
+    }
+
+    #[test]
+    fn codes_by_name() {
+        assert_eq!(code_by_name("NOT_FOUND"), Some(Code::NotFound));
+        assert_eq!(code_by_name("UNAUTHENTICATED"), Some(Code::Unauthenticated));
+        assert_eq!(code_by_name("NotFound"), None);
     }
 
     #[test]

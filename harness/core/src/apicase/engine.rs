@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tonic::Code;
 
 use super::dynamic::{DynamicClient, RpcError, normalize_request, normalize_response};
 use super::matcher::{lookup, matches};
-use super::outcome::{CallError, StepOutcome};
-use super::{ApiCase, Exercise, Step};
-use crate::api::regime::{Regime, code_for_http, regime};
+use super::outcome::{CallError, CallErrorKind, StepOutcome};
+use super::{ApiCase, ErrorShape, Exercise, Step};
+use crate::api::regime::{Regime, code_by_name, code_for_http, regime};
 use crate::runner::Assertion;
 
 /// What one step did and what was checked.
@@ -26,11 +27,30 @@ pub struct StepReport {
     /// The failure, when it did not.
     pub error: Option<String>,
     pub assertions: Vec<Assertion>,
+    /// A cleanup call rather than a step of the case.
+    #[serde(default)]
+    pub cleanup: bool,
+    /// Why a cleanup call was not made.
+    #[serde(default)]
+    pub not_run: Option<String>,
 }
 
 /// Replaces `${name}` in every string of `v`. A string that is exactly one placeholder
-/// takes the variable's JSON value (so a captured number stays a number).
+/// takes the variable's JSON value (so a captured number stays a number). An object that
+/// is exactly `{"$json_set": {"json": B64, "set": {"A.b": value, ...}}}` becomes the base64
+/// of the JSON document in `B64` with each dotted path set (objects made as needed),
+/// written compactly with sorted keys: how a case changes one setting of a configuration
+/// it read (`GetUnsanitizedConfig`) before saving it. Every exerciser implements the same.
 pub fn substitute(v: &Value, vars: &BTreeMap<String, Value>) -> Value {
+    if let Value::Object(o) = v
+        && o.len() == 1
+        && let Some(spec) = o.get("$json_set")
+    {
+        let spec = substitute(spec, vars);
+        return json_set(&spec).unwrap_or_else(|problem| {
+            Value::String(format!("$json_set could not be applied: {problem}"))
+        });
+    }
     match v {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
@@ -59,6 +79,38 @@ pub fn substitute(v: &Value, vars: &BTreeMap<String, Value>) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// See [`substitute`].
+fn json_set(spec: &Value) -> Result<Value, String> {
+    use base64::Engine;
+    let mut doc = spec
+        .get("json")
+        .and_then(super::matcher::json_in_bytes)
+        .ok_or("`json` is not base64 of a JSON document")?;
+    let set = spec
+        .get("set")
+        .and_then(Value::as_object)
+        .ok_or("`set` is not an object")?;
+    for (path, value) in set {
+        let mut at = &mut doc;
+        let segments: Vec<&str> = path.split('.').collect();
+        for (i, segment) in segments.iter().enumerate() {
+            let Value::Object(map) = at else {
+                return Err(format!("{path}: not an object at {segment:?}"));
+            };
+            if i + 1 == segments.len() {
+                map.insert(segment.to_string(), value.clone());
+                break;
+            }
+            at = map
+                .entry(segment.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+    }
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(doc.to_string()),
+    ))
 }
 
 fn assertion(name: String, expected: String, seen: String, passed: bool) -> Assertion {
@@ -99,91 +151,179 @@ fn check_outcome(
         ),
         Err(e) => e.to_string(),
     };
-    match &step.expect.error {
-        None => {
-            let ok = matches!(outcome, Ok(v) if lookup(v, "error").is_none());
+    let Some(e) = &step.expect.error else {
+        let ok = matches!(outcome, Ok(v) if lookup(v, "error").is_none());
+        out.push(assertion(
+            format!("{label} succeeds"),
+            "OK, no AppError".into(),
+            seen,
+            ok,
+        ));
+        return;
+    };
+    let status = match outcome {
+        Err(RpcError::Status { code, message }) => Some((*code, message.as_str())),
+        _ => None,
+    };
+    match e.shape() {
+        Err(problem) => out.push(assertion(
+            format!("{label} error expectation is well-formed"),
+            "one shape".into(),
+            problem,
+            false,
+        )),
+        Ok(ErrorShape::GoError) => {
+            let text = substitute(&Value::String(e.go_error.clone().unwrap_or_default()), vars);
+            let text = text.as_str().unwrap_or_default();
             out.push(assertion(
-                format!("{label} succeeds"),
-                "OK, no AppError".into(),
+                format!("{label} fails as a plain Go error"),
+                format!("INTERNAL \"internal error: …{text}…\""),
                 seen,
-                ok,
+                status.is_some_and(|(code, message)| {
+                    code == Code::Internal
+                        && message
+                            .strip_prefix("internal error: ")
+                            .is_some_and(|rest| rest.contains(text))
+                }),
             ));
         }
-        Some(e) => match regime(&step.call) {
-            Regime::Status => {
-                let code = code_for_http(e.http);
-                let (seen_code, message) = match outcome {
-                    Err(RpcError::Status { code, message }) => (Some(*code), message.clone()),
-                    _ => (None, String::new()),
-                };
-                out.push(assertion(
-                    format!("{label} fails with a gRPC status"),
-                    format!("{code:?} (HTTP {})", e.http),
-                    seen.clone(),
-                    seen_code == Some(code),
-                ));
-                if let Some(id) = &e.id {
-                    let id = substitute(&Value::String(id.clone()), vars);
-                    let prefix = format!("{}: ", id.as_str().unwrap_or_default());
+        Ok(ErrorShape::Guard) => {
+            let text = e.guard.clone().unwrap_or_default();
+            out.push(assertion(
+                format!("{label} refused by the handler's guard"),
+                format!("INVALID_ARGUMENT {text:?}"),
+                seen,
+                status == Some((Code::InvalidArgument, text.as_str())),
+            ));
+        }
+        Ok(ErrorShape::Grpc) => {
+            let name = e.grpc.clone().unwrap_or_default();
+            let code = code_by_name(&name);
+            out.push(assertion(
+                format!("{label} fails with a gRPC status"),
+                name,
+                seen,
+                code.is_some() && status.map(|(c, _)| c) == code,
+            ));
+        }
+        Ok(ErrorShape::AppError) => {
+            let http = e.http.unwrap_or_default();
+            match regime(&step.call) {
+                Regime::Status => {
+                    let code = code_for_http(http);
                     out.push(assertion(
-                        format!("{label} status message is \"<id>: <message>\""),
-                        format!("starts with {prefix:?}"),
-                        message.clone(),
-                        message.starts_with(&prefix),
+                        format!("{label} fails with a gRPC status"),
+                        format!("{code:?} (HTTP {http})"),
+                        seen.clone(),
+                        status.map(|(c, _)| c) == Some(code),
                     ));
+                    if let Some(id) = &e.id {
+                        let id = substitute(&Value::String(id.clone()), vars);
+                        let prefix = format!("{}: ", id.as_str().unwrap_or_default());
+                        let message = status.map(|(_, m)| m).unwrap_or_default();
+                        out.push(assertion(
+                            format!("{label} status message is \"<id>: <message>\""),
+                            format!("starts with {prefix:?}"),
+                            message.to_string(),
+                            message.starts_with(&prefix),
+                        ));
+                    }
                 }
-            }
-            Regime::Embedded => {
-                let error = outcome.as_ref().ok().and_then(|v| lookup(v, "error"));
-                let status = error
-                    .and_then(|e| lookup(e, "statusCode"))
-                    .and_then(Value::as_i64);
-                out.push(assertion(
-                    format!("{label} fails with an embedded AppError (gRPC OK)"),
-                    format!("OK with error.statusCode {}", e.http),
-                    seen.clone(),
-                    status == Some(e.http as i64),
-                ));
-                if let Some(id) = &e.id {
-                    let seen_id = error.and_then(|e| lookup(e, "id")).cloned();
+                Regime::Embedded => {
+                    let error = outcome.as_ref().ok().and_then(|v| lookup(v, "error"));
+                    let status_code = error
+                        .and_then(|e| lookup(e, "statusCode"))
+                        .and_then(Value::as_i64);
                     out.push(assertion(
-                        format!("{label} error.id"),
-                        id.clone(),
-                        seen_id.map_or("none".into(), |v| brief(&v)),
-                        error.and_then(|e| lookup(e, "id")).and_then(Value::as_str)
-                            == Some(id.as_str()),
+                        format!("{label} fails with an embedded AppError (gRPC OK)"),
+                        format!("OK with error.statusCode {http}"),
+                        seen.clone(),
+                        status_code == Some(http as i64),
                     ));
+                    if let Some(id) = &e.id {
+                        let seen_id = error.and_then(|e| lookup(e, "id")).cloned();
+                        out.push(assertion(
+                            format!("{label} error.id"),
+                            id.clone(),
+                            seen_id.map_or("none".into(), |v| brief(&v)),
+                            error.and_then(|e| lookup(e, "id")).and_then(Value::as_str)
+                                == Some(id.as_str()),
+                        ));
+                    }
                 }
+                Regime::Infallible => out.push(assertion(
+                    format!("{label} expectation fits the rpc"),
+                    "no error expectation: this rpc never fails upstream".into(),
+                    format!("the case expects HTTP {http}"),
+                    false,
+                )),
             }
-            Regime::Infallible => out.push(assertion(
-                format!("{label} expectation fits the rpc"),
-                "no error expectation: this rpc never fails upstream".into(),
-                format!("the case expects HTTP {}", e.http),
-                false,
-            )),
-        },
+        }
     }
 }
 
-/// Runs every step of `exercise` in order and reports each raw outcome. Captures feed the
-/// later steps' requests; nothing is judged here (see [`evaluate`]).
+/// The `${name}` placeholders left in `v` after substitution: variables that were never
+/// captured (an earlier step failed).
+pub fn unresolved(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut visit = |s: &str| {
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    out.push(after[..end].to_string());
+                    rest = &after[end + 1..];
+                }
+                None => break,
+            }
+        }
+    };
+    fn walk(v: &Value, visit: &mut dyn FnMut(&str)) {
+        match v {
+            Value::String(s) => visit(s),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, visit)),
+            Value::Object(o) => o.iter().for_each(|(k, x)| {
+                visit(k);
+                walk(x, visit)
+            }),
+            _ => {}
+        }
+    }
+    walk(v, &mut visit);
+    out
+}
+
+/// Runs every step of `exercise` in order, then its cleanup calls, and reports each raw
+/// outcome. Captures feed the later steps' requests; nothing is judged here (see
+/// [`evaluate`]). A cleanup call whose request still holds a placeholder (its variable was
+/// never captured) is not made: its outcome says so.
 pub async fn execute(client: &mut DynamicClient, exercise: &Exercise) -> Vec<StepOutcome> {
     let case = &exercise.case;
     let mut vars = exercise.vars.clone();
-    let mut outcomes = Vec::with_capacity(case.steps.len());
-    for (index, step) in case.steps.iter().enumerate() {
+    let steps = case.all_steps();
+    let session = (!exercise.session.is_empty()).then_some(exercise.session.as_str());
+    let mut outcomes = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
         if let Some(ms) = step.after_ms {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
         let request = substitute(&step.request, &vars);
+        let missing = unresolved(&request);
+        if index >= case.steps.len() && !missing.is_empty() {
+            outcomes.push(StepOutcome {
+                case: case.name.clone(),
+                index,
+                call: step.call.clone(),
+                request,
+                response: None,
+                error: Some(CallError::not_run(&missing)),
+            });
+            continue;
+        }
         let as_plugin = as_plugin(step, &vars);
         let result = client
-            .call(
-                &step.call,
-                &request,
-                as_plugin.as_deref(),
-                Some(exercise.session.as_str()),
-            )
+            .call(&step.call, &request, as_plugin.as_deref(), session)
             .await;
         if let Ok(response) = &result {
             for (name, path) in &step.capture {
@@ -219,26 +359,60 @@ pub fn evaluate(
     vars: &mut BTreeMap<String, Value>,
     outcomes: &[StepOutcome],
 ) -> Vec<StepReport> {
-    let mut reports = Vec::with_capacity(case.steps.len());
-    for (index, step) in case.steps.iter().enumerate() {
-        let label = format!("step {} {}", index + 1, step.call);
+    let steps = case.all_steps();
+    let mut reports = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        let cleanup = index >= case.steps.len();
+        let label = if cleanup {
+            format!("cleanup {} {}", index - case.steps.len() + 1, step.call)
+        } else {
+            format!("step {} {}", index + 1, step.call)
+        };
         let request = substitute(&step.request, vars);
+        let report = |response, error, assertions, not_run| StepReport {
+            index,
+            call: step.call.clone(),
+            request: request.clone(),
+            response,
+            error,
+            assertions,
+            cleanup,
+            not_run,
+        };
         let Some(reported) = outcomes.iter().find(|o| o.index == index) else {
-            reports.push(StepReport {
-                index,
-                call: step.call.clone(),
-                request,
-                response: None,
-                error: Some("not run".into()),
-                assertions: vec![assertion(
+            reports.push(report(
+                None,
+                Some("not run".into()),
+                vec![assertion(
                     format!("{label} was run"),
                     "an outcome reported by the exerciser".into(),
                     "none".into(),
                     false,
                 )],
-            });
+                None,
+            ));
             continue;
         };
+        if cleanup
+            && let Some(e) = &reported.error
+            && e.kind == CallErrorKind::NotRun
+        {
+            // Not made because an earlier step failed to capture a value: that step's
+            // failure is the finding; the exerciser must not have made it either.
+            let missing = unresolved(&request);
+            let assertions = if missing.is_empty() {
+                vec![assertion(
+                    format!("{label} was made"),
+                    "the call (every variable was captured)".into(),
+                    e.message.clone(),
+                    false,
+                )]
+            } else {
+                Vec::new()
+            };
+            reports.push(report(None, None, assertions, Some(e.message.clone())));
+            continue;
+        }
         let mut assertions = Vec::new();
         if reported.call != step.call {
             assertions.push(assertion(
@@ -301,14 +475,12 @@ pub fn evaluate(
                 }
             }
         }
-        reports.push(StepReport {
-            index,
-            call: step.call.clone(),
-            request,
-            response: outcome.as_ref().ok().cloned(),
-            error: outcome.as_ref().err().map(ToString::to_string),
+        reports.push(report(
+            outcome.as_ref().ok().cloned(),
+            outcome.as_ref().err().map(ToString::to_string),
             assertions,
-        });
+            None,
+        ));
     }
     reports
 }
@@ -317,6 +489,26 @@ pub fn evaluate(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_set_changes_settings_inside_bytes() {
+        use base64::Engine;
+        let b64 = |s: &str| json!(base64::engine::general_purpose::STANDARD.encode(s));
+        let vars: BTreeMap<String, Value> =
+            [("cfg".to_string(), b64(r#"{"B": {"x": 1}, "A": true}"#))].into();
+        let v = substitute(
+            &json!({"configJson": {"$json_set": {"json": "${cfg}",
+                    "set": {"B.y": "two", "C.d.e": false}}}}),
+            &vars,
+        );
+        // Sorted keys, compact: the Python exerciser writes the same bytes.
+        assert_eq!(
+            v,
+            json!({"configJson": b64(r#"{"A":true,"B":{"x":1,"y":"two"},"C":{"d":{"e":false}}}"#)})
+        );
+        let bad = substitute(&json!({"$json_set": {"json": "!!", "set": {}}}), &vars);
+        assert!(bad.as_str().unwrap().contains("could not be applied"));
+    }
 
     #[test]
     fn substitution_keeps_types_for_whole_placeholders() {

@@ -5,7 +5,9 @@
 //! operator: `{"len": n}`, `{"absent": true}`, `{"present": true}`, `{"contains": x}`
 //! (substring, array element, or an array element that has all of an object's fields),
 //! `{"not": x}`, `{"one_of": [..]}`, `{"ge"|"gt"|"le"|"lt": n}`, `{"prefix": s}`,
-//! `{"glob": "[0-9]*.[0-9]*"}` (shell-style pattern over a string).
+//! `{"glob": "[0-9]*.[0-9]*"}` (shell-style pattern over a string), `{"json": {path:
+//! matcher, ...}}` (a `bytes` field holding JSON, as `GetConfig.configJson`: decoded from
+//! base64, parsed, and every path matched).
 
 use serde_json::Value;
 
@@ -73,8 +75,19 @@ fn length(v: &Value) -> Option<usize> {
 
 const OPERATORS: &[&str] = &[
     "len", "absent", "present", "contains", "not", "one_of", "ge", "gt", "le", "lt", "prefix",
-    "glob",
+    "glob", "json",
 ];
+
+/// The JSON document a proto3-JSON `bytes` value (base64) holds, if it holds one.
+pub fn json_in_bytes(v: &Value) -> Option<Value> {
+    use base64::Engine;
+    let text = v.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(text))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
 
 /// Whether `seen` (the value at a path, `None` when absent) satisfies `matcher`.
 pub fn matches(matcher: &Value, seen: Option<&Value>) -> bool {
@@ -124,6 +137,12 @@ pub fn matches(matcher: &Value, seen: Option<&Value>) -> bool {
             (Some(Value::String(s)), Some(p)) => globset::Glob::new(p)
                 .map(|g| g.compile_matcher().is_match(s))
                 .unwrap_or(false),
+            _ => false,
+        },
+        "json" => match (seen.and_then(json_in_bytes), arg.as_object()) {
+            (Some(doc), Some(paths)) => {
+                paths.iter().all(|(path, m)| matches(m, lookup(&doc, path)))
+            }
             _ => false,
         },
         _ => unreachable!("operators are listed"),
@@ -178,5 +197,18 @@ mod tests {
         assert!(matches(&json!({"prefix": "ab"}), lookup(&v, "user.id")));
         assert!(matches(&json!({"glob": "a?c"}), lookup(&v, "user.id")));
         assert!(!matches(&json!({"glob": "[0-9]*"}), lookup(&v, "user.id")));
+    }
+
+    #[test]
+    fn json_inside_bytes() {
+        use base64::Engine;
+        let doc = br#"{"ServiceSettings": {"SiteURL": "", "Enable": true}, "n": [1, 2]}"#;
+        let b64 = json!(base64::engine::general_purpose::STANDARD.encode(doc));
+        let m = json!({"json": {"ServiceSettings.Enable": true, "n": {"len": 2},
+                                "ServiceSettings.SiteURL": {"absent": true}}});
+        assert!(matches(&m, Some(&b64)));
+        assert!(!matches(&json!({"json": {"n": {"len": 3}}}), Some(&b64)));
+        assert!(!matches(&m, Some(&json!("not base64!"))));
+        assert!(!matches(&m, None));
     }
 }

@@ -7,19 +7,25 @@
 //!
 //! The file format is documented in `suites/api/README.md`.
 
+mod capability;
 pub(crate) mod dynamic;
 mod engine;
+mod load;
 mod matcher;
 mod outcome;
+mod provenance;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use capability::Capability;
 pub use dynamic::{DynamicClient, RpcError, normalize_request, normalize_response};
-pub use engine::{StepReport, evaluate, execute, substitute};
+pub use engine::{StepReport, evaluate, execute, substitute, unresolved};
+pub use load::{CaseFileError, load_case_file};
 pub use matcher::{lookup, matches};
 pub use outcome::{CallError, CallErrorKind, StepOutcome};
+pub use provenance::Provenance;
 
 use crate::runner::Level;
 
@@ -39,11 +45,32 @@ pub struct ApiCase {
     pub rpc: String,
     #[serde(default = "must")]
     pub level: Level,
-    /// The clause checked; defaults to the rpc's row of api-methods.tsv.
+    /// The clause checked (`SPEC §24.9`); defaults to the rpc's error regime clause.
     #[serde(default)]
     pub clause: Option<String>,
     pub summary: String,
+    /// The upstream code or tests whose behaviour the case asserts (at least one).
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
+    /// Why upstream's behaviour could not be determined from its source: the case then
+    /// checks only our reference server's choice, and must be a MAY case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_only: Option<String>,
+    /// What the case needs of the host beyond the protocol; also derived from the steps
+    /// (see [`ApiCase::required_capabilities`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<Capability>,
+    /// Why the case changes shared server state that its cleanup cannot restore: such a
+    /// case runs only where each case has a store of its own, or with `--allow-destructive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destructive: Option<String>,
     pub steps: Vec<Step>,
+    /// Calls that undo what the steps did (remove what they created, restore what they
+    /// changed). They run after the steps whatever their outcome; each must succeed. A
+    /// cleanup call whose variables were never captured (an earlier step failed) is not
+    /// made, and the report says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<CleanupStep>,
 }
 
 fn must() -> Level {
@@ -65,12 +92,41 @@ pub struct Step {
     #[serde(default)]
     pub expect: Expect,
     /// Call as another plugin (sets the plugin-id request header, which the reference
-    /// server honours); for isolation cases.
+    /// server honours); needs the host capability `plugin-identity`.
     #[serde(default)]
     pub as_plugin: Option<String>,
     /// Wait this long before the call (for expiry cases: time passing is the event).
     #[serde(default)]
     pub after_ms: Option<u64>,
+    /// Where this step's expectation comes from, when it is not the case's provenance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<Provenance>,
+}
+
+/// A call that undoes part of what a case did. Only a call: no expectation, no capture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupStep {
+    pub call: String,
+    #[serde(default = "empty_object")]
+    pub request: serde_json::Value,
+    #[serde(default)]
+    pub as_plugin: Option<String>,
+}
+
+impl CleanupStep {
+    /// The cleanup call as a step that expects success.
+    pub fn as_step(&self) -> Step {
+        Step {
+            call: self.call.clone(),
+            request: self.request.clone(),
+            capture: BTreeMap::new(),
+            expect: Expect::default(),
+            as_plugin: self.as_plugin.clone(),
+            after_ms: None,
+            provenance: Vec::new(),
+        }
+    }
 }
 
 fn empty_object() -> serde_json::Value {
@@ -90,18 +146,70 @@ pub struct Expect {
     pub fields: BTreeMap<String, serde_json::Value>,
     /// Text the host's record of this call's effect must contain, for rpcs whose effect
     /// no rpc reads back (a log line, a WebSocket event); may hold `${var}` placeholders.
-    /// Checked where the host keeps a call log (the reference host); noted elsewhere.
+    /// Needs the host capability `call-log`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_effect: Option<String>,
 }
 
-/// An expected failure: the AppError's HTTP status and optionally its id.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An expected failure, in one of the shapes upstream's gRPC layer produces (SPEC §10.1):
+/// * an AppError: `{"http": 404, "id": "..."}`, judged in the rpc's regime (a status
+///   whose code comes from the HTTP status and whose message is `"<id>: <message>"`, or an
+///   embedded AppError);
+/// * a plain Go error: `{"go_error": "text"}`, a status INTERNAL whose message is
+///   `"internal error: ..."` and contains the text (which may be empty);
+/// * a handler's guard: `{"guard": "bot is required"}`, a status INVALID_ARGUMENT whose
+///   message is exactly the text, with no AppError id;
+/// * `{"grpc": "UNIMPLEMENTED"}`: a bare status code, for rpcs upstream does not serve.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorExpect {
-    pub http: i32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<String>,
+}
+
+/// The shape of an [`ErrorExpect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    AppError,
+    GoError,
+    Guard,
+    Grpc,
+}
+
+impl ErrorExpect {
+    /// Which shape this is, or why it is none (zero or several shapes given).
+    pub fn shape(&self) -> Result<ErrorShape, String> {
+        let shapes: Vec<ErrorShape> = [
+            (self.http.is_some(), ErrorShape::AppError),
+            (self.go_error.is_some(), ErrorShape::GoError),
+            (self.guard.is_some(), ErrorShape::Guard),
+            (self.grpc.is_some(), ErrorShape::Grpc),
+        ]
+        .into_iter()
+        .filter_map(|(given, shape)| given.then_some(shape))
+        .collect();
+        match shapes.as_slice() {
+            [shape] if *shape != ErrorShape::AppError && self.id.is_some() => {
+                Err("`id` belongs to an AppError expectation (`http`)".into())
+            }
+            [shape] => Ok(*shape),
+            [] => {
+                Err("an error expectation needs one of `http`, `go_error`, `guard`, `grpc`".into())
+            }
+            _ => Err(
+                "an error expectation has exactly one of `http`, `go_error`, `guard`, `grpc`"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// What an exerciser reads: cases to run, each with its starting variables and session.
@@ -116,12 +224,34 @@ pub struct Exercise {
     pub case: ApiCase,
     /// `run`, `plugin_id` and `now`, as the case's variables start.
     pub vars: BTreeMap<String, serde_json::Value>,
-    /// Sent on every call as the session header ([`crate::api::SESSION_HEADER`]).
+    /// Sent on every call as the session header ([`crate::api::SESSION_HEADER`]); empty
+    /// when the host has no sessions (then nothing is sent).
     pub session: String,
 }
 
-impl ApiCaseFile {
-    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+impl ApiCase {
+    /// Every capability the case needs: those it declares, `plugin-identity` when a step
+    /// or cleanup call runs `as_plugin`, `call-log` when a step expects a host effect.
+    pub fn required_capabilities(&self) -> std::collections::BTreeSet<Capability> {
+        let mut out: std::collections::BTreeSet<Capability> =
+            self.requires.iter().copied().collect();
+        if self.steps.iter().any(|s| s.as_plugin.is_some())
+            || self.cleanup.iter().any(|s| s.as_plugin.is_some())
+        {
+            out.insert(Capability::PluginIdentity);
+        }
+        if self.steps.iter().any(|s| s.expect.host_effect.is_some()) {
+            out.insert(Capability::CallLog);
+        }
+        out
+    }
+
+    /// The steps and then the cleanup calls, as the exerciser runs them.
+    pub fn all_steps(&self) -> Vec<Step> {
+        self.steps
+            .iter()
+            .cloned()
+            .chain(self.cleanup.iter().map(CleanupStep::as_step))
+            .collect()
     }
 }

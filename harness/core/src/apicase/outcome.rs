@@ -45,6 +45,27 @@ pub enum CallErrorKind {
     BadRequest,
     /// The exerciser knows no such rpc.
     UnknownRpc,
+    /// A cleanup call that was not made: its request names variables that were never
+    /// captured (the message lists them).
+    NotRun,
+}
+
+impl CallError {
+    /// The outcome of a cleanup call not made for want of `missing` variables.
+    pub fn not_run(missing: &[String]) -> Self {
+        CallError {
+            kind: CallErrorKind::NotRun,
+            code: None,
+            message: format!(
+                "not made: never captured: {}",
+                missing
+                    .iter()
+                    .map(|m| format!("${{{m}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 impl From<&RpcError> for CallError {
@@ -88,6 +109,10 @@ impl StepOutcome {
                     error: e.message.clone(),
                 },
                 CallErrorKind::UnknownRpc => RpcError::UnknownRpc(self.call.clone()),
+                CallErrorKind::NotRun => RpcError::BadResponse {
+                    message: self.call.clone(),
+                    error: e.message.clone(),
+                },
             }),
         }
     }

@@ -162,6 +162,21 @@ impl DriverProcess {
         })
     }
 
+    /// What the host declares it can do beyond the protocol (`Describe.capabilities`, plus
+    /// the first contract's `api_sessions`), or the first name this harness does not know.
+    pub fn capabilities(
+        &self,
+    ) -> Result<std::collections::BTreeSet<crate::apicase::Capability>, String> {
+        let mut out = std::collections::BTreeSet::new();
+        for name in &self.description.capabilities {
+            out.insert(crate::apicase::Capability::parse(name)?);
+        }
+        if self.description.api_sessions {
+            out.insert(crate::apicase::Capability::ApiSessions);
+        }
+        Ok(out)
+    }
+
     pub fn driver(&self) -> HostDriverClient<Channel> {
         HostDriverClient::new(self.channel.clone())
     }

@@ -3,7 +3,7 @@
 //! honours sessions), one HTTP bridge serves every loaded plugin, and the hook proxy
 //! ([`super::proxy`]) calls hooks through the supervisor's hook client.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use super::events::event_of;
+use crate::apicase::Capability;
 use crate::http_bridge::{HttpBridge, Route, RouteTable};
 use crate::supervisor::timeline::Timeline;
 use crate::supervisor::{self, HostConfig, RunningPlugin};
@@ -74,6 +75,8 @@ impl Loaded {
 /// State shared by the driver service and the hook proxy.
 pub(super) struct Shared {
     config: HostConfig,
+    /// What Describe declares, and what the PluginAPI servers honour.
+    capabilities: BTreeSet<Capability>,
     pub(super) plugins: Mutex<HashMap<String, Arc<Loaded>>>,
     routes: RouteTable,
     http_base_url: String,
@@ -98,8 +101,28 @@ pub struct ReferenceDriver {
 }
 
 impl ReferenceDriver {
-    /// Starts the HTTP bridge on a free loopback port.
-    pub async fn new(config: HostConfig) -> std::io::Result<Self> {
+    /// Starts the HTTP bridge on a free loopback port. Every plugin's PluginAPI server
+    /// works on one store, as every plugin of a Mattermost server sees the same data; it
+    /// honours the harness's request metadata only as far as `capabilities` declare. Without
+    /// `api-sessions` the store starts with the small fixture dataset (a server in use is
+    /// never empty), and the cases share it as they would a live server.
+    pub async fn new(
+        mut config: HostConfig,
+        capabilities: BTreeSet<Capability>,
+    ) -> std::io::Result<Self> {
+        let store = crate::api::SharedStore::default();
+        if !capabilities.contains(&Capability::ApiSessions) {
+            crate::api::seed::seed(
+                &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+                "com.mattermost.conformance.seed",
+            )
+            .map_err(std::io::Error::other)?;
+        }
+        config.api = crate::api::ApiOptions {
+            store: Some(store),
+            sessions: capabilities.contains(&Capability::ApiSessions),
+            plugin_identity: capabilities.contains(&Capability::PluginIdentity),
+        };
         let routes = RouteTable::default();
         let bridge = HttpBridge::start_shared(
             SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
@@ -109,6 +132,7 @@ impl ReferenceDriver {
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
+                capabilities,
                 plugins: Mutex::default(),
                 routes,
                 http_base_url: format!("http://{}", bridge.address()),
@@ -205,8 +229,44 @@ impl HostDriver for ReferenceDriver {
             name: "plugin-conformance reference host".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             http_base_url: self.shared.http_base_url.clone(),
-            api_sessions: true,
+            api_sessions: false,
+            capabilities: self
+                .shared
+                .capabilities
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
         }))
+    }
+
+    async fn api_calls(
+        &self,
+        request: Request<ApiCallsRequest>,
+    ) -> Result<Response<ApiCallsResponse>, Status> {
+        if !self.shared.capabilities.contains(&Capability::CallLog) {
+            return Err(Status::unimplemented(
+                "this reference host was started without the call-log capability",
+            ));
+        }
+        let plugin_id = request.into_inner().plugin_id;
+        let loaded = self
+            .shared
+            .get(&plugin_id)
+            .ok_or_else(|| Status::not_found(format!("no plugin {plugin_id:?} is loaded")))?;
+        let plugin = loaded.plugin.read().await;
+        let calls = plugin
+            .as_ref()
+            .map(|p| p.api_calls())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| ApiCall {
+                rpc: c.rpc,
+                session: c.session.unwrap_or_default(),
+                outcome: c.outcome,
+                effect: c.effect.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(ApiCallsResponse { calls }))
     }
 
     async fn load_plugin(

@@ -133,7 +133,7 @@ pub struct Case {
     /// `suite/case`, e.g. `handshake/bad-core-version`.
     pub name: String,
     pub level: Level,
-    /// The clause checked, e.g. `PROTOCOL.md §5`.
+    /// The clause checked, e.g. `SPEC §5`.
     pub clause: String,
     /// One sentence on what is checked.
     pub summary: String,
@@ -141,6 +141,9 @@ pub struct Case {
     pub timeout: Duration,
     /// Runs with no other case of the process running (cases that measure the process).
     pub exclusive: bool,
+    /// Where the case's expectations come from upstream (path, function or test, commit),
+    /// one line each; shown by `list --provenance` and written to the JSON report.
+    pub provenance: Vec<String>,
     body: Body,
 }
 
@@ -171,6 +174,7 @@ impl Case {
             subject: Subject::Host,
             timeout: DEFAULT_TIMEOUT,
             exclusive: false,
+            provenance: Vec::new(),
             body: Arc::new(move |ctx| Box::pin(body(ctx))),
         }
     }
@@ -184,6 +188,12 @@ impl Case {
     /// starts until it is done.
     pub fn exclusive(mut self) -> Self {
         self.exclusive = true;
+        self
+    }
+
+    /// Where the case's expectations come from (see [`Case::provenance`]).
+    pub fn provenance(mut self, lines: Vec<String>) -> Self {
+        self.provenance = lines;
         self
     }
 

@@ -19,7 +19,13 @@ impl RunningPlugin {
         self.timeline.push(Step::ApiServerStopped);
         let api = ApiServer::start_limited(
             address,
-            ReferenceApi::new(&self.plan.manifest.id, store),
+            ReferenceApi::configured(
+                &self.plan.manifest.id,
+                &crate::api::ApiOptions {
+                    store: Some(store),
+                    ..self.config.api.clone()
+                },
+            ),
             false,
             self.config.api_max_message,
         )

@@ -351,7 +351,7 @@ pub(super) async fn launch(
     let start_api = |listen: SocketAddr| {
         ApiServer::start_limited(
             listen,
-            crate::api::ReferenceApi::new(&plugin_id, crate::api::SharedStore::default()),
+            crate::api::ReferenceApi::configured(&plugin_id, &config.api),
             false,
             config.api_max_message,
         )

@@ -71,10 +71,13 @@ pub struct HostConfig {
     /// 100 MiB; upstream's Go server accepts 4 MiB). A larger request is answered
     /// RESOURCE_EXHAUSTED.
     pub api_max_message: usize,
-    /// go-plugin's AutoMTLS (PROTOCOL.md §8.6; Mattermost does not use it, so off by
+    /// go-plugin's AutoMTLS (SPEC §8.6; Mattermost does not use it, so off by
     /// default): a one-off client certificate in `PLUGIN_CLIENT_CERT`, and the plugin dialled
     /// over TLS trusting only the certificate of handshake field 6.
     pub auto_mtls: bool,
+    /// The plugin's PluginAPI server: its store (shared with other plugins or its own) and
+    /// the harness extensions it honours.
+    pub api: crate::api::ApiOptions,
 }
 
 impl Default for HostConfig {
@@ -94,6 +97,7 @@ impl Default for HostConfig {
             hook_deadline: Duration::from_secs(30),
             api_max_message: crate::api::limits::DEFAULT_MAX_MESSAGE,
             auto_mtls: false,
+            api: crate::api::ApiOptions::default(),
         }
     }
 }

@@ -109,13 +109,36 @@ impl Cx<'_> {
         })
     }
 
-    /// A required sub-message or argument is missing (upstream: INVALID_ARGUMENT
-    /// "<x> is required").
+    /// A required sub-message is missing: upstream's gRPC handler refuses it itself, with
+    /// INVALID_ARGUMENT and the plain text `"<what> is required"`, no AppError id
+    /// (SPEC §10.1, guard errors).
     pub fn required(&self, what: &str) -> AppError {
-        self.bad(
-            "api.context.invalid_param.app_error",
-            format!("{what} is required"),
-        )
+        guard_error(format!("{what} is required"))
+    }
+
+    /// A plain Go error of upstream's implementation (a store error, a service error):
+    /// upstream's gRPC layer answers INTERNAL `"internal error: <text>"` (SPEC §10.1).
+    pub fn go_error(&self, text: impl Into<String>) -> AppError {
+        AppError {
+            message: text.into(),
+            r#where: GO_ERROR.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// `AppError.where` of a failure that is not an AppError upstream but a plain Go error.
+pub const GO_ERROR: &str = "<go error>";
+
+/// `AppError.where` of a failure that upstream's gRPC handler answers itself (a guard).
+pub const GUARD_ERROR: &str = "<grpc guard>";
+
+/// A guard failure: INVALID_ARGUMENT with exactly `text` (see [`Cx::required`]).
+pub fn guard_error(text: impl Into<String>) -> AppError {
+    AppError {
+        message: text.into(),
+        r#where: GUARD_ERROR.to_string(),
+        ..Default::default()
     }
 }
 
