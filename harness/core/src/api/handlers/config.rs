@@ -164,6 +164,16 @@ fn desanitize(new: &mut Value, old: &Value) {
 }
 
 impl ConfigState {
+    /// One setting of the current config by its dotted path
+    /// (`FileSettings.EnablePublicLink`), `Value::Null` when absent. How other domains read
+    /// the configuration their rpcs depend on.
+    pub fn setting(&mut self, path: &str) -> Value {
+        path.split('.')
+            .try_fold(&*self.config(), |v, key| v.get(key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
     /// The current config (the default until something is saved).
     pub fn config(&mut self) -> &mut Value {
         self.config.get_or_insert_with(default_config)
