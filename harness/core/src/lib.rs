@@ -26,6 +26,7 @@ pub mod report;
 pub mod requestgen;
 pub mod runner;
 pub mod scratch;
+pub mod spec;
 pub mod supervisor;
 
 pub use pluginapi_proto as proto;

@@ -21,6 +21,12 @@ use crate::runner::{CaseOutcome, Status};
 
 fn checklist(o: &CaseOutcome) -> String {
     let mut s = format!("[{}] {} ({})\n", o.level, o.summary, o.clause);
+    for line in o.clause_text.lines() {
+        s.push_str(&format!("clause {line}\n"));
+    }
+    for line in &o.provenance {
+        s.push_str(&format!("upstream {line}\n"));
+    }
     for a in &o.assertions {
         let mark = if a.passed { "ok  " } else { "FAIL" };
         s.push_str(&format!(

@@ -88,7 +88,14 @@ pub struct CaseOutcome {
     pub suite: String,
     pub level: Level,
     pub clause: String,
+    /// The text of each clause cited, quoted from `docs/SPEC.md` with its link, one per
+    /// line, so that a failure explains itself.
+    #[serde(default)]
+    pub clause_text: String,
     pub summary: String,
+    /// Where the case's expectations come from upstream (path, function or test, commit).
+    #[serde(default)]
+    pub provenance: Vec<String>,
     pub subject: Subject,
     pub status: Status,
     /// The first failed assertion, the error, or the skip reason.
@@ -177,7 +184,9 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         suite: case.suite().to_string(),
         level: case.level,
         clause: case.clause.clone(),
+        clause_text: crate::spec::quote(&case.clause),
         summary: case.summary.clone(),
+        provenance: case.provenance.clone(),
         subject: case.subject,
         status,
         message,
