@@ -1,4 +1,4 @@
-//! The child's environment, arguments and working directory (PROTOCOL.md §3.1, §6, §16),
+//! The child's environment, arguments and working directory (SPEC §3.1, §6, §16),
 //! as the fake plugin observed them.
 
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/magic-cookie",
             Level::Must,
-            "PROTOCOL.md §6 (MATTERMOST_PLUGIN)",
+            "SPEC §6 (MATTERMOST_PLUGIN)",
             "the child gets go-plugin's magic cookie with Mattermost's value",
             |ctx, s, _, _| {
                 ctx.eq(
@@ -91,7 +91,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/protocol-versions",
             Level::Must,
-            "PROTOCOL.md §6 (PLUGIN_PROTOCOL_VERSIONS)",
+            "SPEC §6 (PLUGIN_PROTOCOL_VERSIONS)",
             "the child is offered app protocol version 1",
             |ctx, s, _, _| {
                 ctx.eq(
@@ -104,7 +104,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/port-range",
             Level::Must,
-            "PROTOCOL.md §6 (PLUGIN_MIN_PORT, PLUGIN_MAX_PORT)",
+            "SPEC §6 (PLUGIN_MIN_PORT, PLUGIN_MAX_PORT)",
             "the child gets a numeric port range with min <= max",
             |ctx, s, _, _| {
                 let port = |k: &str| var(s, k).and_then(|v| v.parse::<u16>().ok());
@@ -120,7 +120,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/api-target",
             Level::Must,
-            "PROTOCOL.md §3.1 step 3, §6 (MATTERMOST_PLUGIN_API_TARGET)",
+            "SPEC §3.1 step 3, §6 (MATTERMOST_PLUGIN_API_TARGET)",
             "the child is told the PluginAPI address, and the server is already listening when the child starts",
             |ctx, s, bundle, api| {
                 let api = api.to_string();
@@ -141,7 +141,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/plugin-id-and-path",
             Level::Should,
-            "PROTOCOL.md §6 (MATTERMOST_PLUGIN_ID, MATTERMOST_PLUGIN_PATH read by the SDK)",
+            "SPEC §6 (MATTERMOST_PLUGIN_ID, MATTERMOST_PLUGIN_PATH read by the SDK)",
             "the child is told its plugin id and bundle path, which the SDK reads (upstream hosts leave them unset)",
             |ctx, s, bundle, _| {
                 ctx.eq(
@@ -160,7 +160,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/inherits-host-env",
             Level::Must,
-            "PROTOCOL.md §6 (inherited environment)",
+            "SPEC §6 (inherited environment)",
             "the child inherits the host's environment (PATH)",
             |ctx, s, _, _| {
                 let host_path = std::env::var("PATH").ok();
@@ -170,7 +170,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/cwd-and-argv",
             Level::Must,
-            "PROTOCOL.md §3.1 step 2, §16 (cwd = bundle, script relative)",
+            "SPEC §3.1 step 2, §16 (cwd = bundle, script relative)",
             "the interpreter runs in the bundle directory with the script path relative to it",
             |ctx, s, bundle, _| {
                 let cwd = std::fs::canonicalize(&s.cwd).ok();
@@ -187,7 +187,7 @@ pub fn cases() -> Vec<Case> {
         env_case(
             "environment/own-process-group",
             Level::Should,
-            "PROTOCOL.md §9.2 step 4 (grandchildren)",
+            "SPEC §9.2 step 4 (grandchildren)",
             "the plugin runs in a process group of its own, so the host can stop everything it started",
             |ctx, s, _, _| {
                 ctx.eq("process group id", s.pid as i32, s.pgid);
@@ -196,7 +196,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "environment/requires-magic-cookie",
             Level::Must,
-            "PROTOCOL.md §3.3 step 1, §6",
+            "SPEC §3.3 step 1, §6",
             "a plugin that refuses to run without the magic cookie (like go-plugin's Serve) starts",
             |ctx| async move {
                 let (bundle, plugin) = start_ok(

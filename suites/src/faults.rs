@@ -57,7 +57,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "faults/crash-mid-hook",
             Level::Must,
-            "PROTOCOL.md §10.2, §10.3 (a failed filter fails open)",
+            "SPEC §10.2, §10.3 (a failed filter fails open)",
             "a plugin that exits while handling MessageWillBePosted: the call fails at once (no wait for the deadline), the host lets the post through unchanged, and stops cleanly",
             |ctx| async move {
                 let (_bundle, plugin) = conformance_plugin(&ctx, HostConfig::default()).await?;
@@ -96,7 +96,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "faults/crash-mid-api-call",
             Level::Must,
-            "PROTOCOL.md §10.1, §9.1",
+            "SPEC §10.1, §9.1",
             "a plugin that exits with a 32 MiB PluginAPI call on the wire: the PluginAPI server keeps answering and the host stops cleanly",
             |ctx| async move {
                 let (bundle, plugin) = conformance_plugin(&ctx, HostConfig::default()).await?;
@@ -151,7 +151,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "faults/api-request-over-limit",
             Level::Must,
-            "PROTOCOL.md §22 (message sizes); HostConfig.api_max_message",
+            "SPEC §22 (message sizes); HostConfig.api_max_message",
             "a 2 MiB PluginAPI request to a server limited to 1 MiB is answered RESOURCE_EXHAUSTED naming the limit, at once; within the limit it succeeds",
             |ctx| async move {
                 for (limit, expect_ok) in [(1usize << 20, false), (4 << 20, true)] {
@@ -206,7 +206,7 @@ fn api_restart_case(subject: Plugin) -> Case {
     Case::new(
         name,
         Level::Must,
-        "PROTOCOL.md §3.2 (the SDK's lazy PluginAPI channel), §10.1",
+        "SPEC §3.2 (the SDK's lazy PluginAPI channel), §10.1",
         "after the host restarts its PluginAPI server under a live plugin, the plugin's next PluginAPI calls reach the new server",
         move |ctx| async move {
             let (_bundle, plugin) = start_plugin(&ctx, subject, HostConfig::default()).await?;

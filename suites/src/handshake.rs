@@ -1,4 +1,4 @@
-//! Handshake: every start failure mode of PROTOCOL.md §5 gives its own diagnosis (and the
+//! Handshake: every start failure mode of SPEC §5 gives its own diagnosis (and the
 //! child is killed), and every valid variant of §4 is accepted.
 
 use std::time::Duration;
@@ -28,7 +28,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unrecognized",
         fragment: "Starting plugin",
-        clause: "PROTOCOL.md §4 (first line is the handshake)",
+        clause: "SPEC §4 (first line is the handshake)",
         summary: "a banner printed before the handshake line is refused as an unrecognized line",
     },
     Refusal {
@@ -37,7 +37,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unrecognized",
         fragment: "hello from a python plugin",
-        clause: "PROTOCOL.md §5 (< 4 fields)",
+        clause: "SPEC §5 (< 4 fields)",
         summary: "a first line that is not a handshake is refused and quoted",
     },
     Refusal {
@@ -46,7 +46,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unrecognized",
         fragment: "0 '|'-separated field",
-        clause: "PROTOCOL.md §20.4 item 2",
+        clause: "SPEC §20.4 item 2",
         summary: "an empty first line is refused",
     },
     Refusal {
@@ -55,7 +55,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "no-handshake",
         fragment: "(exit status: 1)",
-        clause: "PROTOCOL.md §5 (process exits before printing)",
+        clause: "SPEC §5 (process exits before printing)",
         summary: "a plugin that exits silently is diagnosed with its exit status",
     },
     Refusal {
@@ -64,7 +64,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "no-handshake",
         fragment: "ModuleNotFoundError",
-        clause: "PROTOCOL.md §20.4 item 6",
+        clause: "SPEC §20.4 item 6",
         summary: "a Python traceback on stderr is shown in the diagnosis of a plugin that exits before the handshake",
     },
     Refusal {
@@ -73,7 +73,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "core-version-mismatch",
         fragment: "core protocol version 2",
-        clause: "PROTOCOL.md §4 field 1, §5",
+        clause: "SPEC §4 field 1, §5",
         summary: "core protocol version 2 is refused",
     },
     Refusal {
@@ -82,7 +82,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "app-version-not-offered",
         fragment: "app protocol version 2",
-        clause: "PROTOCOL.md §4 field 2, §5",
+        clause: "SPEC §4 field 2, §5",
         summary: "an app protocol version the host did not offer is refused",
     },
     Refusal {
@@ -91,7 +91,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "core-version-not-integer",
         fragment: "\"x\"",
-        clause: "PROTOCOL.md §5",
+        clause: "SPEC §5",
         summary: "a core version that is not an integer is refused",
     },
     Refusal {
@@ -100,7 +100,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[("field", "app")],
         kind: "app-version-not-integer",
         fragment: "\"x\"",
-        clause: "PROTOCOL.md §5",
+        clause: "SPEC §5",
         summary: "an app version that is not an integer is refused",
     },
     Refusal {
@@ -109,7 +109,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[("line", "1 |1|tcp|{addr}|grpc")],
         kind: "core-version-not-integer",
         fragment: "\"1 \"",
-        clause: "PROTOCOL.md §4 (fields are not trimmed)",
+        clause: "SPEC §4 (fields are not trimmed)",
         summary: "spaces inside a field are not trimmed, so `1 ` is not a version",
     },
     Refusal {
@@ -118,7 +118,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unknown-network",
         fragment: "\"udp\"",
-        clause: "PROTOCOL.md §4 field 3, §5",
+        clause: "SPEC §4 field 3, §5",
         summary: "a network other than tcp or unix is refused",
     },
     Refusal {
@@ -127,7 +127,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "bad-tcp-address",
         fragment: "missing port",
-        clause: "PROTOCOL.md §4 field 4, §5",
+        clause: "SPEC §4 field 4, §5",
         summary: "a tcp address without a port is refused",
     },
     Refusal {
@@ -136,7 +136,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unsupported-protocol",
         fragment: "\"netrpc\"",
-        clause: "PROTOCOL.md §4 field 5, §5",
+        clause: "SPEC §4 field 5, §5",
         summary: "netrpc is refused by a gRPC-only host",
     },
     Refusal {
@@ -145,7 +145,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "missing-protocol",
         fragment: "netrpc",
-        clause: "PROTOCOL.md §4 (missing protocol means netrpc)",
+        clause: "SPEC §4 (missing protocol means netrpc)",
         summary: "a four-field line means netrpc and is refused",
     },
     Refusal {
@@ -154,7 +154,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unsupported-protocol",
         fragment: "\"http\"",
-        clause: "PROTOCOL.md §5",
+        clause: "SPEC §5",
         summary: "an unknown protocol word is refused",
     },
     Refusal {
@@ -163,7 +163,7 @@ const REFUSALS: &[Refusal] = &[
         options: &[],
         kind: "unexpected-server-cert",
         fragment: "PLUGIN_CLIENT_CERT",
-        clause: "PROTOCOL.md §5, §22 (cert only after PLUGIN_CLIENT_CERT)",
+        clause: "SPEC §5, §22 (cert only after PLUGIN_CLIENT_CERT)",
         summary: "a server certificate the host never asked for is refused (a go-plugin host would panic)",
     },
 ];
@@ -293,7 +293,7 @@ pub fn cases() -> Vec<Case> {
         cases.push(Case::new(
             &format!("handshake/{}", a.case),
             Level::Must,
-            "PROTOCOL.md §4",
+            "SPEC §4",
             a.summary,
             move |ctx| async move {
                 let (_bundle, plugin) =
@@ -318,7 +318,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "handshake/no-newline",
             Level::Must,
-            "PROTOCOL.md §4 (a line is delivered only at its newline)",
+            "SPEC §4 (a line is delivered only at its newline)",
             "a handshake without a newline runs into the start timeout, and the diagnosis says so",
             |ctx| async move {
                 expect_refusal(
@@ -337,7 +337,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "handshake/start-timeout",
             Level::Must,
-            "PROTOCOL.md §5.1",
+            "SPEC §5.1",
             "a plugin silent past the start timeout is killed, no earlier than the timeout",
             |ctx| async move {
                 let timeout = Duration::from_secs(1);

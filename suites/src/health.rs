@@ -1,4 +1,4 @@
-//! Health: `grpc.health.v1.Health/Check` for the name "plugin" (PROTOCOL.md §7, §20.4
+//! Health: `grpc.health.v1.Health/Check` for the name "plugin" (SPEC §7, §20.4
 //! item 8). SERVING passes; NOT_SERVING passes go-plugin's Ping but is reported; no health
 //! service or no "plugin" name fails; a check that never answers is diagnosed by timeout.
 
@@ -23,7 +23,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/serving",
             Level::Must,
-            "PROTOCOL.md §7",
+            "SPEC §7",
             "a plugin answering SERVING for \"plugin\" is healthy, and the check named \"plugin\"",
             |ctx| async move {
                 let (bundle, plugin) =
@@ -47,7 +47,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/ping-twice",
             Level::Must,
-            "PROTOCOL.md §20.3 (TestClient_ping)",
+            "SPEC §20.3 (TestClient_ping)",
             "consecutive pings on one connection both succeed",
             |ctx| async move {
                 let (_bundle, plugin) =
@@ -61,7 +61,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/not-serving",
             Level::Should,
-            "PROTOCOL.md §7 (only the error counts)",
+            "SPEC §7 (only the error counts)",
             "NOT_SERVING passes go-plugin's Ping but is reported as a finding",
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
@@ -85,7 +85,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/no-health-service",
             Level::Must,
-            "PROTOCOL.md §7",
+            "SPEC §7",
             "a plugin without grpc.health.v1.Health fails the check with a diagnosis",
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
@@ -105,7 +105,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/wrong-service-name",
             Level::Must,
-            "PROTOCOL.md §7, §22",
+            "SPEC §7, §22",
             "a health service that knows only \"\" fails the \"plugin\" check",
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
@@ -130,7 +130,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/hangs",
             Level::Must,
-            "PROTOCOL.md §7, §20.4 item 8 (Ping has no deadline)",
+            "SPEC §7, §20.4 item 8 (Ping has no deadline)",
             "a check that never answers is diagnosed at the health timeout instead of hanging",
             |ctx| async move {
                 let timeout = Duration::from_secs(1);
@@ -162,7 +162,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "health/crash-after-handshake",
             Level::Must,
-            "PROTOCOL.md §5 last row, §20.4 item 7",
+            "SPEC §5 last row, §20.4 item 7",
             "a plugin that dies right after a valid handshake is never reported healthy",
             |ctx| async move {
                 let (bundle, started) = crate::support::start_fake(

@@ -1,4 +1,4 @@
-//! The hooks suite (PROTOCOL.md §10.2, §10.3, §11, §12; `fixtures/plugins/BEHAVIOUR.md`):
+//! The hooks suite (SPEC §10.2, §10.3, §11, §12; `fixtures/plugins/BEHAVIOUR.md`):
 //! every hook's request arrives with every field intact, the plugin answers as the
 //! behaviour says, the host applies the answer (rejection, modification, AppError) and
 //! upstream's defaults for unlisted hooks, unlisted hooks are never called, a hook past its
@@ -313,7 +313,7 @@ fn intact_case(subject: Plugin, hook: &'static str, batch: std::sync::Arc<Intact
     Case::new(
         &format!("{}/{hook}/intact", subject.suite()),
         Level::Must,
-        "PROTOCOL.md §11.3, hooks.tsv; BEHAVIOUR.md",
+        "SPEC §11.3, hooks.tsv; BEHAVIOUR.md",
         &format!(
             "a fully populated {hook} request arrives with every field intact, and the answer is the behaviour's"
         ),
@@ -464,7 +464,7 @@ fn applied_case(
     Case::new(
         &case_name,
         Level::Must,
-        "PROTOCOL.md §10.2, §10.3; BEHAVIOUR.md",
+        "SPEC §10.2, §10.3; BEHAVIOUR.md",
         summary,
         move |ctx| {
             let (batch, key, checks) = (batch.clone(), key.clone(), checks.clone());
@@ -727,7 +727,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/OnActivate/refused",
             Level::Must,
-            "PROTOCOL.md §12 (a non-empty error from OnActivate aborts activation)",
+            "SPEC §12 (a non-empty error from OnActivate aborts activation)",
             "an AppError from OnActivate aborts activation",
             |ctx| async move {
                 let (_bundle, mut plugin) = start_ok(
@@ -750,7 +750,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/OnActivate/calls-the-api",
             Level::Must,
-            "PROTOCOL.md §12, §20.1 (a plugin calls back into the PluginAPI)",
+            "SPEC §12, §20.1 (a plugin calls back into the PluginAPI)",
             "Implemented comes first, then OnActivate, which can already use the PluginAPI",
             |ctx| async move {
                 let (bundle, plugin) =
@@ -781,7 +781,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/OnDeactivate/before-shutdown",
             Level::Must,
-            "PROTOCOL.md §9.1, §12",
+            "SPEC §9.1, §12",
             "OnDeactivate is called before the Shutdown rpc, while the PluginAPI server is up",
             |ctx| async move {
                 let (bundle, plugin) =
@@ -816,7 +816,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/gating/unlisted-never-called",
             Level::Must,
-            "PROTOCOL.md §11.4",
+            "SPEC §11.4",
             "hooks the plugin does not list are never called and get upstream's defaults",
             |ctx| async move {
                 let (bundle, plugin) = activated(
@@ -883,7 +883,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/gating/unknown-names-ignored",
             Level::Should,
-            "PROTOCOL.md §11.4 (unknown names are logged and ignored)",
+            "SPEC §11.4 (unknown names are logged and ignored)",
             "a hook name the host does not know does not break activation",
             |ctx| async move {
                 let (_bundle, mut plugin) = start_ok(
@@ -908,7 +908,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/deadline",
             Level::Must,
-            "PROTOCOL.md §12 (30 s per hook), §10.3 (filters fail open)",
+            "SPEC §12 (30 s per hook), §10.3 (filters fail open)",
             "a hook past its deadline is diagnosed, and a message filter past it fails open",
             |ctx| async move {
                 let deadline = Duration::from_secs(1);
@@ -943,7 +943,7 @@ fn lifecycle_cases() -> Vec<Case> {
         Case::new(
             "hooks/concurrent",
             Level::Must,
-            "PROTOCOL.md §12 (hooks may arrive concurrently)",
+            "SPEC §12 (hooks may arrive concurrently)",
             "16 concurrent MessageHasBeenPosted calls all complete and all reach the plugin",
             |ctx| async move {
                 let (bundle, plugin) =
@@ -986,7 +986,7 @@ fn serve_http_case(subject: Plugin) -> Case {
     Case::new(
         &format!("{}/ServeHTTP/intact", subject.suite()),
         Level::Must,
-        "PROTOCOL.md §13.3, §13.4",
+        "SPEC §13.3, §13.4",
         "a ServeHTTP stream's init arrives intact (multi-value headers included) and an echo streams the body back",
         move |ctx| async move {
             use pluginapi_proto::pluginapi::plugin_hooks_client::PluginHooksClient;

@@ -1,4 +1,4 @@
-//! Plugin output after the handshake (PROTOCOL.md §8.4, §20.4 items 13-14): stderr lines
+//! Plugin output after the handshake (SPEC §8.4, §20.4 items 13-14): stderr lines
 //! become logs at the level hclog would give them, and stdout is drained so a chatty plugin
 //! never blocks.
 
@@ -20,7 +20,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "logs/stderr-levels",
             Level::Should,
-            "PROTOCOL.md §8.4 (logStderr)",
+            "SPEC §8.4 (logStderr)",
             "stderr lines are logged: hclog JSON at its level with its fields, [ERROR] text at Error, plain text at Debug",
             |ctx| async move {
                 let (_bundle, plugin) =
@@ -60,7 +60,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "logs/stdout-drained-after-handshake",
             Level::Must,
-            "PROTOCOL.md §8.4 (stdout after the handshake is discarded), §20.4 item 13",
+            "SPEC §8.4 (stdout after the handshake is discarded), §20.4 item 13",
             "1 MiB written to stdout after the handshake is drained by the host, so the plugin does not block",
             |ctx| async move {
                 let (bundle, plugin) =

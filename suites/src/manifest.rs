@@ -1,5 +1,5 @@
 //! Bundles: manifest errors, runtime detection, interpreter discovery order and the
-//! script path rule (PROTOCOL.md §3.1, §16, §17).
+//! script path rule (SPEC §3.1, §16, §17).
 
 use conformance_core::fixtures::BundleBuilder;
 use conformance_core::manifest::platform_key;
@@ -94,7 +94,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/missing",
             Level::Must,
-            "PROTOCOL.md §17",
+            "SPEC §17",
             "a bundle without plugin.json is refused with a clear error",
             |ctx| async move {
                 expect_manifest_error(
@@ -109,7 +109,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/malformed",
             Level::Must,
-            "PROTOCOL.md §17",
+            "SPEC §17",
             "a plugin.json that is not JSON is refused with the parse error",
             |ctx| async move {
                 expect_manifest_error(
@@ -124,7 +124,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/path-traversal",
             Level::Must,
-            "PROTOCOL.md §16 (sanitizePythonScriptPath)",
+            "SPEC §16 (sanitizePythonScriptPath)",
             "an executable that climbs out of the bundle with .. is refused",
             |ctx| async move {
                 expect_manifest_error(
@@ -141,7 +141,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/absolute-path-rerooted",
             Level::Must,
-            "PROTOCOL.md §16 (absolute paths are re-rooted inside the bundle)",
+            "SPEC §16 (absolute paths are re-rooted inside the bundle)",
             "an absolute executable path is looked up inside the bundle, never outside",
             |ctx| async move {
                 expect_manifest_error(
@@ -158,7 +158,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/symlink-escape",
             Level::Must,
-            "PROTOCOL.md §16 (script inside the bundle)",
+            "SPEC §16 (script inside the bundle)",
             "a script that is a symlink to a file outside the bundle is refused",
             |ctx| async move {
                 let outside = ctx.scratch.join("outside.py");
@@ -178,7 +178,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/missing-script",
             Level::Must,
-            "PROTOCOL.md §16",
+            "SPEC §16",
             "a manifest naming a script that does not exist is refused",
             |ctx| async move {
                 expect_manifest_error(
@@ -193,7 +193,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/no-interpreter",
             Level::Must,
-            "PROTOCOL.md §16",
+            "SPEC §16",
             "no venv in the bundle and no python on PATH is refused with the places searched",
             |ctx| async move {
                 expect_manifest_error(
@@ -208,7 +208,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/not-python",
             Level::Must,
-            "PROTOCOL.md §3.1 step 1, §17",
+            "SPEC §3.1 step 1, §17",
             "a Go runtime with a non-.py executable is not launched as a Python plugin",
             |ctx| async move {
                 expect_manifest_error(
@@ -225,7 +225,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/venv-before-dot-venv",
             Level::Must,
-            "PROTOCOL.md §16 (venv preferred over .venv)",
+            "SPEC §16 (venv preferred over .venv)",
             "with both venv/ and .venv/, the host runs venv/bin/python",
             |ctx| async move {
                 let dir = ctx.scratch.join("b");
@@ -244,7 +244,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/dot-venv-python3",
             Level::Must,
-            "PROTOCOL.md §16",
+            "SPEC §16",
             "an interpreter at .venv/bin/python3 is found when there is no venv/",
             |ctx| async move {
                 start_and_report_interpreter(
@@ -258,7 +258,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/python-by-extension",
             Level::Must,
-            "PROTOCOL.md §3.1 step 1",
+            "SPEC §3.1 step 1",
             "a .py executable without a runtime field is launched as a Python plugin",
             |ctx| async move {
                 start_and_report_interpreter(
@@ -274,7 +274,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "manifest/platform-executable",
             Level::Must,
-            "PROTOCOL.md §16 (server.executables[os-arch] before server.executable)",
+            "SPEC §16 (server.executables[os-arch] before server.executable)",
             "the executable for this platform wins over server.executable",
             |ctx| async move {
                 let mut executables = serde_json::Map::new();

@@ -1,4 +1,4 @@
-//! The reference host's restart policy (PROTOCOL.md §7), with compressed intervals: a
+//! The reference host's restart policy (SPEC §7), with compressed intervals: a
 //! crashed plugin is restarted and activated again; the third failure within the window
 //! leaves it failed with the reason; a healthy plugin is left alone.
 
@@ -59,7 +59,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "restart/crash-is-restarted",
             Level::Must,
-            "PROTOCOL.md §7 (health check job, RestartPlugin)",
+            "SPEC §7 (health check job, RestartPlugin)",
             "a plugin killed under the host fails its next health check and is started and activated again",
             |ctx| async move {
                 let m = managed(&ctx).await?;
@@ -98,7 +98,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "restart/third-failure-in-window-fails",
             Level::Must,
-            "PROTOCOL.md §7 (3 failures within 60 min: PluginStateFailedToStayRunning)",
+            "SPEC §7 (3 failures within 60 min: PluginStateFailedToStayRunning)",
             "the third health-check failure within the window leaves the plugin stopped in the failed state, with the reason",
             |ctx| async move {
                 let m = managed(&ctx).await?;
@@ -139,7 +139,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "restart/healthy-plugin-is-left-alone",
             Level::Must,
-            "PROTOCOL.md §7",
+            "SPEC §7",
             "a healthy plugin passes every health check and is never restarted",
             |ctx| async move {
                 let m = managed(&ctx).await?;

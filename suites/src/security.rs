@@ -4,7 +4,7 @@
 //! * It dials only loopback addresses and Unix sockets inside the directory it made for the
 //!   plugin (`PLUGIN_UNIX_SOCKET_DIR`); anything else is refused before any connection,
 //!   which the fake plugin proves by recording every connection it accepts.
-//! * Optional AutoMTLS (PROTOCOL.md §8.6), off by default as in Mattermost: host and fake
+//! * Optional AutoMTLS (SPEC §8.6), off by default as in Mattermost: host and fake
 //!   plugin each pin the other's one-off certificate.
 
 use std::net::SocketAddr;
@@ -129,7 +129,7 @@ fn loopback_cases() -> Vec<Case> {
     vec![Case::new(
         "security/loopback/default-listen-addresses",
         Level::Must,
-        "PROTOCOL.md §6 (MATTERMOST_PLUGIN_API_TARGET), §13 (loopback unless told otherwise)",
+        "SPEC §6 (MATTERMOST_PLUGIN_API_TARGET), §13 (loopback unless told otherwise)",
         "by default the PluginAPI server and the ServeHTTP bridge listen on loopback, and the plugin is told a loopback API address",
         |ctx| async move {
             let config = HostConfig::default();
@@ -179,7 +179,7 @@ fn address_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/address/non-loopback-not-dialed",
         Level::Must,
-        "PROTOCOL.md §4 field 4 (go-plugin dials whatever address is printed)",
+        "SPEC §4 field 4 (go-plugin dials whatever address is printed)",
         "a plugin announcing a non-loopback address of this machine is refused with a fix, and nothing connects to it; the same fake announcing 127.0.0.1 is dialled (control)",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
@@ -241,7 +241,7 @@ fn address_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/address/socket-outside-dir-not-dialed",
         Level::Must,
-        "PROTOCOL.md §4 field 4, §6 (PLUGIN_UNIX_SOCKET_DIR)",
+        "SPEC §4 field 4, §6 (PLUGIN_UNIX_SOCKET_DIR)",
         "a plugin announcing a Unix socket outside the directory the host made for it is refused with a fix, and nothing connects to it",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
@@ -270,7 +270,7 @@ fn address_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/address/socket-dir-offered",
         Level::Must,
-        "PROTOCOL.md §6 (PLUGIN_UNIX_SOCKET_DIR)",
+        "SPEC §6 (PLUGIN_UNIX_SOCKET_DIR)",
         "the host makes a private directory for the plugin's socket, names it in PLUGIN_UNIX_SOCKET_DIR, dials a socket there, and removes it after shutdown",
         |ctx| async move {
             let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new("unix-socket"), HostConfig::default()).await?;
@@ -315,7 +315,7 @@ fn mtls_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/auto-mtls/off-by-default",
         Level::Must,
-        "PROTOCOL.md §6 (PLUGIN_CLIENT_CERT: not set by Mattermost), §8.6",
+        "SPEC §6 (PLUGIN_CLIENT_CERT: not set by Mattermost), §8.6",
         "without being asked, the host sends no PLUGIN_CLIENT_CERT and dials in the clear, as Mattermost does",
         |ctx| async move {
             ctx.eq("HostConfig::default().auto_mtls", false, HostConfig::default().auto_mtls);
@@ -329,7 +329,7 @@ fn mtls_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/auto-mtls/host-connects",
         Level::Must,
-        "PROTOCOL.md §8.6, §6 (PLUGIN_CLIENT_CERT), §4 field 6",
+        "SPEC §8.6, §6 (PLUGIN_CLIENT_CERT), §4 field 6",
         "with AutoMTLS on, the host sends its certificate as PEM, reads the plugin's from field 6, and health and a hook call work over mutual TLS",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
@@ -378,7 +378,7 @@ fn mtls_cases() -> Vec<Case> {
         Case::new(
             "security/auto-mtls/plugin-requires-client-cert",
             Level::Must,
-            "PROTOCOL.md §8.6 (RequireAndVerifyClientCert, trusting exactly the host's certificate)",
+            "SPEC §8.6 (RequireAndVerifyClientCert, trusting exactly the host's certificate)",
             "an AutoMTLS plugin refuses clients without the host's certificate: none, another one, or plain HTTP/2",
             |ctx| async move {
                 let conns = connections_file(&ctx, "connections.jsonl");
@@ -417,7 +417,7 @@ fn mtls_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/auto-mtls/cert-without-request-refused",
         Level::Must,
-        "PROTOCOL.md §5, §22 (a certificate only after PLUGIN_CLIENT_CERT)",
+        "SPEC §5, §22 (a certificate only after PLUGIN_CLIENT_CERT)",
         "a real certificate in field 6 that the host never asked for is refused (go-plugin would panic), and the host connects to nothing",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
@@ -461,7 +461,7 @@ fn mtls_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/auto-mtls/no-server-cert-refused",
         Level::Must,
-        "PROTOCOL.md §8.6, §4 field 6",
+        "SPEC §8.6, §4 field 6",
         "with AutoMTLS on, a plugin that ignores PLUGIN_CLIENT_CERT and prints no certificate is refused with a fix instead of being dialled in the clear",
         |ctx| async move {
             let (bundle, started) = start_fake(&ctx, BundleBuilder::new("healthy"), auto_mtls()).await?;
@@ -480,7 +480,7 @@ fn mtls_cases() -> Vec<Case> {
     out.push(Case::new(
         "security/auto-mtls/server-cert-pinned",
         Level::Must,
-        "PROTOCOL.md §8.6 (the host trusts exactly the certificate of field 6)",
+        "SPEC §8.6 (the host trusts exactly the certificate of field 6)",
         "with AutoMTLS on, a plugin that serves another certificate than the one it printed is not connected to",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");

@@ -1,4 +1,4 @@
-//! ServeHTTP through the reference host's HTTP bridge (PROTOCOL.md §13): a real HTTP/1.1
+//! ServeHTTP through the reference host's HTTP bridge (SPEC §13): a real HTTP/1.1
 //! client against `/plugins/{id}/...`, the plugin's stream behind it.
 
 use std::time::Duration;
@@ -191,7 +191,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "get",
             Level::Must,
-            "PROTOCOL.md §13",
+            "SPEC §13",
             "GET reaches the plugin and its answer reaches the client",
             |ctx, bundle, bridge, url| {
                 let r = send(
@@ -225,7 +225,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "post-echo",
             Level::Must,
-            "PROTOCOL.md §13.3",
+            "SPEC §13.3",
             "a POST body and its content type are echoed back",
             |ctx, bundle, bridge, url| {
                 let mut req = request("POST", &format!("{url}/echo?x=1"), full(b"{\"ping\":true}"));
@@ -274,7 +274,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "100kib-in-chunks",
             Level::Must,
-            "PROTOCOL.md §13.3, §13.7",
+            "SPEC §13.3, §13.7",
             "a 100 KiB response arrives whole, in chunks of at most 64 KiB",
             |ctx, _bundle, bridge, url| {
                 let r = send(
@@ -294,7 +294,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "multi-value-headers",
             Level::Must,
-            "PROTOCOL.md §13.1 (HTTPHeader values)",
+            "SPEC §13.1 (HTTPHeader values)",
             "a header sent twice reaches the plugin as one key with two values",
             |ctx, _bundle, bridge, url| {
                 let mut req = request("GET", &format!("{url}/headers"), empty());
@@ -315,7 +315,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "response-before-body",
             Level::Must,
-            "PROTOCOL.md §13.2 (truly bidirectional)",
+            "SPEC §13.2 (truly bidirectional)",
             "a plugin may answer before it reads the request body",
             |ctx, _bundle, bridge, url| {
                 let r = send(
@@ -337,7 +337,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "status-mapping",
             Level::Must,
-            "PROTOCOL.md §13.4 (0 → 200; outside 100–999 → 500)",
+            "SPEC §13.4 (0 → 200; outside 100–999 → 500)",
             "a status of 0 becomes 200, 418 stays, and 1000 becomes 500",
             |ctx, _bundle, bridge, url| {
                 for (path, expected) in [
@@ -359,7 +359,7 @@ fn portable(subject: Plugin) -> Vec<Case> {
             subject,
             "concurrent",
             Level::Must,
-            "PROTOCOL.md §12",
+            "SPEC §12",
             "16 concurrent requests all complete",
             |ctx, _bundle, bridge, url| {
                 let address = bridge.address();
@@ -397,7 +397,7 @@ pub fn cases() -> Vec<Case> {
     let subject = Plugin::Fake;
     let mut cases = portable(subject);
     cases.extend(vec![
-        http_case!(subject, "request-chunks", Level::Must, "PROTOCOL.md §13.3", "a 300 KiB request body reaches the plugin in chunks of at most 64 KiB, ended by body_complete", |ctx, _bundle, bridge, url| {
+        http_case!(subject, "request-chunks", Level::Must, "SPEC §13.3", "a 300 KiB request body reaches the plugin in chunks of at most 64 KiB, ended by body_complete", |ctx, _bundle, bridge, url| {
             let r = send(bridge.address(), request("POST", &format!("{url}/chunks"), generated(300 * 1024))).await?;
             let (body, _) = read_all(r.into_body()).await?;
             let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -407,7 +407,7 @@ pub fn cases() -> Vec<Case> {
             ctx.eq("the body ended with body_complete (not only the stream's end)", Some(true), answer["body_complete"].as_bool());
             Ok(())
         }),
-        http_case!(subject, "flush", Level::Must, "PROTOCOL.md §13.4 (flush)", "a flushed first chunk reaches the client while the plugin is still waiting to finish", |ctx, bundle, bridge, url| {
+        http_case!(subject, "flush", Level::Must, "SPEC §13.4 (flush)", "a flushed first chunk reaches the client while the plugin is still waiting to finish", |ctx, bundle, bridge, url| {
             let r = send(bridge.address(), request("GET", &format!("{url}/flush-wait?token=t1"), empty())).await?;
             let mut body = r.into_body();
             let first = match tokio::time::timeout(Duration::from_secs(8), body.frame()).await {
@@ -423,14 +423,14 @@ pub fn cases() -> Vec<Case> {
             ctx.eq("rest, after the client saw the first chunk", "rest".to_string(), String::from_utf8_lossy(&rest).into_owned());
             Ok(())
         }),
-        http_case!(subject, "other-plugin-404", Level::Must, "PROTOCOL.md §13 (routing)", "a path for another plugin id is 404 and never reaches this plugin", |ctx, bundle, bridge, _url| {
+        http_case!(subject, "other-plugin-404", Level::Must, "SPEC §13 (routing)", "a path for another plugin id is 404 and never reaches this plugin", |ctx, bundle, bridge, _url| {
             let r = send(bridge.address(), request("GET", "/plugins/com.example.other/hello", empty())).await?;
             ctx.eq("status", 404, r.status().as_u16());
             let calls = observed(&bundle, |e| matches!(e, Observed::HookCall { hook, .. } if hook == "ServeHTTP").then_some(())).len();
             ctx.eq("ServeHTTP calls", 0, calls);
             Ok(())
         }),
-        http_case!(subject, "client-disconnect-cancels", Level::Must, "PROTOCOL.md §13.2, §13.5", "a client that goes away cancels the plugin's stream", |ctx, bundle, bridge, url| {
+        http_case!(subject, "client-disconnect-cancels", Level::Must, "SPEC §13.2, §13.5", "a client that goes away cancels the plugin's stream", |ctx, bundle, bridge, url| {
             let r = send(bridge.address(), request("GET", &format!("{url}/stream?bytes=1073741824"), empty())).await?;
             let mut body = r.into_body();
             let _ = body.frame().await;
@@ -441,7 +441,7 @@ pub fn cases() -> Vec<Case> {
             ctx.eq("the plugin's stream ended early", Some(false), ended);
             Ok(())
         }),
-        Case::new("serve-http/not-implemented-404", Level::Must, "PROTOCOL.md §11.4, §13.5", "a plugin that does not list ServeHTTP gets no call, and the client gets 404", |ctx| async move {
+        Case::new("serve-http/not-implemented-404", Level::Must, "SPEC §11.4, §13.5", "a plugin that does not list ServeHTTP gets no call, and the client gets 404", |ctx| async move {
             let (bundle, plugin, bridge) = bridged(&ctx, plugin().option("hooks", "OnActivate")).await?;
             let url = bridge.base_url(&bundle.plugin_id);
             let r = send(bridge.address(), request("GET", &format!("{url}/hello"), empty())).await?;
@@ -452,7 +452,7 @@ pub fn cases() -> Vec<Case> {
             shutdown_checked(&ctx, plugin).await;
             Ok(())
         }),
-        Case::new("serve-http/plugin-crash-mid-stream", Level::Must, "PROTOCOL.md §13.5", "a plugin that dies mid-response aborts the HTTP response instead of ending it as complete", |ctx| async move {
+        Case::new("serve-http/plugin-crash-mid-stream", Level::Must, "SPEC §13.5", "a plugin that dies mid-response aborts the HTTP response instead of ending it as complete", |ctx| async move {
             let (bundle, plugin, bridge) = bridged(&ctx, plugin()).await?;
             let url = bridge.base_url(&bundle.plugin_id);
             let r = send(bridge.address(), request("GET", &format!("{url}/crash"), empty())).await?;
@@ -480,7 +480,7 @@ pub fn cases() -> Vec<Case> {
             shutdown_checked(&ctx, plugin).await;
             Ok(())
         }).timeout(Duration::from_secs(240)).exclusive(),
-        Case::new("serve-http/slow-reader", Level::Must, "PROTOCOL.md §13 (bounded queues)", "a client that stops reading holds the plugin back instead of filling memory", |ctx| async move {
+        Case::new("serve-http/slow-reader", Level::Must, "SPEC §13 (bounded queues)", "a client that stops reading holds the plugin back instead of filling memory", |ctx| async move {
             let (bundle, plugin, bridge) = bridged(&ctx, plugin()).await?;
             let url = bridge.base_url(&bundle.plugin_id);
             let before = reset_peak();

@@ -1,4 +1,4 @@
-//! Shutdown ordering (PROTOCOL.md §9, §20.4 items 9 and 10): Shutdown rpc honoured,
+//! Shutdown ordering (SPEC §9, §20.4 items 9 and 10): Shutdown rpc honoured,
 //! SIGKILL only after the grace, no signal but SIGKILL, the PluginAPI server up until the
 //! process is gone, grandchildren killed with the group, nothing left running.
 
@@ -45,7 +45,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/controller-honoured",
             Level::Must,
-            "PROTOCOL.md §9.2, §9.3",
+            "SPEC §9.2, §9.3",
             "a plugin that serves GRPCController exits on Shutdown within the grace, without SIGKILL",
             |ctx| async move {
                 let (bundle, plugin) =
@@ -62,7 +62,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/sigkill-after-grace",
             Level::Must,
-            "PROTOCOL.md §9.2 steps 2-3",
+            "SPEC §9.2 steps 2-3",
             "a plugin that ignores Shutdown is SIGKILLed once the 2 s grace has passed, not before",
             |ctx| async move {
                 let config = HostConfig::default();
@@ -79,7 +79,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/sdk-style-no-controller",
             Level::Must,
-            "PROTOCOL.md §9.2, §9.4",
+            "SPEC §9.2, §9.4",
             "without GRPCController the host ignores UNIMPLEMENTED, sends no SIGTERM, and SIGKILLs after the grace",
             |ctx| async move {
                 let config = HostConfig::default();
@@ -100,7 +100,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/api-server-outlives-plugin",
             Level::Must,
-            "PROTOCOL.md §9.1, §12 (OnDeactivate is the last chance to use the API)",
+            "SPEC §9.1, §12 (OnDeactivate is the last chance to use the API)",
             "the PluginAPI server still answers while the plugin shuts down and stops only after it is gone",
             |ctx| async move {
                 let (bundle, plugin) = start_ok(
@@ -133,7 +133,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/grandchild-killed-with-group",
             Level::Must,
-            "PROTOCOL.md §9.2 step 4, §20.4 item 10",
+            "SPEC §9.2 step 4, §20.4 item 10",
             "a grandchild holding the plugin's pipes is killed with the process group instead of blocking shutdown",
             |ctx| async move {
                 let (bundle, plugin) = start_ok(
@@ -164,7 +164,7 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "shutdown/order",
             Level::Must,
-            "PROTOCOL.md §9.1, §9.2",
+            "SPEC §9.1, §9.2",
             "shutdown runs Shutdown rpc, connection close, process exit, PluginAPI stop, in that order",
             |ctx| async move {
                 let (_bundle, plugin) =

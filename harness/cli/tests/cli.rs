@@ -23,7 +23,7 @@ fn list_names_every_case_with_level_and_clause() {
         .find(|l| l.starts_with("handshake/bad-core-version "))
         .expect("the case is listed");
     assert!(
-        line.contains("MUST") && line.contains("PROTOCOL.md"),
+        line.contains("MUST") && line.contains("docs/SPEC.md"),
         "{line}"
     );
 }

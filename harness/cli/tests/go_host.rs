@@ -1,7 +1,7 @@
 //! `plugin-conformance host` against the real go-plugin host of `fixtures/hosts/go-plugin`
 //! (built with the Go toolchain): everything passes except the entries of its committed
 //! known-failing file, and the SHOULD cases show where go-plugin's own behaviour departs
-//! from what PROTOCOL.md shows a host needs.
+//! from what docs/SPEC.md shows a host needs.
 
 use assert_cmd::Command;
 

@@ -1,6 +1,6 @@
 //! Fake-interpreter bundles.
 //!
-//! Upstream's technique (PROTOCOL.md §16): compile a program that speaks the protocol and
+//! Upstream's technique (SPEC §16): compile a program that speaks the protocol and
 //! place it at `venv/bin/python` in a bundle; the host runs it as `<interpreter> plugin.py`.
 //! Our one fake-interpreter binary has named modes; the mode, its options and the path of
 //! the observation file (see [`crate::observe`]) are written into `plugin.py`, which the

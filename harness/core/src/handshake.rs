@@ -1,6 +1,6 @@
 //! The go-plugin handshake line: `CORE|APP|NETWORK|ADDRESS|PROTOCOL[|CERT[|MUX]]`.
 //!
-//! Parsing follows the host side of PROTOCOL.md §4 and §5: the first stdout line is
+//! Parsing follows the host side of SPEC §4 and §5: the first stdout line is
 //! trimmed as a whole (a trailing `\r` included), split on `|` (4 to 7 fields; extra
 //! fields are ignored), the fields themselves are not trimmed, a missing protocol means
 //! `netrpc`, the certificate field is only looked at when longer than 50 characters, and
@@ -137,7 +137,7 @@ impl Default for HostExpectations {
     }
 }
 
-/// Every way a handshake line can be refused (PROTOCOL.md §5), each with the go-plugin
+/// Every way a handshake line can be refused (SPEC §5), each with the go-plugin
 /// text a Mattermost operator would see and advice for the plugin author.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {

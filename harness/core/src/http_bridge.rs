@@ -1,4 +1,4 @@
-//! The ServeHTTP bridge (PROTOCOL.md §13): a real HTTP/1.1 server (hyper) on loopback that
+//! The ServeHTTP bridge (SPEC §13): a real HTTP/1.1 server (hyper) on loopback that
 //! routes `/plugins/{id}/...` to the plugin's bidirectional `ServeHTTP` stream.
 //!
 //! Request: the first message carries `init` (method, URL as path and query, multi-value

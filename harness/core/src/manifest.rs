@@ -1,5 +1,5 @@
 //! `plugin.json`, Python runtime detection, interpreter discovery and the script path rule
-//! (PROTOCOL.md §3.1, §16, §17).
+//! (SPEC §3.1, §16, §17).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};

@@ -35,56 +35,56 @@ pub enum Mutant {
 pub const PLUGIN_MODES: &[(&str, &str)] = &[
     (
         "stdout-noise-before-handshake",
-        "PROTOCOL.md §4 (the handshake is the first stdout line)",
+        "SPEC §4 (the handshake is the first stdout line)",
     ),
     (
         "garbage-line",
-        "PROTOCOL.md §4, §5 (the handshake's fields)",
+        "SPEC §4, §5 (the handshake's fields)",
     ),
     (
         "no-newline",
-        "PROTOCOL.md §4 (the handshake line ends with a newline)",
+        "SPEC §4 (the handshake line ends with a newline)",
     ),
     (
         "exit-before-handshake",
-        "PROTOCOL.md §5 (a plugin prints its handshake)",
+        "SPEC §5 (a plugin prints its handshake)",
     ),
     (
         "bad-core-version",
-        "PROTOCOL.md §4 field 1 (core protocol version 1)",
+        "SPEC §4 field 1 (core protocol version 1)",
     ),
     (
         "bad-app-version",
-        "PROTOCOL.md §4 field 2 (app protocol version 1)",
+        "SPEC §4 field 2 (app protocol version 1)",
     ),
-    ("netrpc", "PROTOCOL.md §4 field 5 (protocol grpc)"),
+    ("netrpc", "SPEC §4 field 5 (protocol grpc)"),
     (
         "non-loopback-address",
-        "PROTOCOL.md §4 field 4 (a loopback address)",
+        "SPEC §4 field 4 (a loopback address)",
     ),
     (
         "no-health-service",
-        "PROTOCOL.md §7 (grpc.health.v1.Health is served)",
+        "SPEC §7 (grpc.health.v1.Health is served)",
     ),
     (
         "health-wrong-name",
-        "PROTOCOL.md §7 (health knows the service \"plugin\")",
+        "SPEC §7 (health knows the service \"plugin\")",
     ),
     (
         "health-not-serving",
-        "PROTOCOL.md §7 (\"plugin\" is SERVING)",
+        "SPEC §7 (\"plugin\" is SERVING)",
     ),
     (
         "crash-after-handshake",
-        "PROTOCOL.md §5, §7 (the plugin keeps serving)",
+        "SPEC §5, §7 (the plugin keeps serving)",
     ),
     (
         "ignores-shutdown",
-        "PROTOCOL.md §9.2 (exit within the grace after Shutdown)",
+        "SPEC §9.2 (exit within the grace after Shutdown)",
     ),
     (
         "spawns-grandchild",
-        "PROTOCOL.md §9.2 (nothing of the plugin outlives it)",
+        "SPEC §9.2 (nothing of the plugin outlives it)",
     ),
 ];
 
@@ -130,57 +130,57 @@ macro_rules! protocol_mutants {
 }
 
 protocol_mutants! {
-    NoMagicCookie => "no-magic-cookie", "PROTOCOL.md §6 (MATTERMOST_PLUGIN magic cookie)",
+    NoMagicCookie => "no-magic-cookie", "SPEC §6 (MATTERMOST_PLUGIN magic cookie)",
         "the plugin is started without the magic cookie variable";
-    NoProtocolVersions => "no-protocol-versions", "PROTOCOL.md §6 (PLUGIN_PROTOCOL_VERSIONS)",
+    NoProtocolVersions => "no-protocol-versions", "SPEC §6 (PLUGIN_PROTOCOL_VERSIONS)",
         "PLUGIN_PROTOCOL_VERSIONS is not set";
-    ApiTargetNowhere => "api-target-nowhere", "PROTOCOL.md §6 (MATTERMOST_PLUGIN_API_TARGET)",
+    ApiTargetNowhere => "api-target-nowhere", "SPEC §6 (MATTERMOST_PLUGIN_API_TARGET)",
         "MATTERMOST_PLUGIN_API_TARGET names a port nothing listens on";
-    ApiServerAfterPlugin => "api-server-after-plugin", "PROTOCOL.md §3.1 (the PluginAPI server listens before the plugin starts)",
+    ApiServerAfterPlugin => "api-server-after-plugin", "SPEC §3.1 (the PluginAPI server listens before the plugin starts)",
         "the PluginAPI server starts listening only after the plugin's handshake";
-    HandshakeFromStderr => "handshake-from-stderr", "PROTOCOL.md §4 (the handshake is the first stdout line)",
+    HandshakeFromStderr => "handshake-from-stderr", "SPEC §4 (the handshake is the first stdout line)",
         "the handshake line is read from stderr";
-    HandshakeSecondLine => "handshake-second-line", "PROTOCOL.md §4 (the handshake is the first stdout line)",
+    HandshakeSecondLine => "handshake-second-line", "SPEC §4 (the handshake is the first stdout line)",
         "the first stdout line is skipped and the second taken as the handshake";
-    HealthWrongService => "health-wrong-service", "PROTOCOL.md §7 (health is checked for the service \"plugin\")",
+    HealthWrongService => "health-wrong-service", "SPEC §7 (health is checked for the service \"plugin\")",
         "health is checked for the service \"\" instead of \"plugin\"";
-    ImplementedIgnored => "implemented-ignored", "PROTOCOL.md §11.2 (a hook not listed by Implemented is never called)",
+    ImplementedIgnored => "implemented-ignored", "SPEC §11.2 (a hook not listed by Implemented is never called)",
         "hooks are called whether or not Implemented listed them";
-    HookDeadlineIgnored => "hook-deadline-ignored", "PROTOCOL.md §12 (every hook call has a deadline)",
+    HookDeadlineIgnored => "hook-deadline-ignored", "SPEC §12 (every hook call has a deadline)",
         "hook calls wait ten times the configured deadline";
-    ChunkOver64k => "serve-http-chunk-over-64k", "PROTOCOL.md §13.3 (request body chunks of at most 64 KiB)",
+    ChunkOver64k => "serve-http-chunk-over-64k", "SPEC §13.3 (request body chunks of at most 64 KiB)",
         "the ServeHTTP bridge sends the request body in chunks of up to 1 MiB";
-    FlushIgnored => "serve-http-flush-ignored", "PROTOCOL.md §13.4 (flush sends what the plugin wrote at once)",
+    FlushIgnored => "serve-http-flush-ignored", "SPEC §13.4 (flush sends what the plugin wrote at once)",
         "the ServeHTTP bridge holds response chunks back until the body is complete";
-    HeadersCollapsed => "serve-http-headers-collapsed", "PROTOCOL.md §13.3 (every value of a multi-value header)",
+    HeadersCollapsed => "serve-http-headers-collapsed", "SPEC §13.3 (every value of a multi-value header)",
         "the ServeHTTP bridge sends only the first value of each request header";
-    NoBodyComplete => "serve-http-no-body-complete", "PROTOCOL.md §13.3 (body_complete ends the request body)",
+    NoBodyComplete => "serve-http-no-body-complete", "SPEC §13.3 (body_complete ends the request body)",
         "the ServeHTTP bridge never sends body_complete (it only half-closes)";
-    ApiStoppedBeforePlugin => "api-stopped-before-plugin", "PROTOCOL.md §9.1 (the PluginAPI server stops after the plugin)",
+    ApiStoppedBeforePlugin => "api-stopped-before-plugin", "SPEC §9.1 (the PluginAPI server stops after the plugin)",
         "shutdown stops the PluginAPI server before asking the plugin to stop";
-    NoKillAfterGrace => "no-kill-after-grace", "PROTOCOL.md §9.2 (SIGKILL after the grace period)",
+    NoKillAfterGrace => "no-kill-after-grace", "SPEC §9.2 (SIGKILL after the grace period)",
         "a plugin still running after the grace period is not killed";
-    KillLeaderOnly => "kill-leader-only", "PROTOCOL.md §9.2 (the plugin's process group goes with it)",
+    KillLeaderOnly => "kill-leader-only", "SPEC §9.2 (the plugin's process group goes with it)",
         "only the plugin process is killed, not its process group";
-    SharedProcessGroup => "shared-process-group", "PROTOCOL.md §6, §9.2 (the plugin runs in a process group of its own)",
+    SharedProcessGroup => "shared-process-group", "SPEC §6, §9.2 (the plugin runs in a process group of its own)",
         "the plugin is started in the host's process group";
-    DialsAnyAddress => "dials-any-address", "PROTOCOL.md §4 field 4 (loopback or the host's socket dir only)",
+    DialsAnyAddress => "dials-any-address", "SPEC §4 field 4 (loopback or the host's socket dir only)",
         "the host dials whatever address the handshake names";
-    NoRestart => "no-restart", "PROTOCOL.md §12 (health-check restart policy)",
+    NoRestart => "no-restart", "SPEC §12 (health-check restart policy)",
         "a plugin that fails its health checks is never restarted";
-    OverLimitOutOfRange => "over-limit-out-of-range", "PROTOCOL.md §22 (a request over the limit is RESOURCE_EXHAUSTED)",
+    OverLimitOutOfRange => "over-limit-out-of-range", "SPEC §22 (a request over the limit is RESOURCE_EXHAUSTED)",
         "a PluginAPI request over the message limit is answered OUT_OF_RANGE";
-    KvNotNamespaced => "kv-not-namespaced", "PROTOCOL.md §10.1, api-methods.tsv KV* (KV is namespaced by plugin id)",
+    KvNotNamespaced => "kv-not-namespaced", "SPEC §10.1, api-methods.tsv KV* (KV is namespaced by plugin id)",
         "every plugin shares one KV namespace";
-    AppErrorWrongChannel => "app-error-wrong-channel", "PROTOCOL.md §10.1 (each rpc's error regime)",
+    AppErrorWrongChannel => "app-error-wrong-channel", "SPEC §10.1 (each rpc's error regime)",
         "AppErrors of embedded-regime rpcs come back as gRPC statuses and the other way round";
-    NotFoundWrongCode => "not-found-wrong-code", "PROTOCOL.md §10.1 (AppErrorToStatus: 404 is NOT_FOUND)",
+    NotFoundWrongCode => "not-found-wrong-code", "SPEC §10.1 (AppErrorToStatus: 404 is NOT_FOUND)",
         "a not-found AppError in the status regime is answered INTERNAL";
-    ManifestPathUnchecked => "manifest-path-unchecked", "PROTOCOL.md §17 (the executable stays inside the bundle)",
+    ManifestPathUnchecked => "manifest-path-unchecked", "SPEC §17 (the executable stays inside the bundle)",
         "the manifest's executable path is used as written, `..` included";
-    InterpreterPathFirst => "interpreter-path-first", "PROTOCOL.md §16 (venv/bin/python before anything on PATH)",
+    InterpreterPathFirst => "interpreter-path-first", "SPEC §16 (venv/bin/python before anything on PATH)",
         "the interpreter is looked up on PATH before the bundle's venv";
-    StdoutNotDrained => "stdout-not-drained", "PROTOCOL.md §8.4 (stdout after the handshake is drained)",
+    StdoutNotDrained => "stdout-not-drained", "SPEC §8.4 (stdout after the handshake is drained)",
         "stdout is not read after the handshake line, so a chatty plugin blocks on a full pipe";
 }
 
@@ -245,10 +245,10 @@ impl Mutant {
                 format!("api-methods.tsv {rpc}: the rpc does its work and answers it")
             }
             Mutant::HookZeroField(hook) => {
-                format!("PROTOCOL.md §11.3, hooks.tsv {hook}: the request arrives intact")
+                format!("SPEC §11.3, hooks.tsv {hook}: the request arrives intact")
             }
             Mutant::HookIgnoreAnswer(hook) => {
-                format!("PROTOCOL.md §10.2, hooks.tsv {hook}: the host applies the plugin's answer")
+                format!("SPEC §10.2, hooks.tsv {hook}: the host applies the plugin's answer")
             }
             Mutant::Protocol(p) => p.clause().to_string(),
             Mutant::PluginMode(mode) => PLUGIN_MODES

@@ -1,4 +1,4 @@
-//! Fuzzing the manifest parser and launch planning (PROTOCOL.md §16–§17).
+//! Fuzzing the manifest parser and launch planning (SPEC §16–§17).
 //!
 //! Arbitrary bytes, JSON-ish manifests (random ids, executables with `..`, absolute paths,
 //! unicode, huge strings, wrong types, nested junk, mutated and deeply nested text) are

@@ -1,4 +1,4 @@
-//! Fuzzing the ServeHTTP bridge (PROTOCOL.md §13) with arbitrary plugin answers.
+//! Fuzzing the ServeHTTP bridge (SPEC §13) with arbitrary plugin answers.
 //!
 //! An in-process tonic `PluginHooks` server implements only `ServeHTTP` and answers each
 //! stream with a proptest-generated script: reject the stream, or (after reading nothing,
@@ -801,7 +801,7 @@ fn arbitrary_plugin_answers_end_in_a_bounded_well_formed_response() {
 }
 
 /// A plugin that never answers, or stops mid-body, keeps the request waiting: the bridge
-/// has no timeout of its own (PROTOCOL.md §12: ServeHTTP uses the HTTP request's context,
+/// has no timeout of its own (SPEC §12: ServeHTTP uses the HTTP request's context,
 /// not the 30 s hook deadline). The client leaving cancels the plugin's stream.
 #[test]
 fn a_silent_plugin_holds_the_request_until_the_client_leaves() {

@@ -26,7 +26,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
         out.push(Case::new(
             &format!("host/hooks/{hook}/intact"),
             Level::Must,
-            "PROTOCOL.md §11.3, hooks.tsv; BEHAVIOUR.md",
+            "SPEC §11.3, hooks.tsv; BEHAVIOUR.md",
             &format!("{hook} through the host's hook client: the request arrives intact and the answer is the behaviour's"),
             move |ctx| {
                 let driver = driver.clone();
@@ -59,7 +59,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/hooks/unlisted-never-called",
         Level::Must,
-        "PROTOCOL.md §11.2",
+        "SPEC §11.2",
         "a hook the plugin did not list in Implemented is answered by the host without calling the plugin",
         move |ctx| {
             let driver = d.clone();

@@ -90,7 +90,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             Case::new(
                 &format!("host/serve-http/{}", case.0),
                 Level::Must,
-                "PROTOCOL.md §13; BEHAVIOUR.md routes",
+                "SPEC §13; BEHAVIOUR.md routes",
                 case.6,
                 move |ctx| {
                     let driver = driver.clone();

@@ -1,5 +1,5 @@
 //! Start, health and shutdown through a driver: refused handshakes leave nothing behind,
-//! a healthy plugin starts and reports healthy, and unloading follows PROTOCOL.md §9.
+//! a healthy plugin starts and reports healthy, and unloading follows SPEC §9.
 
 use std::sync::Arc;
 
@@ -16,20 +16,20 @@ use crate::support::{observed, wait_for};
 const REFUSED: &[(&str, &str)] = &[
     (
         "stdout-noise-before-handshake",
-        "PROTOCOL.md §4 (first line is the handshake)",
+        "SPEC §4 (first line is the handshake)",
     ),
-    ("garbage-line", "PROTOCOL.md §5 (< 4 fields)"),
-    ("empty-line", "PROTOCOL.md §20.4 item 2"),
+    ("garbage-line", "SPEC §5 (< 4 fields)"),
+    ("empty-line", "SPEC §20.4 item 2"),
     (
         "exit-before-handshake",
-        "PROTOCOL.md §5 (process exits before printing)",
+        "SPEC §5 (process exits before printing)",
     ),
-    ("bad-core-version", "PROTOCOL.md §4 field 1, §5"),
-    ("bad-app-version", "PROTOCOL.md §4 field 2, §5"),
-    ("unknown-network", "PROTOCOL.md §5 (network)"),
-    ("bad-address", "PROTOCOL.md §5 (address)"),
-    ("netrpc", "PROTOCOL.md §5 (protocol netrpc refused)"),
-    ("unknown-protocol", "PROTOCOL.md §5 (protocol)"),
+    ("bad-core-version", "SPEC §4 field 1, §5"),
+    ("bad-app-version", "SPEC §4 field 2, §5"),
+    ("unknown-network", "SPEC §5 (network)"),
+    ("bad-address", "SPEC §5 (address)"),
+    ("netrpc", "SPEC §5 (protocol netrpc refused)"),
+    ("unknown-protocol", "SPEC §5 (protocol)"),
 ];
 
 pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
@@ -62,7 +62,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/health/healthy-plugin",
         Level::Must,
-        "PROTOCOL.md §6, §7",
+        "SPEC §6, §7",
         "a healthy plugin starts, lists its hooks, and the host's health check passes",
         move |ctx| {
             let driver = d.clone();
@@ -102,7 +102,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/health/unknown-name-is-unhealthy",
         Level::Must,
-        "PROTOCOL.md §7 (NOT_FOUND for \"plugin\" fails Ping), §20.4 item 8",
+        "SPEC §7 (NOT_FOUND for \"plugin\" fails Ping), §20.4 item 8",
         "a plugin whose health service does not know the name \"plugin\" is never reported healthy",
         move |ctx| {
             let driver = d.clone();
@@ -147,7 +147,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/shutdown/order",
         Level::Must,
-        "PROTOCOL.md §9, §12",
+        "SPEC §9, §12",
         "unloading an activated plugin calls OnDeactivate, then GRPCController/Shutdown; the process exits by itself and nothing is left",
         move |ctx| {
             let driver = d.clone();
@@ -186,7 +186,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out
 }
 
-/// Where PROTOCOL.md shows go-plugin's own behaviour to be weak (§7: Ping has no
+/// Where docs/SPEC.md shows go-plugin's own behaviour to be weak (§7: Ping has no
 /// deadline; §9.2: Kill neither kills the process group nor stops waiting for pipes a
 /// grandchild holds), a host should do better. SHOULD: a host that does not is warned.
 fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
@@ -195,7 +195,7 @@ fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/health/hanging-check-is-bounded",
         Level::Should,
-        "PROTOCOL.md §7, §20.4 item 8 (go-plugin's Ping has no deadline)",
+        "SPEC §7, §20.4 item 8 (go-plugin's Ping has no deadline)",
         "a health check of a plugin whose health service never answers reports unhealthy within 10 s",
         move |ctx| {
             let driver = d.clone();
@@ -221,7 +221,7 @@ fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/shutdown/grandchild-does-not-block",
         Level::Should,
-        "PROTOCOL.md §9.2 item 4 (Kill blocks on pipes a grandchild holds; the group is not killed)",
+        "SPEC §9.2 item 4 (Kill blocks on pipes a grandchild holds; the group is not killed)",
         "unloading a plugin whose grandchild holds its stdout/stderr finishes within 5 s and leaves no grandchild",
         move |ctx| {
             let driver = d.clone();

@@ -1,5 +1,5 @@
 //! Security through a driver: a host should not dial a plugin that announces a network
-//! address. go-plugin dials whatever address the handshake names (PROTOCOL.md §4 field
+//! address. go-plugin dials whatever address the handshake names (SPEC §4 field
 //! 4), so a plugin listening on all interfaces would be used, and exposed, over the
 //! network; SHOULD, so a host that does dial is reported, not failed.
 
@@ -22,7 +22,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     vec![Case::new(
         "host/security/non-loopback-address-not-dialed",
         Level::Should,
-        "PROTOCOL.md §4 field 4 (go-plugin dials whatever address is printed)",
+        "SPEC §4 field 4 (go-plugin dials whatever address is printed)",
         "a plugin that listens on all interfaces and announces a non-loopback address of this machine does not start, and the host never connects to it",
         move |ctx| {
             let driver = d.clone();

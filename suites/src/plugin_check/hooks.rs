@@ -1,6 +1,6 @@
 //! One case per unary `PluginHooks` rpc (`plugin/hooks/<Hook>`): skipped when the plugin
 //! does not list the hook; otherwise the hook gets a fully populated request and its
-//! answer's shape is checked against the contract (PROTOCOL.md §10.2, §11).
+//! answer's shape is checked against the contract (SPEC §10.2, §11).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use super::{activated, case, clip, finish};
 
-/// Hooks whose answer may reject with `rejection_reason` (PROTOCOL.md §10.2, hooks.tsv
+/// Hooks whose answer may reject with `rejection_reason` (SPEC §10.2, hooks.tsv
 /// `result_channel`), with the field of their replacement object (if any).
 const REJECTING: &[(&str, Option<&str>)] = &[
     ("MessageWillBePosted", Some("modified_post")),
@@ -37,7 +37,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
                 bundle,
                 &format!("hooks/{hook}"),
                 Level::Must,
-                "PROTOCOL.md §10.2, §11, hooks.tsv",
+                "SPEC §10.2, §11, hooks.tsv",
                 &format!(
                     "if listed, {hook} answers a fully populated request with a well-formed {hook}Response"
                 ),
@@ -142,7 +142,7 @@ pub(super) fn check_answer(ctx: &Ctx, hook: &str, outcome: &HookOutcome) {
     }
 }
 
-/// An AppError in a hook answer: an id and an HTTP status code (PROTOCOL.md §10.2: the
+/// An AppError in a hook answer: an id and an HTTP status code (SPEC §10.2: the
 /// host builds a `model.AppError` from `id`, `status_code`, `where`, ...).
 fn check_app_error(ctx: &Ctx, error: &Json) {
     let id = error.get("id").and_then(Json::as_str).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! `ServeHTTP` (PROTOCOL.md §13), when the plugin lists it: a GET through the reference
+//! `ServeHTTP` (SPEC §13), when the plugin lists it: a GET through the reference
 //! host's HTTP bridge and on the raw stream, a request body in 64 KiB chunks, and the
 //! shape of the response stream.
 
@@ -36,7 +36,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "serve-http/get",
             Level::Must,
-            "PROTOCOL.md §13.4, §13.5",
+            "SPEC §13.4, §13.5",
             "if listed, a GET answers with a valid status and a stream that ends cleanly, on the raw stream and through the HTTP bridge",
             get,
         )
@@ -45,7 +45,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "serve-http/request-body-chunks",
             Level::Must,
-            "PROTOCOL.md §13.2, §13.3",
+            "SPEC §13.2, §13.3",
             "if listed, a 200 KiB POST body sent in 64 KiB chunks is taken and answered with a valid status",
             request_body_chunks,
         )
@@ -54,7 +54,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "serve-http/stream-shape",
             Level::Should,
-            "PROTOCOL.md §13.4 (headers after the first message are ignored; the response ends at body_complete)",
+            "SPEC §13.4 (headers after the first message are ignored; the response ends at body_complete)",
             "if listed, the response stream has init on its first message only and nothing after body_complete",
             stream_shape,
         )
@@ -166,7 +166,7 @@ pub(super) async fn raw(plugin: &RunningPlugin, requests: Vec<ServeHttpRequest>)
         .unwrap_or(Raw::TimedOut)
 }
 
-/// The status the host makes of the first message (PROTOCOL.md §13.4): `None` when the
+/// The status the host makes of the first message (SPEC §13.4): `None` when the
 /// plugin's status is outside 0 and 100–999 (the host answers 500 instead).
 fn host_status(messages: &[ServeHttpResponse]) -> Option<i32> {
     let status = messages

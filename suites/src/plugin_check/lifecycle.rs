@@ -23,7 +23,7 @@ use super::{activated, case, finish, note_api_calls, start};
 use crate::support::{gap_us, wait_for};
 
 /// How long a plugin may take to exit after SIGTERM: the Python SDK's own grace (5 s,
-/// PROTOCOL.md §9.4) plus slack for a loaded machine.
+/// SPEC §9.4) plus slack for a loaded machine.
 const SIGTERM_LIMIT: Duration = Duration::from_secs(6);
 /// How long processes of the group may take to follow the plugin out.
 const GROUP_SETTLE: Duration = Duration::from_secs(1);
@@ -34,7 +34,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "bundle/launch-plan",
             Level::Must,
-            "PROTOCOL.md §3.1, §16, §17",
+            "SPEC §3.1, §16, §17",
             "plugin.json names a Python server executable inside the bundle, and an interpreter is found",
             launch_plan,
         ),
@@ -42,7 +42,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "handshake/first-line",
             Level::Must,
-            "PROTOCOL.md §4 (the first stdout line, whatever it is, is the handshake), §22",
+            "SPEC §4 (the first stdout line, whatever it is, is the handshake), §22",
             "nothing is printed on stdout before the handshake line",
             first_line,
         ),
@@ -50,7 +50,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "handshake/format",
             Level::Must,
-            "PROTOCOL.md §4, §5",
+            "SPEC §4, §5",
             "the handshake line is CORE|APP|NETWORK|ADDRESS|grpc with versions 1 and 1, and the host connects to the address",
             format,
         ),
@@ -58,7 +58,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "handshake/loopback-address",
             Level::Should,
-            "PROTOCOL.md §3.2 step 3 (the SDK binds 127.0.0.1:0)",
+            "SPEC §3.2 step 3 (the SDK binds 127.0.0.1:0)",
             "the plugin listens on a loopback address (or a Unix socket), not on every interface",
             loopback,
         ),
@@ -66,7 +66,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "handshake/within-start-timeout",
             Level::Must,
-            "PROTOCOL.md §5.1 (Mattermost: 10 s for Python plugins)",
+            "SPEC §5.1 (Mattermost: 10 s for Python plugins)",
             "the handshake line arrives within the start timeout; the time taken is noted",
             timing,
         ),
@@ -74,7 +74,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "health/plugin-serving",
             Level::Must,
-            "PROTOCOL.md §7",
+            "SPEC §7",
             "grpc.health.v1.Health/Check for the service \"plugin\" answers SERVING",
             health_plugin,
         ),
@@ -82,7 +82,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "health/empty-service-name",
             Level::May,
-            "PROTOCOL.md §7 (answering \"\" matches the SDK)",
+            "SPEC §7 (answering \"\" matches the SDK)",
             "grpc.health.v1.Health/Check for the service \"\" answers SERVING",
             health_empty,
         ),
@@ -90,7 +90,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "implemented/answers",
             Level::Must,
-            "PROTOCOL.md §3.1 step 7, §11.4, §12 (30 s)",
+            "SPEC §3.1 step 7, §11.4, §12 (30 s)",
             "Implemented answers within 30 s with the list of hook names and no error",
             implemented_answers,
         ),
@@ -98,7 +98,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "implemented/names",
             Level::Should,
-            "PROTOCOL.md §11.2, §11.4 (unknown names are logged and ignored)",
+            "SPEC §11.2, §11.4 (unknown names are logged and ignored)",
             "every name Implemented lists is a PluginHooks rpc, listed once",
             implemented_names,
         ),
@@ -106,7 +106,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "activation",
             Level::Must,
-            "PROTOCOL.md §3.1 steps 7-8, §12 (an error from OnActivate aborts activation)",
+            "SPEC §3.1 steps 7-8, §12 (an error from OnActivate aborts activation)",
             "Implemented, then OnActivate (if listed) succeed; the PluginAPI calls the plugin makes are noted",
             activation,
         )
@@ -115,7 +115,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "shutdown/controller-answers",
             Level::Should,
-            "PROTOCOL.md §8.2, §9.2, §9.4",
+            "SPEC §8.2, §9.2, §9.4",
             "the plugin serves plugin.GRPCController and answers Shutdown",
             controller_answers,
         ),
@@ -123,7 +123,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "shutdown/exits-within-grace",
             Level::Should,
-            "PROTOCOL.md §9.2 steps 2-3, §9.3, §22",
+            "SPEC §9.2 steps 2-3, §9.3, §22",
             "after Shutdown the plugin exits by itself within the 2 s grace, so the host needs no SIGKILL",
             exits_within_grace,
         ),
@@ -131,7 +131,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "shutdown/exits-on-sigterm",
             Level::Should,
-            "PROTOCOL.md §3.2 step 5, §9.4",
+            "SPEC §3.2 step 5, §9.4",
             "the plugin exits on SIGTERM, as the Python SDK does, within the SDK's 5 s grace",
             exits_on_sigterm,
         )
@@ -140,7 +140,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             bundle,
             "shutdown/no-leftover-processes",
             Level::Must,
-            "PROTOCOL.md §9.2 step 4, §20.4 item 10 (a process holding the pipes blocks go-plugin's Kill)",
+            "SPEC §9.2 step 4, §20.4 item 10 (a process holding the pipes blocks go-plugin's Kill)",
             "once the plugin has exited, no process of its process group is left running",
             no_leftover_processes,
         )
@@ -588,7 +588,7 @@ async fn controller_answers(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()
     let (passed, seen) = match &report.controller {
         ControllerOutcome::Ok => (true, "answered OK".to_string()),
         // A Go server stops its gRPC server inside the handler, which cuts the call
-        // (PROTOCOL.md §8.2): fine when the process then exits.
+        // (SPEC §8.2): fine when the process then exits.
         ControllerOutcome::Status { code, message }
             if (code == "Unavailable" || code == "Cancelled") && report.graceful =>
         {

@@ -16,7 +16,7 @@
 //!   (see [`BEHAVIOUR_PROP`]). Those cases start a scratch copy of the bundle with the
 //!   runner's `conformance.json`; the user's bundle is never written to.
 //!
-//! Levels follow PROTOCOL.md: what a Mattermost host needs to run the plugin is MUST; what
+//! Levels follow docs/SPEC.md: what a Mattermost host needs to run the plugin is MUST; what
 //! the host tolerates but a well-behaved plugin does (a GRPCController, exiting on SIGTERM,
 //! a loopback address) is SHOULD; what only matches the SDK is MAY.
 

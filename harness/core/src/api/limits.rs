@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tonic::codegen::http;
 
 /// The reference server's default limit each way: the Python SDK's PluginAPI client limit
-/// (100 MiB). Upstream's Go server keeps gRPC's 4 MiB receive default (PROTOCOL.md §22).
+/// (100 MiB). Upstream's Go server keeps gRPC's 4 MiB receive default (SPEC §22).
 pub const DEFAULT_MAX_MESSAGE: usize = 100 * 1024 * 1024;
 
 /// tonic's own text for a request over the decoding limit.

@@ -1,4 +1,4 @@
-//! How each rpc reports failure (PROTOCOL.md §10.1, `api-methods.tsv`): as a gRPC status
+//! How each rpc reports failure (SPEC §10.1, `api-methods.tsv`): as a gRPC status
 //! whose code comes from the AppError's HTTP status and whose message is
 //! `"<id>: <message>"`, or as an AppError embedded in response field 1 with gRPC OK.
 

@@ -1,4 +1,4 @@
-//! The reference host's hook client (PROTOCOL.md §11, §12): `Implemented` at activation
+//! The reference host's hook client (SPEC §11, §12): `Implemented` at activation
 //! (30 s deadline), then `OnActivate` only if listed; afterwards a hook is called only
 //! when the plugin listed it, with a per-hook deadline, and the host applies the answer
 //! (or, for an unlisted or failed hook, upstream's default) as [`apply`] describes.
@@ -124,7 +124,7 @@ async fn call_raw(
 impl RunningPlugin {
     /// `Implemented` (30 s), then `OnActivate` if listed; a non-empty `error` from
     /// `OnActivate` aborts activation. The configuration change hook is not called here:
-    /// upstream's gRPC path does not guarantee it before `OnActivate` (PROTOCOL.md §12),
+    /// upstream's gRPC path does not guarantee it before `OnActivate` (SPEC §12),
     /// and this host does not either.
     pub async fn activate(&mut self) -> Result<Activation, ActivationError> {
         let (implemented, unknown) = self.fetch_implemented().await?;
@@ -179,7 +179,7 @@ impl RunningPlugin {
     }
 
     /// Deactivates and stops the plugin: `OnDeactivate` (if listed; its error is only
-    /// informational, PROTOCOL.md §12) while the PluginAPI is still up, then the
+    /// informational, SPEC §12) while the PluginAPI is still up, then the
     /// shutdown sequence.
     pub async fn deactivate_and_shutdown(self) -> (HookOutcome, super::ShutdownReport) {
         let on_deactivate = self
@@ -246,7 +246,7 @@ const FILTERS: &[(&str, &str, &str)] = &[
 /// * void hooks: `{}`.
 ///
 /// plus `"called"` always. Unlisted hooks get upstream's defaults (nil error, unchanged
-/// object, healthy ping, no command response); failures follow PROTOCOL.md §10.3.
+/// object, healthy ping, no command response); failures follow SPEC §10.3.
 pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Json {
     let req = to_json(request);
     let answer = match outcome {

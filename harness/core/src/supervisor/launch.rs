@@ -80,7 +80,7 @@ pub enum LaunchError {
     NoServerCert { line: String },
 }
 
-/// Why the host refused to dial an announced address (PROTOCOL.md §4 field 4): only this
+/// Why the host refused to dial an announced address (SPEC §4 field 4): only this
 /// machine's loopback and Unix sockets inside `PLUGIN_UNIX_SOCKET_DIR` are dialled, so a
 /// plugin is never reached, or exposed, over the network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

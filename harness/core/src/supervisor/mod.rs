@@ -1,5 +1,5 @@
 //! The reference supervisor: launches a Python plugin bundle the way Mattermost does
-//! (PROTOCOL.md §3, §6, §7, §9) and records every step in a [`Timeline`].
+//! (SPEC §3, §6, §7, §9) and records every step in a [`Timeline`].
 //!
 //! Start: PluginAPI server first, then `<interpreter> <script>` in its own process group
 //! with cwd = bundle and the host environment, the first stdout line read within the

@@ -1,4 +1,4 @@
-//! AutoMTLS (PROTOCOL.md §8.6), which Mattermost does not use and the reference host
+//! AutoMTLS (SPEC §8.6), which Mattermost does not use and the reference host
 //! only does when [`super::HostConfig::auto_mtls`] asks for it.
 //!
 //! As go-plugin does: each side makes a one-off self-signed certificate (a CA certificate

@@ -1,4 +1,4 @@
-//! Plugin stderr as logs, the way go-plugin's `logStderr` reads it (PROTOCOL.md §8.4):
+//! Plugin stderr as logs, the way go-plugin's `logStderr` reads it (SPEC §8.4):
 //! hclog JSON objects carry their own level, text lines may start with `[LEVEL]`, a
 //! `panic: ` or `fatal error: ` line switches every later text line to Error, and
 //! anything else is Debug. Lines over 64 KiB are split and logged at Debug unparsed.

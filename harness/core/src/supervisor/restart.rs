@@ -1,5 +1,5 @@
 //! The restart policy of the reference host, as Mattermost's health check job does it
-//! (PROTOCOL.md §7): every `interval` (30 s) the host pings the plugin up to
+//! (SPEC §7): every `interval` (30 s) the host pings the plugin up to
 //! `ping_attempts` (3) times; when every ping fails the plugin is stopped and started again
 //! (and activated); the `max_failures`-th (3rd) failure within `window` (60 min) leaves the
 //! plugin in the failed state instead. Intervals are configurable so tests can compress

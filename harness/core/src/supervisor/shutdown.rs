@@ -1,4 +1,4 @@
-//! Shutdown in upstream order (PROTOCOL.md §9): `GRPCController/Shutdown` (errors
+//! Shutdown in upstream order (SPEC §9): `GRPCController/Shutdown` (errors
 //! ignored) → close the connection → wait the grace for the process to exit and its
 //! pipes to close → SIGKILL the process group → stop the PluginAPI server last.
 
