@@ -37,10 +37,7 @@ pub const PLUGIN_MODES: &[(&str, &str)] = &[
         "stdout-noise-before-handshake",
         "SPEC §4 (the handshake is the first stdout line)",
     ),
-    (
-        "garbage-line",
-        "SPEC §4, §5 (the handshake's fields)",
-    ),
+    ("garbage-line", "SPEC §4, §5 (the handshake's fields)"),
     (
         "no-newline",
         "SPEC §4 (the handshake line ends with a newline)",
@@ -70,10 +67,7 @@ pub const PLUGIN_MODES: &[(&str, &str)] = &[
         "health-wrong-name",
         "SPEC §7 (health knows the service \"plugin\")",
     ),
-    (
-        "health-not-serving",
-        "SPEC §7 (\"plugin\" is SERVING)",
-    ),
+    ("health-not-serving", "SPEC §7 (\"plugin\" is SERVING)"),
     (
         "crash-after-handshake",
         "SPEC §5, §7 (the plugin keeps serving)",

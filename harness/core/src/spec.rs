@@ -170,7 +170,11 @@ mod tests {
     #[test]
     fn the_embedded_specification_is_well_formed() {
         let c = parse(SPEC_MD).unwrap_or_else(|e| panic!("{SPEC_PATH}: {e}"));
-        assert!(c.contains_key("10.1") && c.contains_key("5.1"), "{:?}", c.keys());
+        assert!(
+            c.contains_key("10.1") && c.contains_key("5.1"),
+            "{:?}",
+            c.keys()
+        );
         assert!(resolve("SPEC §5.1, §9.2 step 4").is_ok());
         assert!(resolve("SPEC §99.9").unwrap_err().contains("§99.9"));
         assert!(resolve("no citation").is_err());

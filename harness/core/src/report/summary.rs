@@ -238,7 +238,9 @@ mod tests {
         assert!(m.contains("### Stale known-failing entries (1)"), "{m}");
         assert!(
             m.contains("### Known failing (1)")
-                && m.contains("| `s/known` | MUST | SPEC §5 | x: expected 1, saw 2 — bug 7 (kf.txt:2) |"),
+                && m.contains(
+                    "| `s/known` | MUST | SPEC §5 | x: expected 1, saw 2 — bug 7 (kf.txt:2) |"
+                ),
             "{m}"
         );
         assert!(m.contains("### Flaky (1)"), "{m}");
