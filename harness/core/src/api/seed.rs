@@ -5,7 +5,7 @@
 use pluginapi_proto::pluginapi::{
     AddChannelMemberRequest, Channel, CreateChannelRequest, CreatePostRequest,
     CreateTeamMemberRequest, CreateTeamRequest, CreateUserRequest, GetChannelByNameRequest, Post,
-    Team, User,
+    Team, UpdateUserRolesRequest, User,
 };
 use serde::Serialize;
 
@@ -33,20 +33,17 @@ pub fn seed(store: &mut Store, plugin_id: &str) -> Result<Seeded, String> {
         format!("seeding failed at {step}: {}: {}", e.id, e.message)
     };
     let mut seeded = Seeded::default();
-    for (name, roles) in [
-        ("alice", "system_user"),
-        ("bob", "system_user"),
-        ("admin", "system_user system_admin"),
-    ] {
+    // CreateUser always makes plain users (upstream forces `system_user`); the admin gets
+    // its role afterwards, as a plugin would do it.
+    for (name, admin) in [("alice", false), ("bob", false), ("admin", true)] {
         let user = handlers::create_user(
             &mut cx,
             CreateUserRequest {
                 user: Some(User {
                     username: name.into(),
                     email: format!("{name}@example.com"),
-                    password: "Passw0rd!".into(),
+                    password: "Conformance-Pw1!".into(),
                     first_name: name.into(),
-                    roles: roles.into(),
                     ..Default::default()
                 }),
             },
@@ -54,6 +51,16 @@ pub fn seed(store: &mut Store, plugin_id: &str) -> Result<Seeded, String> {
         .map_err(|e| fail("CreateUser", e))?
         .user
         .ok_or("CreateUser returned no user")?;
+        if admin {
+            handlers::update_user_roles(
+                &mut cx,
+                UpdateUserRolesRequest {
+                    user_id: user.id.clone(),
+                    new_roles: "system_user system_admin".into(),
+                },
+            )
+            .map_err(|e| fail("UpdateUserRoles", e))?;
+        }
         seeded.user_ids.push(user.id);
     }
     let team = handlers::create_team(
@@ -162,6 +169,10 @@ mod tests {
         let mut store = Store::default();
         let seeded = seed(&mut store, "com.example.seed").unwrap();
         assert_eq!(seeded.user_ids.len(), 3);
+        assert_eq!(
+            store.users.users[&seeded.user_ids[2]].roles,
+            "system_user system_admin"
+        );
         assert_eq!(seeded.channel_ids.len(), 3);
         assert_eq!(seeded.post_ids.len(), 2);
         assert!(store.teams.teams.contains_key(&seeded.team_id));

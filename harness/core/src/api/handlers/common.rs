@@ -186,12 +186,14 @@ pub fn now_ms() -> i64 {
     (crate::clock::now_us() / 1000) as i64
 }
 
-const RESERVED_USERNAMES: &[&str] = &["all", "channel", "here", "matterbot", "system"];
+/// Usernames upstream refuses whatever their form (`model.restrictedUsernames`).
+const RESERVED_USERNAMES: &[&str] = &["all", "channel", "matterbot", "system"];
 
-/// Mattermost's username rule: 3-22 of `a-z0-9.-_`, starting with a letter, not reserved.
+/// Mattermost's username rule (`model.IsValidUsername`): 1-64 of `a-z0-9.-_` (any of them
+/// first), not one of the reserved names. Callers lower-case first, as upstream's
+/// `PreSave`/`PreUpdate` do.
 pub fn valid_username(name: &str) -> bool {
-    (3..=22).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
+    (1..=64).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
@@ -444,9 +446,15 @@ mod tests {
     #[test]
     fn naming_rules() {
         assert!(valid_username("alice.b-c_1"));
+        assert!(valid_username("1alice"));
+        assert!(valid_username("a"));
+        assert!(valid_username("here"));
         assert!(!valid_username("Al"));
-        assert!(!valid_username("1alice"));
-        assert!(!valid_username("here"));
+        assert!(!valid_username("a b"));
+        assert!(!valid_username(""));
+        assert!(!valid_username(&"a".repeat(65)));
+        assert!(!valid_username("all"));
+        assert!(!valid_username("matterbot"));
         assert!(valid_email("a@b.co"));
         assert!(!valid_email("a@b"));
         assert!(!valid_email("ab.co"));

@@ -11,8 +11,6 @@ use super::prelude::*;
 /// Session prop naming the access token a session belongs to (upstream
 /// `SessionPropUserAccessTokenId`).
 const PROP_TOKEN_ID: &str = "user_access_token_id";
-/// Session prop naming the session type (upstream `SessionPropType`).
-const PROP_TYPE: &str = "type";
 
 /// Sessions and personal access tokens.
 #[derive(Debug, Default)]
@@ -32,21 +30,38 @@ pub(super) fn revoke_all_for_user(cx: &mut Cx<'_>, user_id: &str) {
         .retain(|_, s| s.user_id != user_id);
 }
 
+/// Gives every session of a user the user's new roles (upstream's `UpdateUserRoles`
+/// updates the sessions' roles too).
+pub(super) fn set_roles_for_user(cx: &mut Cx<'_>, user_id: &str, roles: &str) {
+    for s in cx.store.sessions.sessions.values_mut() {
+        if s.user_id == user_id {
+            s.roles = roles.to_string();
+        }
+    }
+}
+
+/// The session with this id or token (upstream's session store reads either).
+fn find_session<'a>(cx: &'a Cx<'_>, id_or_token: &str) -> Option<&'a Session> {
+    let sessions = &cx.store.sessions.sessions;
+    sessions.get(id_or_token).or_else(|| {
+        sessions
+            .values()
+            .find(|s| !id_or_token.is_empty() && s.token == id_or_token)
+    })
+}
+
+/// Upstream's `GetSessionById` failure: any store error, not found included, is 400.
 fn session_not_found(cx: &Cx<'_>, id: &str) -> AppError {
-    cx.err(
-        404,
+    cx.bad(
         "app.session.get.app_error",
         format!("session {id:?} not found"),
     )
 }
 
-/// `GetSession`: fetch a session by id.
+/// `GetSession`: fetch a session by id (or token), as stored: expired sessions too, the
+/// token included. An unknown one is 400 `app.session.get.app_error`.
 pub fn get_session(cx: &mut Cx<'_>, req: GetSessionRequest) -> Res<GetSessionResponse> {
-    let session = cx
-        .store
-        .sessions
-        .sessions
-        .get(&req.session_id)
+    let session = find_session(cx, &req.session_id)
         .cloned()
         .ok_or_else(|| session_not_found(cx, &req.session_id))?;
     Ok(GetSessionResponse {
@@ -55,28 +70,25 @@ pub fn get_session(cx: &mut Cx<'_>, req: GetSessionRequest) -> Res<GetSessionRes
     })
 }
 
-/// `CreateSession`: create a session record for an existing user. As upstream, a given id
-/// is refused, the token is always generated, create_at and last_activity_at are now and
-/// the given expires_at, roles and props are kept.
+/// `CreateSession`: create a session record, as upstream's `App.CreateSession` and
+/// `Session.PreSave`: the user need not exist (a remote user is 401); a given id is 400
+/// `app.session.save.existing.app_error`; the token is always generated; create_at and
+/// last_activity_at are now; expires_at (0: never), device id, roles and props are kept.
 pub fn create_session(cx: &mut Cx<'_>, req: CreateSessionRequest) -> Res<CreateSessionResponse> {
     let mut session = req.session.ok_or_else(|| cx.required("session"))?;
+    if let Some(user) = cx.store.users.users.get(&session.user_id)
+        && user.remote_id.as_deref().is_some_and(|r| !r.is_empty())
+    {
+        return Err(cx.err(
+            401,
+            "api.user.login.remote_users.login.error",
+            "remote users cannot have sessions",
+        ));
+    }
     if !session.id.is_empty() {
         return Err(cx.bad(
-            "store.sql_session.save.existing.app_error",
+            "app.session.save.existing.app_error",
             "a new session must not have an id",
-        ));
-    }
-    if !is_valid_id(&session.user_id) {
-        return Err(cx.bad(
-            "model.session.is_valid.user_id.app_error",
-            format!("invalid user id {:?}", session.user_id),
-        ));
-    }
-    cx.user(&session.user_id)?;
-    if session.expires_at < 0 {
-        return Err(cx.bad(
-            "model.session.is_valid.expires_at.app_error",
-            "expires_at must not be negative",
         ));
     }
     session.id = new_id();
@@ -93,88 +105,84 @@ pub fn create_session(cx: &mut Cx<'_>, req: CreateSessionRequest) -> Res<CreateS
     })
 }
 
-/// `ExtendSessionExpiry`: move a session's expiry time (ms; must be positive).
+/// `ExtendSessionExpiry`: set a session's expiry (any value, not checked). An unknown
+/// session is 500 `app.session.get_sessions.app_error`, as upstream's plugin API maps the
+/// lookup's failure.
 pub fn extend_session_expiry(
     cx: &mut Cx<'_>,
     req: ExtendSessionExpiryRequest,
 ) -> Res<ExtendSessionExpiryResponse> {
-    if req.new_expiry <= 0 {
-        return Err(cx.bad(
-            "app.session.extend_session_expiry.app_error",
-            "new_expiry must be a positive time in milliseconds",
-        ));
+    let id = find_session(cx, &req.session_id)
+        .map(|s| s.id.clone())
+        .ok_or_else(|| {
+            cx.err(
+                500,
+                "app.session.get_sessions.app_error",
+                format!("session {:?} not found", req.session_id),
+            )
+        })?;
+    if let Some(session) = cx.store.sessions.sessions.get_mut(&id) {
+        session.expires_at = req.new_expiry;
     }
-    let not_found = session_not_found(cx, &req.session_id);
-    let session = cx
-        .store
-        .sessions
-        .sessions
-        .get_mut(&req.session_id)
-        .ok_or(not_found)?;
-    session.expires_at = req.new_expiry;
     Ok(ExtendSessionExpiryResponse::default())
 }
 
-/// `RevokeSession`: revoke (delete) a session; a later GetSession is 404.
+/// `RevokeSession`: revoke (delete) a session; an unknown one is 400
+/// `app.session.get.app_error`.
 pub fn revoke_session(cx: &mut Cx<'_>, req: RevokeSessionRequest) -> Res<RevokeSessionResponse> {
-    if cx.store.sessions.sessions.remove(&req.session_id).is_none() {
-        return Err(session_not_found(cx, &req.session_id));
-    }
+    let id = find_session(cx, &req.session_id)
+        .map(|s| s.id.clone())
+        .ok_or_else(|| session_not_found(cx, &req.session_id))?;
+    cx.store.sessions.sessions.remove(&id);
     Ok(RevokeSessionResponse::default())
 }
 
-/// `CreateUserAccessToken`: mint a personal access token for an existing, active user.
-/// The token string is answered once (and backs a new session of type
-/// `UserAccessToken`, as upstream); the description is at most 255 characters.
+/// `CreateUserAccessToken`: mint a personal access token, as upstream's
+/// `App.CreateUserAccessToken`: the user must exist (404); unless it is a bot, personal
+/// access tokens must be enabled (`ServiceSettings.EnableUserAccessTokens`, off by
+/// default: 501 `app.user_access_token.disabled`); the token string is generated and
+/// answered once; the description is at most 255 characters. No session is made until the
+/// token is used.
 pub fn create_user_access_token(
     cx: &mut Cx<'_>,
     req: CreateUserAccessTokenRequest,
 ) -> Res<CreateUserAccessTokenResponse> {
     let mut token = req.token.ok_or_else(|| cx.required("token"))?;
     let user = cx.user(&token.user_id)?;
-    if user.delete_at != 0 {
-        return Err(cx.bad(
-            "app.user_access_token.inactive_user.app_error",
-            "the user is deactivated",
+    let enabled = cx
+        .store
+        .config
+        .setting("ServiceSettings.EnableUserAccessTokens")
+        .as_bool()
+        .unwrap_or(false);
+    if !enabled && !user.is_bot {
+        return Err(cx.err(
+            501,
+            "app.user_access_token.disabled",
+            "personal access tokens are disabled on this server",
         ));
     }
+    token.id = new_id();
+    token.token = new_id();
+    token.is_active = true;
     if token.description.chars().count() > 255 {
         return Err(cx.bad(
             "model.user_access_token.is_valid.description.app_error",
             "the description is longer than 255 characters",
         ));
     }
-    token.id = new_id();
-    token.token = new_id();
-    token.is_active = true;
-    let session = Session {
-        id: new_id(),
-        token: token.token.clone(),
-        create_at: cx.now,
-        last_activity_at: cx.now,
-        // Upstream: 100 years.
-        expires_at: cx.now + 100 * 365 * 24 * 3600 * 1000,
-        user_id: user.id.clone(),
-        roles: user.roles.clone(),
-        props: [
-            (PROP_TOKEN_ID.to_string(), token.id.clone()),
-            (PROP_TYPE.to_string(), "UserAccessToken".to_string()),
-        ]
-        .into_iter()
-        .collect(),
-        ..Default::default()
-    };
-    let sessions = &mut cx.store.sessions;
-    sessions.sessions.insert(session.id.clone(), session);
-    sessions.tokens.insert(token.id.clone(), token.clone());
+    cx.store
+        .sessions
+        .tokens
+        .insert(token.id.clone(), token.clone());
     Ok(CreateUserAccessTokenResponse {
         token: Some(token),
         ..Default::default()
     })
 }
 
-/// `RevokeUserAccessToken`: revoke (delete) a personal access token and its session;
-/// an unknown token id is 404.
+/// `RevokeUserAccessToken`: revoke (delete) a personal access token and any session made
+/// from it; an unknown token id is 404 `app.user_access_token.get_by_user.app_error`.
 pub fn revoke_user_access_token(
     cx: &mut Cx<'_>,
     req: RevokeUserAccessTokenRequest,

@@ -9,26 +9,27 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::prelude::*;
 
-/// A stored presence status (a user without one is offline).
+/// A stored presence status row (upstream `model.Status`); a user without one has no
+/// status (GetUserStatus is 404).
 #[derive(Debug, Clone, Default)]
 struct StatusRec {
     status: String,
     manual: bool,
     last_activity_at: i64,
-    /// Timed do-not-disturb end, Unix seconds; 0 = none.
+    /// Timed do-not-disturb end, as given (Unix seconds); 0 = none.
     dnd_end_time: i64,
-    /// The status to return to when a timed DND ends.
+    /// The status before a timed DND (upstream `PrevStatus`, never sent over gRPC).
     prev_status: String,
 }
 
 /// Users and what hangs off them. Other domains read `users` (see `Cx::user`).
 #[derive(Debug, Default)]
 pub struct UsersState {
-    /// Users by id.
+    /// Users by id, as stored: the password is a bcrypt hash.
     pub users: BTreeMap<String, User>,
-    /// Presence by user id.
+    /// Presence by user id (any id: upstream writes rows for unknown ids too).
     statuses: BTreeMap<String, StatusRec>,
-    /// Uploaded profile images by user id.
+    /// Profile images (PNG) by user id.
     images: BTreeMap<String, Vec<u8>>,
     /// Typing events published: (user id, channel id, parent id, time).
     typing: Vec<(String, String, String, i64)>,
@@ -50,14 +51,111 @@ const DEFAULT_NOTIFY_PROPS: &[(&str, &str)] = &[
     ("push_threads", "all"),
 ];
 
-/// The user as rpcs answer it: never the password hash or the MFA secret.
+/// The bcrypt cost of stored password hashes. Upstream uses 10; the reference server
+/// uses 4 so that creating hundreds of users stays fast in debug builds (a departure
+/// only in the hash's cost field, `$2a$04$`).
+const BCRYPT_COST: u32 = 4;
+
+/// Upstream's `model.PasswordMaximumLength` (bytes).
+const PASSWORD_MAX_LEN: usize = 72;
+
+/// The characters upstream's password policy counts as symbols (`model.PasswordSpecialChars`).
+const PASSWORD_SYMBOLS: &str = " !\"\\#$%&'()*+,-./:;<=>?@[]^_`|~";
+
+/// Locales a user may have; any other locale of a new user becomes the default client
+/// locale, as upstream's `UserService.CreateUser` does with the server's translations.
+const SUPPORTED_LOCALES: &[&str] = &[
+    "bg", "de", "en", "en-AU", "es", "fa", "fr", "hu", "it", "ja", "ko", "nl", "pl", "pt-BR", "ro",
+    "ru", "sv", "tr", "uk", "vi", "zh-CN", "zh-TW",
+];
+
+/// A user as upstream's `User.Sanitize(map{})` leaves it (CreateUser, UpdateUser,
+/// UpdateUserRoles and the user listings answer this): no password hash, no MFA secret,
+/// `auth_data` present but empty, no last login.
 fn sanitized(mut user: User) -> User {
     user.password.clear();
     user.mfa_secret.clear();
+    user.auth_data = Some(String::new());
+    user.last_login = 0;
     user
 }
 
-/// Mattermost's field checks (`User.IsValid`) after normalisation.
+/// A user as upstream's `User.SanitizeProfile` for an admin leaves it (searches and lookups
+/// by several usernames or ids): also no notify props, verification, marketing or
+/// password-change fields.
+fn profile(user: User) -> User {
+    let mut user = sanitized(user);
+    user.email_verified = false;
+    user.allow_marketing = false;
+    user.notify_props.clear();
+    user.last_password_update = 0;
+    user.failed_attempts = 0;
+    user
+}
+
+/// A bcrypt hash of `password` in the `$2a$` form upstream's Go bcrypt writes.
+fn hash_password(password: &str) -> String {
+    bcrypt::hash_with_result(password, BCRYPT_COST)
+        .map(|h| h.format_for_version(bcrypt::Version::TwoA))
+        .unwrap_or_default()
+}
+
+/// A boolean setting, `default` when absent.
+fn flag(cx: &mut Cx<'_>, path: &str, default: bool) -> bool {
+    cx.store.config.setting(path).as_bool().unwrap_or(default)
+}
+
+/// A string setting, `default` when absent.
+fn text_setting(cx: &mut Cx<'_>, path: &str, default: &str) -> String {
+    cx.store
+        .config
+        .setting(path)
+        .as_str()
+        .unwrap_or(default)
+        .to_string()
+}
+
+/// A character class of the password policy: its `PasswordSettings` key, its suffix in
+/// the error id, and the test of a character.
+type PasswordClass = (&'static str, &'static str, fn(char) -> bool);
+
+/// Upstream's password policy (`users.IsPasswordValidWithSettings` with the server's
+/// `PasswordSettings`; defaults: at least 8 bytes, no character classes): at most 72
+/// bytes. The error id names every class the policy requires
+/// (`model.user.is_valid.pwd_lowercase_number.app_error`, ...).
+fn check_password(cx: &mut Cx<'_>, password: &str) -> Res<()> {
+    let min = cx
+        .store
+        .config
+        .setting("PasswordSettings.MinimumLength")
+        .as_i64()
+        .unwrap_or(8);
+    let mut failed = (password.len() as i64) < min || password.len() > PASSWORD_MAX_LEN;
+    let mut id = String::from("model.user.is_valid.pwd");
+    let classes: [PasswordClass; 4] = [
+        ("Lowercase", "_lowercase", |c| c.is_ascii_lowercase()),
+        ("Uppercase", "_uppercase", |c| c.is_ascii_uppercase()),
+        ("Number", "_number", |c| c.is_ascii_digit()),
+        ("Symbol", "_symbol", |c| PASSWORD_SYMBOLS.contains(c)),
+    ];
+    for (setting, suffix, class) in classes {
+        if flag(cx, &format!("PasswordSettings.{setting}"), false) {
+            id.push_str(suffix);
+            failed |= !password.chars().any(class);
+        }
+    }
+    if failed {
+        id.push_str(".app_error");
+        return Err(cx.bad(
+            &id,
+            format!("the password must be {min} to {PASSWORD_MAX_LEN} bytes long and meet the server's password policy"),
+        ));
+    }
+    Ok(())
+}
+
+/// Upstream's `User.IsValid` after `PreSave`/`PreUpdate`, in its order (the id and times
+/// are always valid here).
 fn validate_user(cx: &Cx<'_>, user: &User) -> Res<()> {
     let invalid =
         |field: &str, msg: String| cx.bad(&format!("model.user.is_valid.{field}.app_error"), msg);
@@ -67,29 +165,56 @@ fn validate_user(cx: &Cx<'_>, user: &User) -> Res<()> {
             format!("invalid username {:?}", user.username),
         ));
     }
-    if user.email.len() > 128 || !valid_email(&user.email) {
+    if user.email.is_empty() || user.email.len() > 128 || !valid_email(&user.email) {
         return Err(invalid("email", format!("invalid email {:?}", user.email)));
     }
     for (field, value, max) in [
         ("nickname", &user.nickname, 64),
+        ("position", &user.position, 128),
         ("first_name", &user.first_name, 64),
         ("last_name", &user.last_name, 64),
-        ("position", &user.position, 128),
     ] {
         if value.chars().count() > max {
             return Err(invalid(field, format!("{field} is longer than {max}")));
         }
     }
-    if user.locale.chars().count() > 5 {
+    let auth_data = user.auth_data.as_deref().unwrap_or("");
+    if auth_data.chars().count() > 128 {
+        return Err(invalid("auth_data", "auth_data is longer than 128".into()));
+    }
+    if !auth_data.is_empty() && user.auth_service.is_empty() {
+        return Err(invalid(
+            "auth_data_type",
+            "auth_data needs an auth_service".into(),
+        ));
+    }
+    if !auth_data.is_empty() && !user.password.is_empty() {
+        return Err(invalid(
+            "auth_data_pwd",
+            "a user has either a password or auth data".into(),
+        ));
+    }
+    if user.locale.len() > 5 {
         return Err(invalid(
             "locale",
             format!("invalid locale {:?}", user.locale),
         ));
     }
+    let timezone = serde_json::to_string(&user.timezone).unwrap_or_default();
+    if timezone.chars().count() > 256 {
+        return Err(invalid(
+            "timezone_limit",
+            "the timezone is longer than 256".into(),
+        ));
+    }
+    if user.roles.chars().count() > 256 {
+        return Err(invalid("roles_limit", "roles are longer than 256".into()));
+    }
     Ok(())
 }
 
-/// Refuses a username or email another user (`except` excluded) already has.
+/// Refuses a username or email another user (`except` excluded) already has (upstream's
+/// unique constraints, mapped by `createUserOrGuest`/`UpdateUser`).
 fn check_unique(cx: &Cx<'_>, user: &User, except: &str) -> Res<()> {
     for other in cx.store.users.users.values() {
         if other.id == except {
@@ -114,16 +239,93 @@ fn check_unique(cx: &Cx<'_>, user: &User, except: &str) -> Res<()> {
     Ok(())
 }
 
-/// Lowercases username and email as Mattermost's `PreSave`/`PreUpdate` do and fills the
-/// maps' defaults.
-fn normalize(user: &mut User) {
-    user.username = user.username.trim().to_lowercase();
-    user.email = user.email.trim().to_lowercase();
-    for (k, v) in DEFAULT_NOTIFY_PROPS {
-        user.notify_props
-            .entry(k.to_string())
-            .or_insert_with(|| v.to_string());
+/// A username a live group already has is taken (upstream `isUniqueToGroupNames`).
+fn check_group_names(cx: &Cx<'_>, username: &str) -> Res<()> {
+    if !username.is_empty()
+        && cx
+            .store
+            .groups
+            .groups
+            .values()
+            .any(|g| g.delete_at == 0 && g.name == username)
+    {
+        return Err(cx.bad(
+            "app.user.save.username_exists.app_error",
+            format!("a group is already named {username:?}"),
+        ));
     }
+    Ok(())
+}
+
+/// Whether `email` is in one of the domains of `TeamSettings.RestrictCreationToDomains`
+/// (none: every domain), as upstream's `CheckUserDomain`.
+fn domain_allowed(cx: &mut Cx<'_>, email: &str) -> bool {
+    let domains = text_setting(cx, "TeamSettings.RestrictCreationToDomains", "")
+        .to_lowercase()
+        .replace(['@', ','], " ");
+    let domains: Vec<&str> = domains.split_whitespace().collect();
+    domains.is_empty()
+        || domains
+            .iter()
+            .any(|d| email.to_lowercase().ends_with(&format!("@{d}")))
+}
+
+/// The lower-casing and defaults of upstream's `User.PreSave`/`PreUpdate` shared by both:
+/// username and email lower-cased (not trimmed), empty auth data dropped, notify props
+/// defaulted only when none are given.
+fn normalize(user: &mut User) {
+    user.username = user.username.to_lowercase();
+    user.email = user.email.to_lowercase();
+    if user.auth_data.as_deref() == Some("") {
+        user.auth_data = None;
+    }
+    if user.notify_props.is_empty() {
+        for (k, v) in DEFAULT_NOTIFY_PROPS {
+            user.notify_props.insert(k.to_string(), v.to_string());
+        }
+    }
+}
+
+/// `CreateUser`: create a user account from a User message, in upstream's order
+/// (`createUserOrGuest`, `UserService.createUser`, the store's `Save`): the username must
+/// not be a group's; roles are always `system_user`; the email domain must be allowed;
+/// an unsupported locale becomes the default; the password policy (unless an auth
+/// service is set); a preset id is refused; `PreSave`; `IsValid`; uniqueness. The new user
+/// gets upstream's three default preferences. The answer has no password hash.
+pub fn create_user(cx: &mut Cx<'_>, req: CreateUserRequest) -> Res<CreateUserResponse> {
+    let mut user = req.user.ok_or_else(|| cx.required("user"))?;
+    check_group_names(cx, &user.username)?;
+    user.roles = "system_user".into();
+    if !domain_allowed(cx, &user.email) {
+        return Err(cx.bad(
+            "api.user.create_user.accepted_domain.app_error",
+            "the email's domain is not allowed on this server",
+        ));
+    }
+    if !SUPPORTED_LOCALES.contains(&user.locale.as_str()) {
+        user.locale = text_setting(cx, "LocalizationSettings.DefaultClientLocale", "en");
+    }
+    if user.auth_service.is_empty() {
+        check_password(cx, &user.password)?;
+    }
+    if !user.id.is_empty() {
+        return Err(cx.bad(
+            "app.user.save.existing.app_error",
+            "a new user must not have an id",
+        ));
+    }
+    // PreSave.
+    user.id = new_id();
+    if user.username.is_empty() {
+        user.username = new_id();
+    }
+    normalize(&mut user);
+    if user.create_at == 0 {
+        user.create_at = cx.now;
+    }
+    user.update_at = user.create_at;
+    user.last_password_update = user.create_at;
+    user.mfa_active = false;
     if user.locale.is_empty() {
         user.locale = "en".into();
     }
@@ -136,79 +338,86 @@ fn normalize(user: &mut User) {
             user.timezone.insert(k.into(), v.into());
         }
     }
-    if user.auth_data.as_deref() == Some("") {
-        user.auth_data = None;
+    if !user.password.is_empty() {
+        user.password = hash_password(&user.password);
     }
-}
-
-/// `CreateUser`: create a user account from a User message.
-pub fn create_user(cx: &mut Cx<'_>, req: CreateUserRequest) -> Res<CreateUserResponse> {
-    let mut user = req.user.ok_or_else(|| cx.required("user"))?;
-    if !user.id.is_empty() {
-        return Err(cx.bad(
-            "model.user.is_valid.id.app_error",
-            "a new user must not have an id",
-        ));
-    }
-    normalize(&mut user);
     validate_user(cx, &user)?;
     check_unique(cx, &user, "")?;
-    user.id = new_id();
-    user.create_at = cx.now;
-    user.update_at = cx.now;
-    user.delete_at = 0;
-    if user.roles.trim().is_empty() {
-        user.roles = "system_user".into();
-    }
-    if !user.password.is_empty() {
-        // The reference server keeps no password; only the time it was set.
-        user.last_password_update = cx.now;
-        user.password.clear();
-    }
-    user.mfa_secret.clear();
-    user.mfa_active = false;
-    user.failed_attempts = 0;
     cx.store.users.users.insert(user.id.clone(), user.clone());
+    super::preferences::set_new_user_preferences(cx, &user.id);
     Ok(CreateUserResponse {
         user: Some(sanitized(user)),
         ..Default::default()
     })
 }
 
-/// `GetUser`: fetch one user by id.
+/// `GetUser`: fetch one user by id, deactivated or not, as stored (with the password
+/// hash, as upstream's unsanitised read).
 pub fn get_user(cx: &mut Cx<'_>, req: GetUserRequest) -> Res<GetUserResponse> {
     let user = cx.user(&req.user_id)?;
     Ok(GetUserResponse {
-        user: Some(sanitized(user)),
+        user: Some(user),
         ..Default::default()
     })
 }
 
-/// `UpdateUser`: overwrite a user record. As upstream's untrusted update, the id,
-/// create_at, delete_at, roles, auth data, password and MFA fields are kept; update_at
-/// is bumped.
+/// `UpdateUser`: overwrite a user record as upstream's `App.UpdateUser` and the store's
+/// untrusted `Update`: the user must exist (404 first); a new username must not be a
+/// group's; a new email must be in an allowed domain (and, with email verification on,
+/// is not changed yet); `PreUpdate` and `IsValid`; then create_at, delete_at, roles,
+/// auth data, password and MFA fields come from the stored row; uniqueness last.
 pub fn update_user(cx: &mut Cx<'_>, req: UpdateUserRequest) -> Res<UpdateUserResponse> {
     let mut user = req.user.ok_or_else(|| cx.required("user"))?;
     let old = cx.user(&user.id)?;
-    normalize(&mut user);
-    validate_user(cx, &user)?;
-    check_unique(cx, &user, &old.id)?;
     user.create_at = old.create_at;
+    if user.username != old.username {
+        check_group_names(cx, &user.username)?;
+    }
+    if user.email.to_lowercase() != old.email {
+        if !old.is_bot && !domain_allowed(cx, &user.email) {
+            return Err(cx.bad(
+                "api.user.update_user.accepted_domain.app_error",
+                "the email's domain is not allowed on this server",
+            ));
+        }
+        if flag(cx, "EmailSettings.RequireEmailVerification", false) {
+            let wanted = user.email.to_lowercase();
+            if cx
+                .store
+                .users
+                .users
+                .values()
+                .any(|u| u.id != old.id && u.email == wanted)
+            {
+                return Err(cx.bad(
+                    "app.user.save.email_exists.app_error",
+                    format!("an account with email {wanted:?} already exists"),
+                ));
+            }
+            user.email = old.email.clone();
+        }
+    }
+    // PreUpdate, then IsValid on what the caller sent.
+    normalize(&mut user);
     user.update_at = cx.now.max(old.update_at + 1);
-    user.delete_at = old.delete_at;
-    user.roles = old.roles.clone();
+    validate_user(cx, &user)?;
     user.auth_data = old.auth_data.clone();
     user.auth_service = old.auth_service.clone();
     user.password = old.password.clone();
     user.last_password_update = old.last_password_update;
     user.last_picture_update = old.last_picture_update;
+    user.email_verified = old.email_verified && user.email == old.email;
     user.failed_attempts = old.failed_attempts;
     user.mfa_active = old.mfa_active;
     user.mfa_secret = old.mfa_secret.clone();
+    user.last_login = old.last_login;
+    user.roles = old.roles.clone();
+    user.delete_at = old.delete_at;
+    // Not columns of the users table: kept from what the server knows.
     user.is_bot = old.is_bot;
-    if user.email != old.email {
-        user.email_verified = false;
-    }
+    user.bot_description = old.bot_description.clone();
+    user.last_activity_at = old.last_activity_at;
+    check_unique(cx, &user, &old.id)?;
     cx.store.users.users.insert(user.id.clone(), user.clone());
     Ok(UpdateUserResponse {
         user: Some(sanitized(user)),
@@ -216,25 +425,36 @@ pub fn update_user(cx: &mut Cx<'_>, req: UpdateUserRequest) -> Res<UpdateUserRes
     })
 }
 
-/// Ids of the users with a live membership of `team_id`, with their team roles.
-fn team_members(cx: &Cx<'_>, team_id: &str) -> BTreeMap<String, String> {
+/// Ids of the users with a live membership of `team_id`.
+fn team_members(cx: &Cx<'_>, team_id: &str) -> BTreeSet<String> {
     cx.store
         .teams
         .members
         .values()
         .filter(|m| m.team_id == team_id && m.delete_at == 0)
-        .map(|m| (m.user_id.clone(), m.roles.clone()))
+        .map(|m| m.user_id.clone())
         .collect()
 }
 
-/// Ids of the members of `channel_id`, with their channel roles.
-fn channel_members(cx: &Cx<'_>, channel_id: &str) -> BTreeMap<String, String> {
+/// Ids of the members of `channel_id`.
+fn channel_members(cx: &Cx<'_>, channel_id: &str) -> BTreeSet<String> {
     cx.store
         .channels
         .members
         .values()
         .filter(|m| m.channel_id == channel_id)
-        .map(|m| (m.user_id.clone(), m.roles.clone()))
+        .map(|m| m.user_id.clone())
+        .collect()
+}
+
+/// Ids of the live members of a live group.
+fn group_members(cx: &Cx<'_>, group_id: &str) -> BTreeSet<String> {
+    cx.store
+        .groups
+        .members
+        .values()
+        .filter(|m| m.group_id == group_id && m.delete_at == 0)
+        .map(|m| m.user_id.clone())
         .collect()
 }
 
@@ -249,221 +469,250 @@ fn users_with_team(cx: &Cx<'_>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether any of the space-separated `roles` is in `wanted`.
-fn has_any_role(roles: &str, wanted: &[String]) -> bool {
-    roles
-        .split_whitespace()
-        .any(|r| wanted.iter().any(|w| w == r))
-}
-
 fn by_username(users: &mut [User]) {
     users.sort_by(|a, b| a.username.cmp(&b.username).then(a.id.cmp(&b.id)));
 }
 
-fn check_paging(cx: &Cx<'_>, page: i32, per_page: i32) -> Res<()> {
+/// Upstream's `OFFSET page*per_page LIMIT per_page` (per_page 0: nothing). Negative values
+/// are not validated upstream: they become huge unsigned numbers the database refuses, so
+/// the reference server answers the store's error (500 `app.user.get_profiles.app_error`).
+fn page_of(cx: &Cx<'_>, users: Vec<User>, page: i32, per_page: i32) -> Res<Vec<User>> {
     if page < 0 || per_page < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_param.app_error",
+        return Err(cx.err(
+            500,
+            "app.user.get_profiles.app_error",
             "page and per_page must not be negative",
         ));
     }
-    Ok(())
+    let (page, per_page) = (page as usize, per_page as usize);
+    Ok(users
+        .into_iter()
+        .skip(page.saturating_mul(per_page))
+        .take(per_page)
+        .collect())
 }
 
-/// The user's status now; a timed DND that has ended reverts to the previous status.
-fn status_of(cx: &mut Cx<'_>, user_id: &str) -> Status {
-    let now_s = cx.now / 1000;
-    let rec = cx.store.users.statuses.entry(user_id.to_string());
-    let rec = match rec {
-        std::collections::btree_map::Entry::Occupied(mut e) => {
-            let r = e.get_mut();
-            if r.status == "dnd" && r.dnd_end_time > 0 && r.dnd_end_time <= now_s {
-                r.status = if r.prev_status.is_empty() {
-                    "online".into()
-                } else {
-                    std::mem::take(&mut r.prev_status)
-                };
-                r.dnd_end_time = 0;
-            }
-            r.clone()
-        }
-        std::collections::btree_map::Entry::Vacant(_) => StatusRec {
-            status: "offline".into(),
-            ..Default::default()
-        },
-    };
+/// The users with these ids, sorted by username, in the given form.
+fn users_by_username(cx: &Cx<'_>, ids: &BTreeSet<String>, form: fn(User) -> User) -> Vec<User> {
+    let mut users: Vec<User> = ids
+        .iter()
+        .filter_map(|id| cx.store.users.users.get(id).cloned().map(form))
+        .collect();
+    by_username(&mut users);
+    users
+}
+
+/// Whether user statuses are on (`ServiceSettings.EnableUserStatuses`, default true).
+fn statuses_enabled(cx: &mut Cx<'_>) -> bool {
+    flag(cx, "ServiceSettings.EnableUserStatuses", true)
+}
+
+/// The stored status row of an id as the protocol's Status.
+fn status_message(user_id: &str, rec: &StatusRec) -> Status {
     Status {
         user_id: user_id.to_string(),
-        status: rec.status,
+        status: rec.status.clone(),
         manual: rec.manual,
         last_activity_at: rec.last_activity_at,
         dnd_end_time: rec.dnd_end_time,
     }
 }
 
-fn set_status(cx: &mut Cx<'_>, user_id: &str, status: &str, dnd_end_time: i64) {
+/// Upstream's `GetStatus`: an empty status when statuses are off, the stored row, or 404
+/// `app.status.get.missing.app_error` when the id has none (a user whose status was never
+/// set, or any unknown id).
+fn read_status(cx: &mut Cx<'_>, user_id: &str) -> Res<Status> {
+    if !statuses_enabled(cx) {
+        return Ok(Status::default());
+    }
+    let rec = cx.store.users.statuses.get(user_id).ok_or_else(|| {
+        cx.err(
+            404,
+            "app.status.get.missing.app_error",
+            format!("no status for {user_id:?}"),
+        )
+    })?;
+    Ok(status_message(user_id, rec))
+}
+
+/// The setters of upstream's status service (`SetStatusOnline`, `SetStatusOffline`,
+/// `SetStatusAwayIfNeeded`, `SetStatusDoNotDisturb`, `SetStatusDoNotDisturbTimed`) for a
+/// manual change: online is never manual and marks activity; offline is manual and marks
+/// activity; away and dnd are manual and keep the last activity (0 for a new row); a
+/// timed dnd remembers the previous status. Any id gets a row; nothing when statuses are
+/// off.
+fn set_status(cx: &mut Cx<'_>, user_id: &str, status: &str, dnd_end_time: Option<i64>) {
+    if !statuses_enabled(cx) {
+        return;
+    }
     let now = cx.now;
     let rec = cx
         .store
         .users
         .statuses
         .entry(user_id.to_string())
-        .or_default();
-    if status == "dnd" && rec.status != "dnd" {
-        rec.prev_status = if rec.status.is_empty() {
-            "offline".into()
-        } else {
-            rec.status.clone()
-        };
+        .or_insert_with(|| StatusRec {
+            status: "offline".into(),
+            ..Default::default()
+        });
+    match status {
+        "online" => {
+            rec.status = "online".into();
+            rec.manual = false;
+            rec.last_activity_at = now;
+        }
+        "offline" => {
+            *rec = StatusRec {
+                status: "offline".into(),
+                manual: true,
+                last_activity_at: now,
+                ..Default::default()
+            };
+        }
+        "away" => {
+            rec.status = "away".into();
+            rec.manual = true;
+        }
+        _ => {
+            if let Some(end) = dnd_end_time {
+                rec.prev_status = rec.status.clone();
+                rec.dnd_end_time = end;
+            }
+            rec.status = "dnd".into();
+            rec.manual = true;
+        }
     }
-    rec.status = status.to_string();
-    rec.manual = true;
-    rec.last_activity_at = now;
-    rec.dnd_end_time = dnd_end_time;
 }
 
-/// Deactivates (`delete_at = now`) or reactivates a user; deactivation revokes the
-/// user's sessions and sets them offline, as upstream's `UpdateActive`.
+/// Deactivates (`delete_at = update_at = now`) or reactivates a user, as upstream's
+/// `UpdateActive`: deactivation revokes the user's sessions and writes an offline status.
 fn set_active(cx: &mut Cx<'_>, user_id: &str, active: bool) -> Res<()> {
-    let now = cx.now;
     let mut user = cx.user(user_id)?;
+    let now = cx.now.max(user.update_at + 1);
+    user.update_at = now;
     user.delete_at = if active { 0 } else { now };
-    user.update_at = now.max(user.update_at + 1);
     cx.store.users.users.insert(user.id.clone(), user);
     if !active {
         super::sessions::revoke_all_for_user(cx, user_id);
-        if let Some(rec) = cx.store.users.statuses.get_mut(user_id) {
-            rec.status = "offline".into();
-            rec.dnd_end_time = 0;
+        if statuses_enabled(cx) {
+            cx.store.users.statuses.insert(
+                user_id.to_string(),
+                StatusRec {
+                    status: "offline".into(),
+                    manual: false,
+                    last_activity_at: now,
+                    ..Default::default()
+                },
+            );
         }
     }
     Ok(())
 }
 
-/// `DeleteUser`: delete a user by id. As upstream's plugin API this is a soft delete: the
-/// user is deactivated (`delete_at` set) and stays readable.
+/// `DeleteUser`: as upstream's plugin API, a soft delete: the user is deactivated
+/// (`delete_at` set) and stays readable; an unknown user is 404.
 pub fn delete_user(cx: &mut Cx<'_>, req: DeleteUserRequest) -> Res<DeleteUserResponse> {
     set_active(cx, &req.user_id, false)?;
     Ok(DeleteUserResponse::default())
 }
 
-/// `GetUsers`: list users matching filter/paging options. Group filters match nobody:
-/// the reference server keeps no group memberships here.
+/// Whether a user's system roles match a `GetUsers` `roles` entry as upstream's store
+/// does: `system_user` means exactly `system_user`; the other system roles it knows
+/// match as a substring; any other name matches nobody.
+fn system_role_matches(roles: &str, wanted: &str) -> bool {
+    match wanted {
+        "system_user" => roles == "system_user",
+        "system_guest"
+        | "system_admin"
+        | "system_user_manager"
+        | "system_read_only_admin"
+        | "system_manager" => roles.contains(wanted),
+        _ => false,
+    }
+}
+
+/// `GetUsers`: every user of the server by username, paged, as upstream's store
+/// `GetAllProfiles`: it honours only `view_restrictions`, `role` (a substring of the
+/// roles), `roles` (system roles), `inactive`/`active` and paging; the team, channel and
+/// group filters are ignored. `per_page` 0 lists nothing.
 pub fn get_users(cx: &mut Cx<'_>, req: GetUsersRequest) -> Res<GetUsersResponse> {
-    check_paging(cx, req.page, req.per_page)?;
-    let in_team = (!req.in_team_id.is_empty()).then(|| team_members(cx, &req.in_team_id));
-    let not_in_team =
-        (!req.not_in_team_id.is_empty()).then(|| team_members(cx, &req.not_in_team_id));
-    let in_channel =
-        (!req.in_channel_id.is_empty()).then(|| channel_members(cx, &req.in_channel_id));
-    let not_in_channel =
-        (!req.not_in_channel_id.is_empty()).then(|| channel_members(cx, &req.not_in_channel_id));
-    let with_team = users_with_team(cx);
     let restriction = req.view_restrictions.as_ref().map(|r| {
         let mut ids = BTreeSet::new();
         for t in &r.teams {
-            ids.extend(team_members(cx, t).into_keys());
+            ids.extend(team_members(cx, t));
         }
         for c in &r.channels {
-            ids.extend(channel_members(cx, c).into_keys());
+            ids.extend(channel_members(cx, c));
         }
         ids
     });
-    let mut roles = req.roles.clone();
-    if !req.role.is_empty() {
-        roles.push(req.role.clone());
-    }
+    let known_roles: Vec<&String> = req
+        .roles
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.as_str(),
+                "system_user"
+                    | "system_guest"
+                    | "system_admin"
+                    | "system_user_manager"
+                    | "system_read_only_admin"
+                    | "system_manager"
+            )
+        })
+        .collect();
     let mut users: Vec<User> = cx
         .store
         .users
         .users
         .values()
         .filter(|u| {
-            if !req.in_group_id.is_empty() {
+            if restriction.as_ref().is_some_and(|r| !r.contains(&u.id)) {
                 return false;
             }
-            if let Some(m) = &in_team {
-                match m.get(&u.id) {
-                    None => return false,
-                    Some(r) if !req.team_roles.is_empty() && !has_any_role(r, &req.team_roles) => {
-                        return false;
-                    }
-                    _ => {}
-                }
+            if !req.role.is_empty() && !u.roles.contains(&req.role) {
+                return false;
             }
-            if let Some(m) = &in_channel {
-                match m.get(&u.id) {
-                    None => return false,
-                    Some(r)
-                        if !req.channel_roles.is_empty()
-                            && !has_any_role(r, &req.channel_roles) =>
-                    {
-                        return false;
-                    }
-                    _ => {}
-                }
-            }
-            if not_in_team.as_ref().is_some_and(|m| m.contains_key(&u.id))
-                || not_in_channel
-                    .as_ref()
-                    .is_some_and(|m| m.contains_key(&u.id))
-                || (req.without_team && with_team.contains(&u.id))
-                || restriction.as_ref().is_some_and(|r| !r.contains(&u.id))
+            if !known_roles.is_empty()
+                && !known_roles.iter().any(|w| system_role_matches(&u.roles, w))
             {
                 return false;
             }
             if req.inactive {
-                if u.delete_at == 0 {
-                    return false;
-                }
-            } else if req.active && u.delete_at != 0 {
-                return false;
+                u.delete_at != 0
+            } else if req.active {
+                u.delete_at == 0
+            } else {
+                true
             }
-            if !roles.is_empty() && !has_any_role(&u.roles, &roles) {
-                return false;
-            }
-            u.update_at > req.updated_after
         })
         .cloned()
         .map(sanitized)
         .collect();
-    match req.sort.as_str() {
-        "create_at" => users.sort_by(|a, b| b.create_at.cmp(&a.create_at).then(a.id.cmp(&b.id))),
-        "last_activity_at" => users.sort_by(|a, b| {
-            b.last_activity_at
-                .cmp(&a.last_activity_at)
-                .then(a.username.cmp(&b.username))
-        }),
-        _ => by_username(&mut users),
-    }
+    by_username(&mut users);
     Ok(GetUsersResponse {
-        users: paginate(&users, req.page, req.per_page),
+        users: page_of(cx, users, req.page, req.per_page)?,
         ..Default::default()
     })
 }
 
-/// `GetUsersByIds`: fetch several users by id, in the order asked; unknown ids are
-/// skipped, duplicates answered once.
+/// `GetUsersByIds`: the users with these ids (unknown ids skipped, each user once), sorted
+/// by username, as profiles. Upstream's order is not the request's.
 pub fn get_users_by_ids(cx: &mut Cx<'_>, req: GetUsersByIdsRequest) -> Res<GetUsersByIdsResponse> {
-    let mut seen = BTreeSet::new();
-    let users = req
-        .user_ids
-        .iter()
-        .filter(|id| seen.insert(id.as_str()))
-        .filter_map(|id| cx.store.users.users.get(id).cloned().map(sanitized))
-        .collect();
+    let ids: BTreeSet<String> = req.user_ids.into_iter().collect();
     Ok(GetUsersByIdsResponse {
-        users,
+        users: users_by_username(cx, &ids, profile),
         ..Default::default()
     })
 }
 
-/// `GetUserByEmail`: look a user up by email address (case-insensitive).
+/// `GetUserByEmail`: look a user up by email address, case-insensitively (not trimmed),
+/// as stored.
 pub fn get_user_by_email(
     cx: &mut Cx<'_>,
     req: GetUserByEmailRequest,
 ) -> Res<GetUserByEmailResponse> {
-    let email = req.email.trim().to_lowercase();
+    let email = req.email.to_lowercase();
     let user = cx
         .store
         .users
@@ -479,17 +728,18 @@ pub fn get_user_by_email(
             )
         })?;
     Ok(GetUserByEmailResponse {
-        user: Some(sanitized(user)),
+        user: Some(user),
         ..Default::default()
     })
 }
 
-/// `GetUserByUsername`: look a user up by username (case-insensitive).
+/// `GetUserByUsername`: look a user up by username, case-insensitively (not trimmed), as
+/// stored.
 pub fn get_user_by_username(
     cx: &mut Cx<'_>,
     req: GetUserByUsernameRequest,
 ) -> Res<GetUserByUsernameResponse> {
-    let name = req.name.trim().to_lowercase();
+    let name = req.name.to_lowercase();
     let user = cx
         .store
         .users
@@ -505,135 +755,122 @@ pub fn get_user_by_username(
             )
         })?;
     Ok(GetUserByUsernameResponse {
-        user: Some(sanitized(user)),
+        user: Some(user),
         ..Default::default()
     })
 }
 
-/// `GetUsersByUsernames`: fetch several users by username, in the order asked; unknown
-/// names are skipped.
+/// `GetUsersByUsernames`: the users with exactly these usernames (no lower-casing, unknown
+/// names skipped), sorted by username, as profiles.
 pub fn get_users_by_usernames(
     cx: &mut Cx<'_>,
     req: GetUsersByUsernamesRequest,
 ) -> Res<GetUsersByUsernamesResponse> {
-    let by_name: BTreeMap<&str, &User> = cx
+    let wanted: BTreeSet<&str> = req.usernames.iter().map(String::as_str).collect();
+    let ids: BTreeSet<String> = cx
         .store
         .users
         .users
         .values()
-        .map(|u| (u.username.as_str(), u))
-        .collect();
-    let mut seen = BTreeSet::new();
-    let users = req
-        .usernames
-        .iter()
-        .map(|n| n.trim().to_lowercase())
-        .filter(|n| seen.insert(n.clone()))
-        .filter_map(|n| by_name.get(n.as_str()).map(|u| sanitized((*u).clone())))
+        .filter(|u| wanted.contains(u.username.as_str()))
+        .map(|u| u.id.clone())
         .collect();
     Ok(GetUsersByUsernamesResponse {
-        users,
+        users: users_by_username(cx, &ids, profile),
         ..Default::default()
     })
 }
 
-/// `GetUsersInTeam`: page through members of a team as users, sorted by username.
+/// `GetUsersInTeam`: the team's live members (deactivated users included) by username,
+/// paged; an unknown team has none (no error), `per_page` 0 lists nothing.
 pub fn get_users_in_team(
     cx: &mut Cx<'_>,
     req: GetUsersInTeamRequest,
 ) -> Res<GetUsersInTeamResponse> {
-    check_paging(cx, req.page, req.per_page)?;
-    cx.team(&req.team_id)?;
-    let members = team_members(cx, &req.team_id);
-    let mut users: Vec<User> = members
-        .keys()
-        .filter_map(|id| cx.store.users.users.get(id).cloned().map(sanitized))
-        .collect();
-    by_username(&mut users);
+    let ids = team_members(cx, &req.team_id);
+    let users = users_by_username(cx, &ids, sanitized);
     Ok(GetUsersInTeamResponse {
-        users: paginate(&users, req.page, req.per_page),
+        users: page_of(cx, users, req.page, req.per_page)?,
         ..Default::default()
     })
 }
 
-/// `GetUserStatus`: read a user's presence status (offline when never set).
+/// `GetUserStatus`: read a status row (404 `app.status.get.missing.app_error` when the id
+/// has none: a user's status exists only once something set it).
 pub fn get_user_status(cx: &mut Cx<'_>, req: GetUserStatusRequest) -> Res<GetUserStatusResponse> {
-    if !cx.store.users.users.contains_key(&req.user_id) {
-        return Err(cx.err(
-            404,
-            "app.status.get.missing.app_error",
-            format!("no status for user {:?}", req.user_id),
-        ));
-    }
-    let status = status_of(cx, &req.user_id);
+    let status = read_status(cx, &req.user_id)?;
     Ok(GetUserStatusResponse {
         status: Some(status),
         ..Default::default()
     })
 }
 
-/// `GetUserStatusesByIds`: read presence for several users, in the order asked; a user
-/// without a status (or unknown) is offline, as upstream.
+/// `GetUserStatusesByIds`: a status for every id asked (each once, in the order asked):
+/// the stored row, or offline for an id without one (known or not). Nothing when statuses
+/// are off.
 pub fn get_user_statuses_by_ids(
     cx: &mut Cx<'_>,
     req: GetUserStatusesByIdsRequest,
 ) -> Res<GetUserStatusesByIdsResponse> {
+    if !statuses_enabled(cx) {
+        return Ok(GetUserStatusesByIdsResponse::default());
+    }
     let mut seen = BTreeSet::new();
-    let ids: Vec<String> = req
+    let statuses = req
         .user_ids
-        .into_iter()
-        .filter(|id| seen.insert(id.clone()))
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .map(|id| match cx.store.users.statuses.get(id) {
+            Some(rec) => status_message(id, rec),
+            None => Status {
+                user_id: id.clone(),
+                status: "offline".into(),
+                ..Default::default()
+            },
+        })
         .collect();
-    let statuses = ids.iter().map(|id| status_of(cx, id)).collect();
     Ok(GetUserStatusesByIdsResponse {
         statuses,
         ..Default::default()
     })
 }
 
-/// `UpdateUserStatus`: set a user's presence (online/away/dnd/offline), manually.
+/// `UpdateUserStatus`: set a status (online/away/dnd/offline, else 400
+/// `plugin.api.update_user_status.bad_status` first) for any id, then read it back.
 pub fn update_user_status(
     cx: &mut Cx<'_>,
     req: UpdateUserStatusRequest,
 ) -> Res<UpdateUserStatusResponse> {
-    cx.user(&req.user_id)?;
     if !matches!(req.status.as_str(), "online" | "away" | "dnd" | "offline") {
         return Err(cx.bad(
             "plugin.api.update_user_status.bad_status",
             format!("unrecognized status {:?}", req.status),
         ));
     }
-    set_status(cx, &req.user_id, &req.status, 0);
-    let status = status_of(cx, &req.user_id);
+    set_status(cx, &req.user_id, &req.status, None);
+    let status = read_status(cx, &req.user_id)?;
     Ok(UpdateUserStatusResponse {
         status: Some(status),
         ..Default::default()
     })
 }
 
-/// `SetUserStatusTimedDND`: put a user in do-not-disturb until `end_time` (Unix seconds,
-/// truncated to the minute as upstream); afterwards the previous status returns.
+/// `SetUserStatusTimedDND`: do not disturb until `end_time` (kept as given, not checked)
+/// for any id, then read it back. The reference server has no job that ends timed DND.
 pub fn set_user_status_timed_dnd(
     cx: &mut Cx<'_>,
     req: SetUserStatusTimedDndRequest,
 ) -> Res<SetUserStatusTimedDndResponse> {
-    cx.user(&req.user_id)?;
-    let end = req.end_time - req.end_time.rem_euclid(60);
-    if end <= cx.now / 1000 {
-        return Err(cx.bad(
-            "api.status.dnd_end_time.app_error",
-            format!("end_time {} is not in the future", req.end_time),
-        ));
-    }
-    set_status(cx, &req.user_id, "dnd", end);
-    let status = status_of(cx, &req.user_id);
+    set_status(cx, &req.user_id, "dnd", Some(req.end_time));
+    let status = read_status(cx, &req.user_id)?;
     Ok(SetUserStatusTimedDndResponse {
         status: Some(status),
         ..Default::default()
     })
 }
 
-/// `UpdateUserActive`: activate or deactivate a user (`delete_at`).
+/// `UpdateUserActive`: activate or deactivate a user (`delete_at`); repeating either
+/// succeeds.
 pub fn update_user_active(
     cx: &mut Cx<'_>,
     req: UpdateUserActiveRequest,
@@ -642,23 +879,11 @@ pub fn update_user_active(
     Ok(UpdateUserActiveResponse::default())
 }
 
-/// Custom-status durations upstream accepts.
-const CUSTOM_STATUS_DURATIONS: &[&str] = &[
-    "",
-    "thirty_minutes",
-    "one_hour",
-    "four_hours",
-    "today",
-    "this_week",
-    "date_and_time",
-];
-
-/// RFC 3339 UTC of Unix milliseconds; 0 is Go's zero time.
+/// RFC 3339 UTC of Unix milliseconds as Go's `time.Time` JSON writes it (fractional
+/// seconds only when not zero, trailing zeros dropped).
 fn rfc3339(ms: i64) -> String {
-    if ms == 0 {
-        return "0001-01-01T00:00:00Z".into();
-    }
     let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
@@ -670,77 +895,88 @@ fn rfc3339(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    let fraction = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}").trim_end_matches('0').to_string()
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{fraction}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
 }
 
-/// `UpdateUserCustomStatus`: set a user's custom status (emoji/text/expiry), stored as
-/// upstream does: JSON in the user's `customStatus` prop. `expires_at` is Unix ms.
+/// A custom status as upstream's JSON (`model.CustomStatus`, fields in its order).
+fn custom_status_json(emoji: &str, text: &str, duration: &str, expires_at: &str) -> String {
+    let q = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    format!(
+        "{{\"emoji\":{},\"text\":{},\"duration\":{},\"expires_at\":{}}}",
+        q(emoji),
+        q(text),
+        q(duration),
+        q(expires_at)
+    )
+}
+
+/// `UpdateUserCustomStatus`: as upstream's `SetCustomStatus`: a missing status or one
+/// without emoji and text is 400 (before the user is looked up); the user must exist;
+/// `CustomStatus.PreSave` (duration `date_and_time` when none is given and the expiry is
+/// not past; text cut to 100 characters; no default emoji, no duration check); stored as
+/// JSON in the user's `customStatus` prop, and remembered in the user's
+/// `custom_status`/`recent_custom_statuses` preference. `expires_at` is Unix ms.
 pub fn update_user_custom_status(
     cx: &mut Cx<'_>,
     req: UpdateUserCustomStatusRequest,
 ) -> Res<UpdateUserCustomStatusResponse> {
+    let cs = match req.custom_status {
+        Some(cs) if !(cs.emoji.is_empty() && cs.text.is_empty()) => cs,
+        _ => {
+            return Err(cx.bad(
+                "api.custom_status.set_custom_statuses.update.app_error",
+                "a custom status needs an emoji or a text",
+            ));
+        }
+    };
     let mut user = cx.user(&req.user_id)?;
-    let invalid = |msg: &str| {
-        cx.bad(
-            "api.custom_status.set_custom_statuses.update.app_error",
-            msg.to_string(),
-        )
-    };
-    let cs = req
-        .custom_status
-        .ok_or_else(|| cx.required("custom_status"))?;
-    if cs.emoji.is_empty() && cs.text.is_empty() {
-        return Err(invalid("a custom status needs an emoji or a text"));
-    }
-    if !CUSTOM_STATUS_DURATIONS.contains(&cs.duration.as_str()) {
-        return Err(invalid("unknown custom status duration"));
-    }
-    if cs.expires_at != 0 && cs.expires_at < cx.now {
-        return Err(invalid("the custom status expiry is in the past"));
-    }
-    let emoji = if cs.emoji.is_empty() {
-        "speech_balloon".to_string()
-    } else {
-        cs.emoji
-    };
     let text: String = cs.text.chars().take(100).collect();
-    let duration = if cs.duration.is_empty() && cs.expires_at != 0 {
+    let duration = if cs.duration.is_empty() && cs.expires_at >= cx.now {
         "date_and_time".to_string()
     } else {
         cs.duration
     };
-    let json = serde_json::json!({
-        "emoji": emoji,
-        "text": text,
-        "duration": duration,
-        "expires_at": rfc3339(cs.expires_at),
-    });
-    user.props.insert("customStatus".into(), json.to_string());
+    let json = custom_status_json(&cs.emoji, &text, &duration, &rfc3339(cs.expires_at));
+    user.props.insert("customStatus".into(), json.clone());
     user.update_at = cx.now.max(user.update_at + 1);
     cx.store.users.users.insert(user.id.clone(), user);
+    super::preferences::set_preference(
+        cx,
+        &req.user_id,
+        "custom_status",
+        "recent_custom_statuses",
+        &format!("[{json}]"),
+    );
     Ok(UpdateUserCustomStatusResponse::default())
 }
 
-/// `RemoveUserCustomStatus`: clear a user's custom status.
+/// `RemoveUserCustomStatus`: as upstream's `ClearCustomStatus`, the `customStatus` prop
+/// becomes "" (the key stays) and the user is updated, whether it had a status or not.
 pub fn remove_user_custom_status(
     cx: &mut Cx<'_>,
     req: RemoveUserCustomStatusRequest,
 ) -> Res<RemoveUserCustomStatusResponse> {
     let mut user = cx.user(&req.user_id)?;
-    if user.props.remove("customStatus").is_some() {
-        user.update_at = cx.now.max(user.update_at + 1);
-        cx.store.users.users.insert(user.id.clone(), user);
-    }
+    user.props.insert("customStatus".into(), String::new());
+    user.update_at = cx.now.max(user.update_at + 1);
+    cx.store.users.users.insert(user.id.clone(), user);
     Ok(RemoveUserCustomStatusResponse::default())
 }
 
-/// `GetUsersInChannel`: page through users in a channel, sorted by `username` or by
-/// `status` (online, away, dnd, offline, then username), as upstream's plugin API.
+/// `GetUsersInChannel`: the channel's members (deactivated users included), sorted by
+/// `username`, or by `status` (online, away, dnd, anything else or none, then username);
+/// another sort is 400 `plugin.api.get_users_in_channel` first. An unknown channel has
+/// none; `per_page` 0 lists nothing.
 pub fn get_users_in_channel(
     cx: &mut Cx<'_>,
     req: GetUsersInChannelRequest,
@@ -751,167 +987,171 @@ pub fn get_users_in_channel(
             format!("invalid sort option {:?}", req.sort_by),
         ));
     }
-    check_paging(cx, req.page, req.per_page)?;
-    cx.channel(&req.channel_id)?;
-    let members = channel_members(cx, &req.channel_id);
-    let mut users: Vec<User> = members
-        .keys()
-        .filter_map(|id| cx.store.users.users.get(id).cloned().map(sanitized))
-        .collect();
-    by_username(&mut users);
+    let ids = channel_members(cx, &req.channel_id);
+    let mut users = users_by_username(cx, &ids, sanitized);
     if req.sort_by == "status" {
-        users.retain(|u| u.delete_at == 0);
-        let mut keyed: Vec<(u8, User)> = users
-            .into_iter()
-            .map(|u| {
-                let rank = match status_of(cx, &u.id).status.as_str() {
-                    "online" => 0,
-                    "away" => 1,
-                    "dnd" => 2,
-                    _ => 3,
-                };
-                (rank, u)
-            })
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.username.cmp(&b.1.username)));
-        users = keyed.into_iter().map(|(_, u)| u).collect();
+        let rank = |id: &str| match cx.store.users.statuses.get(id).map(|s| s.status.as_str()) {
+            Some("online") => 1,
+            Some("away") => 2,
+            Some("dnd") => 3,
+            _ => 4,
+        };
+        users.sort_by(|a, b| {
+            rank(&a.id)
+                .cmp(&rank(&b.id))
+                .then(a.username.cmp(&b.username))
+        });
     }
     Ok(GetUsersInChannelResponse {
-        users: paginate(&users, req.page, req.per_page),
+        users: page_of(cx, users, req.page, req.per_page)?,
         ..Default::default()
     })
 }
 
-/// `GetLDAPUserAttributes`: read selected LDAP attributes of a user. The reference server
-/// has no LDAP directory: it answers from the user's own fields, under Mattermost field
-/// names (`email`, `username`, `first_name`, ...) or common LDAP names (`mail`, `uid`,
-/// `givenName`, `sn`, ...). Unknown or empty attributes are left out; an unknown user
-/// is 404.
+/// `GetLDAPUserAttributes`: the reference server is a Team Edition server, which has no
+/// LDAP: 501 `ent.ldap.disabled.app_error`, before the user is looked up.
 pub fn get_ldap_user_attributes(
     cx: &mut Cx<'_>,
-    req: GetLdapUserAttributesRequest,
+    _req: GetLdapUserAttributesRequest,
 ) -> Res<GetLdapUserAttributesResponse> {
-    let user = cx.user(&req.user_id)?;
-    let mut attributes = std::collections::HashMap::new();
-    for name in &req.attributes {
-        let value = match name.as_str() {
-            "id" => user.id.clone(),
-            "username" | "uid" | "sAMAccountName" => user.username.clone(),
-            "email" | "mail" => user.email.clone(),
-            "first_name" | "givenName" => user.first_name.clone(),
-            "last_name" | "sn" => user.last_name.clone(),
-            "nickname" | "displayName" => user.nickname.clone(),
-            "position" | "title" => user.position.clone(),
-            "locale" => user.locale.clone(),
-            "auth_data" => user.auth_data.clone().unwrap_or_default(),
-            _ => String::new(),
-        };
-        if !value.is_empty() {
-            attributes.insert(name.clone(), value);
-        }
-    }
-    Ok(GetLdapUserAttributesResponse {
-        attributes,
-        ..Default::default()
-    })
+    Err(cx.err(
+        501,
+        "ent.ldap.disabled.app_error",
+        "LDAP is not available on this server",
+    ))
 }
 
-/// Whether a user matches a search term: every word is a case-insensitive prefix of the
-/// username, first name, last name, nickname or email (a leading `@` is ignored).
+/// Whether a user matches a search term as upstream's store search with the plugin API's
+/// options (no emails, no full names): every word (a leading `@` dropped) is a
+/// case-insensitive substring of the username or the nickname, or the user's id.
 fn matches_term(user: &User, term: &str) -> bool {
-    let fields = [
-        &user.username,
-        &user.first_name,
-        &user.last_name,
-        &user.nickname,
-        &user.email,
-    ]
-    .map(|f| f.to_lowercase());
+    let fields = [&user.username, &user.nickname].map(|f| f.to_lowercase());
     term.split_whitespace().all(|word| {
-        let word = word.trim_start_matches('@').to_lowercase();
-        fields.iter().any(|f| {
-            f.starts_with(&word)
-                || f.split(['.', '-', '_', ' '])
-                    .any(|part| part.starts_with(&word))
-        })
+        let word = word.trim_start_matches('@');
+        let lower = word.to_lowercase();
+        user.id == word || fields.iter().any(|f| f.contains(&lower))
     })
 }
 
-/// `SearchUsers`: search users by term and filters, sorted by username, at most `limit`
-/// (default 100, at most 1000). Inactive users only with `allow_inactive`; group filters
-/// match nobody (no group memberships here).
+/// `SearchUsers`: as upstream's plugin API, only the term, `allow_inactive`, `limit` and
+/// the one membership filter upstream's dispatch picks (`without_team`, then
+/// `in_channel_id`, `not_in_channel_id` (within `team_id` if given), `not_in_team_id`,
+/// `in_group_id`, `not_in_group_id`, else `team_id`) apply; role filters are ignored.
+/// Sorted by username, at most `limit` (0: nothing), as profiles.
 pub fn search_users(cx: &mut Cx<'_>, req: SearchUsersRequest) -> Res<SearchUsersResponse> {
-    if req.limit < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_param.app_error",
-            "limit must not be negative",
-        ));
-    }
-    let limit = if req.limit == 0 {
-        100
+    let everyone = || -> Option<BTreeSet<String>> { None };
+    let (allowed, excluded): (Option<BTreeSet<String>>, BTreeSet<String>) = if req.without_team {
+        (everyone(), users_with_team(cx))
+    } else if !req.in_channel_id.is_empty() {
+        (
+            Some(channel_members(cx, &req.in_channel_id)),
+            BTreeSet::new(),
+        )
+    } else if !req.not_in_channel_id.is_empty() {
+        let within = (!req.team_id.is_empty()).then(|| team_members(cx, &req.team_id));
+        (within, channel_members(cx, &req.not_in_channel_id))
+    } else if !req.not_in_team_id.is_empty() {
+        (everyone(), team_members(cx, &req.not_in_team_id))
+    } else if !req.in_group_id.is_empty() {
+        (Some(group_members(cx, &req.in_group_id)), BTreeSet::new())
+    } else if !req.not_in_group_id.is_empty() {
+        (everyone(), group_members(cx, &req.not_in_group_id))
     } else {
-        req.limit.min(1000)
-    } as usize;
-    let in_team = (!req.team_id.is_empty()).then(|| team_members(cx, &req.team_id));
-    let not_in_team =
-        (!req.not_in_team_id.is_empty()).then(|| team_members(cx, &req.not_in_team_id));
-    let in_channel =
-        (!req.in_channel_id.is_empty()).then(|| channel_members(cx, &req.in_channel_id));
-    let not_in_channel =
-        (!req.not_in_channel_id.is_empty()).then(|| channel_members(cx, &req.not_in_channel_id));
-    let with_team = users_with_team(cx);
-    let mut roles = req.roles.clone();
-    if !req.role.is_empty() {
-        roles.push(req.role.clone());
-    }
+        let within = (!req.team_id.is_empty()).then(|| team_members(cx, &req.team_id));
+        (within, BTreeSet::new())
+    };
+    let term = req.term.trim();
     let mut users: Vec<User> = cx
         .store
         .users
         .users
         .values()
         .filter(|u| {
-            let team_ok = in_team.as_ref().is_none_or(|m| {
-                m.get(&u.id)
-                    .is_some_and(|r| req.team_roles.is_empty() || has_any_role(r, &req.team_roles))
-            });
-            let channel_ok = in_channel.as_ref().is_none_or(|m| {
-                m.get(&u.id).is_some_and(|r| {
-                    req.channel_roles.is_empty() || has_any_role(r, &req.channel_roles)
-                })
-            });
-            req.in_group_id.is_empty()
-                && team_ok
-                && channel_ok
-                && !not_in_team.as_ref().is_some_and(|m| m.contains_key(&u.id))
-                && !not_in_channel
-                    .as_ref()
-                    .is_some_and(|m| m.contains_key(&u.id))
-                && !(req.without_team && with_team.contains(&u.id))
+            allowed.as_ref().is_none_or(|a| a.contains(&u.id))
+                && !excluded.contains(&u.id)
                 && (req.allow_inactive || u.delete_at == 0)
-                && (roles.is_empty() || has_any_role(&u.roles, &roles))
-                && matches_term(u, &req.term)
+                && matches_term(u, term)
         })
         .cloned()
-        .map(sanitized)
+        .map(profile)
         .collect();
     by_username(&mut users);
-    users.truncate(limit);
+    users.truncate(req.limit.max(0) as usize);
     Ok(SearchUsersResponse {
         users,
         ..Default::default()
     })
 }
 
-/// A 1x1 PNG (Mattermost blue): the generated default avatar.
-const DEFAULT_AVATAR_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x90, 0x9b, 0xf0, 0xff,
-    0x3f, 0x00, 0x05, 0x2a, 0x02, 0xad, 0x8b, 0xac, 0xef, 0x6c, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-];
+/// CRC-32 (IEEE) of `bytes`, for PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
 
-/// `GetProfileImage`: download a user's avatar bytes (a generated PNG when none was set).
+/// Side of the profile images upstream stores and generates (128x128).
+const PROFILE_IMAGE_SIDE: u32 = 128;
+
+/// A 128x128 PNG of one colour (zlib with stored blocks: no compressor needed).
+fn solid_png(rgb: [u8; 3]) -> Vec<u8> {
+    let side = PROFILE_IMAGE_SIDE as usize;
+    let mut row = vec![0u8];
+    for _ in 0..side {
+        row.extend_from_slice(&rgb);
+    }
+    let raw = row.repeat(side);
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut header = Vec::new();
+    header.extend_from_slice(&PROFILE_IMAGE_SIDE.to_be_bytes());
+    header.extend_from_slice(&PROFILE_IMAGE_SIDE.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &header);
+    chunk(b"IDAT", &zlib);
+    chunk(b"IEND", &[]);
+    png
+}
+
+/// A colour picked from `bytes` (the reference server's stand-in for an image's content).
+fn colour_of(bytes: &[u8]) -> [u8; 3] {
+    let [r, g, b, _] = crc32(bytes).to_be_bytes();
+    [r, g, b]
+}
+
+/// `GetProfileImage`: a user's profile image (404 for an unknown user): the stored PNG,
+/// else a generated 128x128 PNG (upstream draws the user's initial; the reference server
+/// a colour picked from the user id).
 pub fn get_profile_image(
     cx: &mut Cx<'_>,
     req: GetProfileImageRequest,
@@ -923,15 +1163,18 @@ pub fn get_profile_image(
         .images
         .get(&req.user_id)
         .cloned()
-        .unwrap_or_else(|| DEFAULT_AVATAR_PNG.to_vec());
+        .unwrap_or_else(|| solid_png(colour_of(req.user_id.as_bytes())));
     Ok(GetProfileImageResponse {
         image,
         ..Default::default()
     })
 }
 
-/// `SetProfileImage`: upload a user's avatar bytes (PNG, JPEG or GIF, else 400); sets
-/// `last_picture_update`.
+/// `SetProfileImage`: upstream decodes the image (400 when it cannot), scales it to
+/// 128x128 and stores it re-encoded as PNG; storing the same PNG again changes nothing,
+/// otherwise `last_picture_update` (and `update_at`) become now. The reference server does
+/// not decode: it accepts PNG, JPEG and GIF data by their signature and stores a 128x128
+/// PNG of a colour picked from the data.
 pub fn set_profile_image(
     cx: &mut Cx<'_>,
     req: SetProfileImageRequest,
@@ -940,12 +1183,17 @@ pub fn set_profile_image(
     if !is_image(&req.data) {
         return Err(cx.bad(
             "api.user.upload_profile_user.decode.app_error",
-            "the profile image is not a PNG, JPEG or GIF image",
+            "the profile image could not be decoded",
         ));
     }
-    cx.store.users.images.insert(user.id.clone(), req.data);
-    user.last_picture_update = cx.now.max(user.last_picture_update + 1);
-    user.update_at = cx.now.max(user.update_at + 1);
+    let png = solid_png(colour_of(&req.data));
+    if cx.store.users.images.get(&user.id) == Some(&png) {
+        return Ok(SetProfileImageResponse::default());
+    }
+    cx.store.users.images.insert(user.id.clone(), png);
+    let now = cx.now.max(user.update_at + 1);
+    user.last_picture_update = now;
+    user.update_at = now;
     cx.store.users.users.insert(user.id.clone(), user);
     Ok(SetProfileImageResponse::default())
 }
@@ -1025,18 +1273,17 @@ pub fn has_permission_to_channel(
     })
 }
 
-/// `PublishUserTyping`: broadcast a typing indicator for a user in a channel/thread. The
-/// reference server has no websocket clients; it checks the user, channel and parent post
-/// exist and records the event.
+/// `PublishUserTyping`: publish a `typing` WebSocket event to the channel (the user
+/// left out). As upstream, nothing is checked and the call always succeeds; the reference
+/// server records the event (the call log shows it).
 pub fn publish_user_typing(
     cx: &mut Cx<'_>,
     req: PublishUserTypingRequest,
 ) -> Res<PublishUserTypingResponse> {
-    cx.user(&req.user_id)?;
-    cx.channel(&req.channel_id)?;
-    if !req.parent_id.is_empty() {
-        cx.post(&req.parent_id)?;
-    }
+    cx.effect = Some(format!(
+        "websocket event typing channel {} user {} parent_id {:?}",
+        req.channel_id, req.user_id, req.parent_id
+    ));
     let now = cx.now;
     let typing = &mut cx.store.users.typing;
     typing.push((req.user_id, req.channel_id, req.parent_id, now));
@@ -1046,41 +1293,48 @@ pub fn publish_user_typing(
     Ok(PublishUserTypingResponse::default())
 }
 
-/// `UpdateUserAuth`: change a user's auth service/data (clears the password, as
-/// upstream's `UpdateAuthData`); an (auth service, auth data) pair another user has is
-/// 400.
+/// `UpdateUserAuth`: as upstream's store `UpdateAuthData`, set a user's auth service and
+/// data, clear the password and failed attempts, and answer what was asked. Auth data
+/// another user has (whatever its service) is 400
+/// `app.user.update_auth_data.email_exists.app_error`; an unknown user id updates nothing
+/// and succeeds.
 pub fn update_user_auth(
     cx: &mut Cx<'_>,
     req: UpdateUserAuthRequest,
 ) -> Res<UpdateUserAuthResponse> {
-    let mut user = cx.user(&req.user_id)?;
-    let mut auth = req.user_auth.ok_or_else(|| cx.required("user_auth"))?;
-    if auth.auth_data.as_deref() == Some("") {
-        auth.auth_data = None;
-    }
-    if auth.auth_data.is_some()
-        && cx.store.users.users.values().any(|u| {
-            u.id != user.id && u.auth_service == auth.auth_service && u.auth_data == auth.auth_data
-        })
+    let auth = req.user_auth.ok_or_else(|| cx.required("user_auth"))?;
+    let data = auth.auth_data.clone().filter(|d| !d.is_empty());
+    if data.is_some()
+        && cx
+            .store
+            .users
+            .users
+            .values()
+            .any(|u| u.id != req.user_id && u.auth_data == data)
     {
         return Err(cx.bad(
             "app.user.update_auth_data.email_exists.app_error",
-            "another account already uses this auth service and data",
+            "another account already uses this auth data",
         ));
     }
-    user.auth_service = auth.auth_service.clone();
-    user.auth_data = auth.auth_data.clone();
-    user.password.clear();
-    user.update_at = cx.now.max(user.update_at + 1);
-    cx.store.users.users.insert(user.id.clone(), user);
+    let now = cx.now;
+    if let Some(user) = cx.store.users.users.get_mut(&req.user_id) {
+        user.auth_service = auth.auth_service.clone();
+        user.auth_data = data;
+        user.password.clear();
+        user.last_password_update = now;
+        user.failed_attempts = 0;
+        user.update_at = now.max(user.update_at + 1);
+    }
     Ok(UpdateUserAuthResponse {
         user_auth: Some(auth),
         ..Default::default()
     })
 }
 
-/// The system-level roles `UpdateUserRoles` accepts.
-const SYSTEM_ROLES: &[&str] = &[
+/// The roles of a fresh server (upstream `model.MakeDefaultRoles`): `UpdateUserRoles`
+/// accepts any of them, whatever its scope.
+const EXISTING_ROLES: &[&str] = &[
     "system_user",
     "system_admin",
     "system_guest",
@@ -1091,31 +1345,42 @@ const SYSTEM_ROLES: &[&str] = &[
     "system_post_all_public",
     "system_user_access_token",
     "system_custom_group_admin",
+    "team_guest",
+    "team_user",
+    "team_admin",
+    "team_post_all",
+    "team_post_all_public",
+    "channel_guest",
+    "channel_user",
+    "channel_admin",
+    "playbook_admin",
+    "playbook_member",
+    "run_admin",
+    "run_member",
 ];
 
-/// `UpdateUserRoles`: replace a user's system roles (every role must exist, 400
-/// otherwise; `system_admin` alone is refused, as upstream's `IsValidUserRoles`).
+/// `UpdateUserRoles`: replace a user's roles, as upstream's `App.UpdateUserRoles`: an
+/// unknown user is 400 (the lookup's error, its status made 400); every role must exist
+/// (400 `app.role.check_roles_exist.role_not_found`); the answer has no password hash.
 pub fn update_user_roles(
     cx: &mut Cx<'_>,
     req: UpdateUserRolesRequest,
 ) -> Res<UpdateUserRolesResponse> {
-    let mut user = cx.user(&req.user_id)?;
+    let mut user = cx.user(&req.user_id).map_err(|mut e| {
+        e.status_code = 400;
+        e
+    })?;
     let roles: Vec<&str> = req.new_roles.split_whitespace().collect();
-    if let Some(unknown) = roles.iter().find(|r| !SYSTEM_ROLES.contains(r)) {
+    if let Some(unknown) = roles.iter().find(|r| !EXISTING_ROLES.contains(r)) {
         return Err(cx.bad(
             "app.role.check_roles_exist.role_not_found",
             format!("role {unknown:?} does not exist"),
         ));
     }
-    if roles == ["system_admin"] {
-        return Err(cx.bad(
-            "model.user.is_valid.roles.app_error",
-            "system_admin needs system_user too",
-        ));
-    }
-    user.roles = roles.join(" ");
+    user.roles = req.new_roles.clone();
     user.update_at = cx.now.max(user.update_at + 1);
     cx.store.users.users.insert(user.id.clone(), user.clone());
+    super::sessions::set_roles_for_user(cx, &user.id, &user.roles);
     Ok(UpdateUserRolesResponse {
         user: Some(sanitized(user)),
         ..Default::default()
@@ -1127,36 +1392,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_formats_unix_ms() {
-        assert_eq!(rfc3339(0), "0001-01-01T00:00:00Z");
+    fn rfc3339_formats_unix_ms_as_go_json() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_000), "1970-01-01T00:00:01Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(4_102_444_799_000), "2099-12-31T23:59:59Z");
     }
 
     #[test]
-    fn image_magic() {
-        assert!(is_image(DEFAULT_AVATAR_PNG));
-        assert!(is_image(b"GIF89a\x01\x00"));
-        assert!(is_image(&[0xff, 0xd8, 0xff, 0xe0]));
-        assert!(!is_image(b"hello world"));
-        assert!(!is_image(b""));
+    fn generated_images_are_128px_pngs() {
+        let png = solid_png([1, 2, 3]);
+        assert!(is_image(&png));
+        assert_eq!(&png[12..16], b"IHDR");
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 128);
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_ne!(solid_png([1, 2, 3]), solid_png([3, 2, 1]));
     }
 
     #[test]
-    fn search_terms_match_word_prefixes() {
+    fn passwords_are_stored_as_bcrypt_2a() {
+        let hash = hash_password("Conformance-Pw1!");
+        assert!(hash.starts_with("$2a$04$"), "{hash}");
+        assert!(bcrypt::verify("Conformance-Pw1!", &hash).unwrap());
+    }
+
+    #[test]
+    fn search_terms_match_username_or_nickname_substrings() {
         let user = User {
+            id: "u1".into(),
             username: "jane.doe".into(),
-            first_name: "Jane".into(),
-            last_name: "Smith-Doe".into(),
+            nickname: "Janie".into(),
+            first_name: "Quentin".into(),
             email: "jd@example.com".into(),
             ..Default::default()
         };
         assert!(matches_term(&user, "@jane"));
         assert!(matches_term(&user, "doe"));
-        assert!(matches_term(&user, "jane smith"));
+        assert!(matches_term(&user, "ANE.D"));
+        assert!(matches_term(&user, "janie doe"));
+        assert!(matches_term(&user, "u1"));
         assert!(matches_term(&user, ""));
-        assert!(!matches_term(&user, "ane"));
+        assert!(!matches_term(&user, "quentin"));
+        assert!(!matches_term(&user, "example"));
         assert!(!matches_term(&user, "jane jones"));
+    }
+
+    #[test]
+    fn system_role_filters() {
+        assert!(system_role_matches("system_user", "system_user"));
+        assert!(!system_role_matches(
+            "system_user system_admin",
+            "system_user"
+        ));
+        assert!(system_role_matches(
+            "system_user system_admin",
+            "system_admin"
+        ));
+        assert!(!system_role_matches("team_user", "team_user"));
     }
 }
