@@ -1,22 +1,48 @@
-//! Command rpcs of the reference PluginAPI server: plugin-registered slash commands
-//! (unique trigger per team, owned by the registering plugin), custom commands created
-//! through the API (soft-deleted), a fixed set of Mattermost built-ins, and execution of
-//! the built-ins the reference server supports.
+//! Command rpcs of the reference PluginAPI server: plugin-registered slash commands (kept
+//! in memory in registration order, as upstream's `Channels.pluginCommands`), custom
+//! commands created through the API (rows that are soft-deleted), a fixed set of
+//! Mattermost built-ins, and execution. The semantics follow upstream's plugin API
+//! (`app/plugin_api.go`), `app/plugin_commands.go`, `app/command.go`, `model/command.go`
+//! and `sqlstore/command_store.go`; SPEC §24.5.6-§24.5.10.
 
 use std::collections::BTreeMap;
 
 use super::prelude::*;
 
-/// Mattermost's limit on triggers (`CommandTriggerMaxLength`).
-const TRIGGER_MAX_RUNES: usize = 128;
+/// `model.MaxTriggerLength` (bytes).
+const TRIGGER_MAX_LENGTH: usize = 128;
+/// `Command.IsValid` limits (bytes).
+const URL_MAX_LENGTH: usize = 1024;
+const DISPLAY_NAME_MAX_LENGTH: usize = 64;
+const DESCRIPTION_MAX_LENGTH: usize = 128;
+/// Upstream truncates an unknown trigger to this many bytes in its not-found error.
+const MAX_TRIGGER_IN_ERROR: usize = 512;
+/// `/echo`'s longest delay, in seconds.
+const ECHO_MAX_DELAY: i64 = 10000;
+
+/// A plugin-registered command and the plugin that registered it (upstream's
+/// `PluginCommand`; the plugin id is never exposed through the command).
+#[derive(Debug, Clone)]
+struct PluginCommand {
+    plugin_id: String,
+    command: Command,
+}
 
 /// This domain's part of the store.
 #[derive(Debug, Default)]
 pub struct CommandsState {
     /// Custom commands by id (deleted ones keep `delete_at`).
     custom: BTreeMap<String, Command>,
-    /// Plugin-registered commands by (team id, trigger); team id "" is every team.
-    plugin: BTreeMap<(String, String), Command>,
+    /// Plugin-registered commands in registration order; team id "" is every team.
+    plugin: Vec<PluginCommand>,
+}
+
+impl CommandsState {
+    /// Drops every command `plugin_id` registered (upstream does so when a plugin is
+    /// deactivated: `Channels.unregisterPluginCommands`).
+    pub fn unregister_plugin_commands(&mut self, plugin_id: &str) {
+        self.plugin.retain(|pc| pc.plugin_id != plugin_id);
+    }
 }
 
 /// The built-ins: trigger, auto-complete hint, description.
@@ -78,6 +104,8 @@ const BUILT_INS: &[(&str, &str, &str)] = &[
 /// What `/shrug` appends (Mattermost's Go raw string `¯\\\_(ツ)\_/¯`, markdown-escaped).
 const SHRUG: &str = "¯\\\\\\_(ツ)\\_/¯";
 
+/// The built-ins as upstream lists them: sanitized (no token, creator, method, URL,
+/// username or icon), auto-complete on.
 fn built_ins() -> Vec<Command> {
     BUILT_INS
         .iter()
@@ -87,7 +115,6 @@ fn built_ins() -> Vec<Command> {
             auto_complete_hint: hint.to_string(),
             auto_complete_desc: desc.to_string(),
             display_name: trigger.to_string(),
-            description: desc.to_string(),
             ..Default::default()
         })
         .collect()
@@ -97,80 +124,105 @@ fn is_built_in(trigger: &str) -> bool {
     BUILT_INS.iter().any(|(t, _, _)| *t == trigger)
 }
 
-/// Lower-cases and validates a trigger (`model.command.is_valid.trigger.app_error`).
-fn check_trigger(cx: &Cx<'_>, trigger: &str) -> Res<String> {
-    let trigger = trigger.to_lowercase();
-    if trigger.is_empty()
-        || trigger.chars().count() > TRIGGER_MAX_RUNES
-        || trigger.starts_with('/')
-        || trigger.contains(char::is_whitespace)
+/// The store's not-found error: a plain Go error upstream (`store.ErrNotFound`).
+fn command_not_found(cx: &Cx<'_>, id: &str) -> AppError {
+    cx.go_error(format!("resource \"Command\" not found, id: {id}"))
+}
+
+/// `model.IsValidPluginId`: 3-190 of `a-zA-Z0-9-_.`.
+fn valid_plugin_id(id: &str) -> bool {
+    (3..=190).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `model.IsValidHTTPURL`: http(s), with a host.
+fn valid_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !url.contains(char::is_whitespace)
+    })
+}
+
+/// `Command.IsValid`, in upstream's order.
+fn check_command(cx: &Cx<'_>, cmd: &Command) -> Res<()> {
+    let bad = |field: &str, message: &str| {
+        cx.bad(
+            &format!("model.command.is_valid.{field}.app_error"),
+            message.to_string(),
+        )
+    };
+    if !is_valid_id(&cmd.id) {
+        return Err(bad("id", "invalid id"));
+    }
+    if cmd.token.len() != 26 {
+        return Err(bad("token", "the token must be 26 characters"));
+    }
+    if cmd.create_at == 0 {
+        return Err(bad("create_at", "create_at must be set"));
+    }
+    if cmd.update_at == 0 {
+        return Err(bad("update_at", "update_at must be set"));
+    }
+    if cmd.creator_id.is_empty() && !valid_plugin_id(&cmd.plugin_id) {
+        return Err(bad(
+            "plugin_id",
+            "a command without a creator needs a plugin id",
+        ));
+    }
+    if cmd.plugin_id.is_empty() && !is_valid_id(&cmd.creator_id) {
+        return Err(bad(
+            "user_id",
+            "a command without a plugin id needs a creator",
+        ));
+    }
+    if !cmd.creator_id.is_empty() && !cmd.plugin_id.is_empty() {
+        return Err(bad(
+            "plugin_id",
+            "a command cannot have both a creator and a plugin id",
+        ));
+    }
+    if !is_valid_id(&cmd.team_id) {
+        return Err(bad("team_id", "invalid team id"));
+    }
+    if cmd.trigger.is_empty()
+        || cmd.trigger.len() > TRIGGER_MAX_LENGTH
+        || cmd.trigger.starts_with('/')
+        || cmd.trigger.contains(' ')
     {
-        return Err(cx.bad(
-            "model.command.is_valid.trigger.app_error",
-            format!(
-                "a trigger is 1 to {TRIGGER_MAX_RUNES} characters, without a leading slash \
-                 or spaces; got {trigger:?}"
+        return Err(bad(
+            "trigger",
+            &format!(
+                "a trigger is 1 to {TRIGGER_MAX_LENGTH} bytes, without a leading slash or \
+                 spaces; got {:?}",
+                cmd.trigger
             ),
         ));
     }
-    Ok(trigger)
-}
-
-fn command_not_found(cx: &Cx<'_>, id: &str) -> AppError {
-    cx.err(
-        404,
-        "app.command.getcommand.app_error",
-        format!("command {id:?} not found"),
-    )
-}
-
-/// A team id a command list or custom command names: required and existing.
-fn check_team(cx: &Cx<'_>, team_id: &str) -> Res<()> {
-    if team_id.is_empty() {
-        return Err(cx.required("team_id"));
+    if cmd.url.is_empty() || cmd.url.len() > URL_MAX_LENGTH {
+        return Err(bad("url", "the URL must be 1 to 1024 bytes"));
     }
-    cx.team(team_id).map(|_| ())
-}
-
-/// Validates a custom command and fills its defaults; `except` is its own id on update.
-fn check_custom(cx: &Cx<'_>, cmd: &mut Command, except: Option<&str>) -> Res<()> {
-    cmd.trigger = check_trigger(cx, &cmd.trigger)?;
-    check_team(cx, &cmd.team_id)?;
-    if cmd.method.is_empty() {
-        cmd.method = "P".into();
+    if !valid_http_url(&cmd.url) {
+        return Err(bad("url_http", "the URL must be an http or https URL"));
     }
     if cmd.method != "P" && cmd.method != "G" {
-        return Err(cx.bad(
-            "model.command.is_valid.method.app_error",
-            format!("the method must be \"P\" or \"G\", got {:?}", cmd.method),
-        ));
+        return Err(bad("method", "the method must be \"P\" or \"G\""));
     }
-    let http = cmd.url.starts_with("http://") || cmd.url.starts_with("https://");
-    if !cmd.url.is_empty() && !http {
-        return Err(cx.bad(
-            "model.command.is_valid.url_http.app_error",
-            format!("the URL must be http or https, got {:?}", cmd.url),
-        ));
+    if cmd.display_name.len() > DISPLAY_NAME_MAX_LENGTH {
+        return Err(bad("display_name", "the display name is too long"));
     }
-    let duplicate = is_built_in(&cmd.trigger)
-        || cx.store.commands.custom.values().any(|c| {
-            c.delete_at == 0
-                && c.team_id == cmd.team_id
-                && c.trigger == cmd.trigger
-                && Some(c.id.as_str()) != except
-        });
-    if duplicate {
-        return Err(cx.bad(
-            "api.command.duplicate_trigger.app_error",
-            format!(
-                "the trigger {:?} is already used in team {:?}",
-                cmd.trigger, cmd.team_id
-            ),
-        ));
+    if cmd.description.len() > DESCRIPTION_MAX_LENGTH {
+        return Err(bad("description", "the description is too long"));
     }
     Ok(())
 }
 
+/// The team's live custom commands, in creation order (upstream's store query has no
+/// ORDER BY: the order is unspecified).
 fn live_custom(cx: &Cx<'_>, team_id: &str) -> Vec<Command> {
     let mut out: Vec<Command> = cx
         .store
@@ -180,84 +232,83 @@ fn live_custom(cx: &Cx<'_>, team_id: &str) -> Vec<Command> {
         .filter(|c| c.delete_at == 0 && c.team_id == team_id)
         .cloned()
         .collect();
-    out.sort_by(|a, b| a.trigger.cmp(&b.trigger).then(a.id.cmp(&b.id)));
+    out.sort_by(|a, b| a.create_at.cmp(&b.create_at).then(a.id.cmp(&b.id)));
     out
 }
 
-fn plugin_commands_for(cx: &Cx<'_>, team_id: &str) -> Vec<Command> {
-    let mut out: Vec<Command> = cx
-        .store
+/// Upstream's `CommandsForTeam`: the plugin commands of the team and of every team, in
+/// registration order, duplicates included.
+fn plugin_commands_for<'a>(
+    cx: &'a Cx<'_>,
+    team_id: &'a str,
+) -> impl Iterator<Item = &'a PluginCommand> {
+    cx.store
         .commands
         .plugin
         .iter()
-        .filter(|((team, _), _)| team.is_empty() || team == team_id)
-        .map(|(_, c)| c.clone())
-        .collect();
-    out.sort_by(|a, b| a.trigger.cmp(&b.trigger).then(a.team_id.cmp(&b.team_id)));
-    out
+        .filter(move |pc| pc.command.team_id.is_empty() || pc.command.team_id == team_id)
 }
 
-/// `RegisterCommand`: register a slash command owned by the plugin. The trigger is unique
-/// per team: the owning plugin re-registering replaces its command, another plugin gets
-/// 409. An empty team id registers the command in every team.
+/// `ListPluginCommands`' list: the first command of each trigger.
+fn listed_plugin_commands(cx: &Cx<'_>, team_id: &str) -> Vec<Command> {
+    let mut seen = std::collections::BTreeSet::new();
+    plugin_commands_for(cx, team_id)
+        .filter(|pc| seen.insert(pc.command.trigger.clone()))
+        .map(|pc| pc.command.clone())
+        .collect()
+}
+
+/// `RegisterCommand`: upstream's `RegisterPluginCommand`. Only an empty trigger is
+/// refused (a plain error); no team is checked. The stored command keeps the lower-cased
+/// trigger, the team and the auto-complete fields and display name, nothing else. The
+/// same plugin registering the same (team, trigger) replaces its entry in place; another
+/// plugin's registration is appended (the first one of a trigger wins in listings and
+/// execution).
 pub fn register_command(
     cx: &mut Cx<'_>,
     req: RegisterCommandRequest,
 ) -> Res<RegisterCommandResponse> {
-    let mut cmd = req.command.ok_or_else(|| cx.required("command"))?;
-    cmd.trigger = check_trigger(cx, &cmd.trigger)?;
-    if !cmd.team_id.is_empty() {
-        cx.team(&cmd.team_id)?;
+    let cmd = req.command.ok_or_else(|| cx.required("command"))?;
+    if cmd.trigger.is_empty() {
+        return Err(cx.go_error("invalid command"));
     }
-    let clash = cx
-        .store
-        .commands
-        .plugin
-        .iter()
-        .find(|((team, trigger), c)| {
-            *trigger == cmd.trigger
-                && c.plugin_id != cx.plugin_id
-                && (team.is_empty() || cmd.team_id.is_empty() || *team == cmd.team_id)
-        });
-    if let Some((_, other)) = clash {
-        return Err(cx.conflict(
-            "app.command.register_plugin_command.duplicate.app_error",
-            format!(
-                "the trigger {:?} is already registered by plugin {:?}",
-                cmd.trigger, other.plugin_id
-            ),
-        ));
+    let command = Command {
+        trigger: cmd.trigger.to_lowercase(),
+        team_id: cmd.team_id,
+        auto_complete: cmd.auto_complete,
+        auto_complete_desc: cmd.auto_complete_desc,
+        auto_complete_hint: cmd.auto_complete_hint,
+        display_name: cmd.display_name,
+        ..Default::default()
+    };
+    let plugin_id = cx.plugin_id.to_string();
+    let own = cx.store.commands.plugin.iter_mut().find(|pc| {
+        pc.plugin_id == plugin_id
+            && pc.command.trigger == command.trigger
+            && pc.command.team_id == command.team_id
+    });
+    match own {
+        Some(pc) => pc.command = command,
+        None => cx
+            .store
+            .commands
+            .plugin
+            .push(PluginCommand { plugin_id, command }),
     }
-    cmd.plugin_id = cx.plugin_id.to_string();
-    cmd.creator_id.clear();
-    cmd.id.clear();
-    cmd.token.clear();
-    cmd.create_at = cx.now;
-    cmd.update_at = cx.now;
-    cmd.delete_at = 0;
-    cx.store
-        .commands
-        .plugin
-        .insert((cmd.team_id.clone(), cmd.trigger.clone()), cmd);
     Ok(RegisterCommandResponse::default())
 }
 
-/// `UnregisterCommand`: unregister one of the plugin's slash commands. Like upstream,
-/// unregistering a trigger the plugin does not hold is not an error.
+/// `UnregisterCommand`: removes every plugin command with exactly this team id and
+/// (lower-cased) trigger, whichever plugin registered it. Never fails.
 pub fn unregister_command(
     cx: &mut Cx<'_>,
     req: UnregisterCommandRequest,
 ) -> Res<UnregisterCommandResponse> {
-    let key = (req.team_id.clone(), req.trigger.to_lowercase());
-    if cx
-        .store
+    let trigger = req.trigger.to_lowercase();
+    cx.store
         .commands
         .plugin
-        .get(&key)
-        .is_some_and(|c| c.plugin_id == cx.plugin_id)
-    {
-        cx.store.commands.plugin.remove(&key);
-    }
+        .retain(|pc| !(pc.command.team_id == req.team_id && pc.command.trigger == trigger));
     Ok(UnregisterCommandResponse::default())
 }
 
@@ -277,30 +328,72 @@ fn in_channel(text: impl Into<String>) -> CommandResponse {
     }
 }
 
-/// The `/echo` argument: the message (quotes stripped) without a trailing delay.
-fn echo_text(message: &str) -> String {
-    let message = message.trim();
-    let message = match message.rsplit_once(' ') {
-        Some((text, delay)) if !text.is_empty() && delay.parse::<u32>().is_ok() => text.trim_end(),
-        _ => message,
-    };
-    if message.len() >= 2 && message.starts_with('"') && message.ends_with('"') {
-        message[1..message.len() - 1].to_string()
-    } else {
-        message.to_string()
-    }
+/// A post of the command's user in the command's channel (upstream's
+/// `CreatePostMissingChannel`); its failure is the caller's to report or ignore.
+fn post_as_user(
+    cx: &mut Cx<'_>,
+    args: &CommandArgs,
+    channel_id: &str,
+    message: &str,
+    post_type: &str,
+) -> Res<()> {
+    super::posts::create_post(
+        cx,
+        CreatePostRequest {
+            post: Some(Post {
+                channel_id: channel_id.to_string(),
+                root_id: args.root_id.clone(),
+                user_id: args.user_id.clone(),
+                message: message.to_string(),
+                r#type: post_type.to_string(),
+                ..Default::default()
+            }),
+        },
+    )
+    .map(|_| ())
 }
 
-fn run_built_in(trigger: &str, message: &str) -> CommandResponse {
-    match trigger {
-        "echo" => {
-            let text = echo_text(message);
-            if text.is_empty() {
-                ephemeral("Use /echo 'message' [delay in seconds]")
-            } else {
-                in_channel(text)
+/// `/echo`: the message (a quoted message may be followed by a delay, an unquoted one may
+/// end with one) is posted by the user in the channel after the delay, and the answer is
+/// empty. The reference server posts at once (departure: no delay).
+fn echo(cx: &mut Cx<'_>, args: &CommandArgs, message: &str) -> CommandResponse {
+    if message.is_empty() {
+        return ephemeral("A message must be provided with the /echo command.");
+    }
+    let mut text = message;
+    let mut delay = 0_i64;
+    match message.rfind('"') {
+        Some(end) if message.starts_with('"') && end > 1 => {
+            if let Ok(d) = message[end..].trim_matches([' ', '"']).parse::<i64>() {
+                delay = d;
+            }
+            text = &message[1..end];
+        }
+        _ => {
+            if let Some(idx) = message.rfind(' ')
+                && let Ok(d) = message[idx..].trim().parse::<i64>()
+            {
+                delay = d;
+                text = &message[..idx];
             }
         }
+    }
+    if delay > ECHO_MAX_DELAY {
+        return ephemeral("Delays must be under 10000 seconds.");
+    }
+    // Upstream only logs a failure of the asynchronous post.
+    let _ = post_as_user(cx, args, &args.channel_id, text, "");
+    CommandResponse::default()
+}
+
+fn run_built_in(
+    cx: &mut Cx<'_>,
+    args: &CommandArgs,
+    trigger: &str,
+    message: &str,
+) -> CommandResponse {
+    match trigger {
+        "echo" => echo(cx, args, message),
         "shrug" => in_channel(if message.is_empty() {
             SHRUG.to_string()
         } else {
@@ -337,12 +430,85 @@ fn run_built_in(trigger: &str, message: &str) -> CommandResponse {
     }
 }
 
-/// `ExecuteSlashCommand`: run a slash command as if typed by `command_args.user_id`.
-/// Built-ins `/echo`, `/shrug`, `/me`, `/code`, `/away`, `/online`, `/offline`, `/dnd`
-/// and `/help` answer as Mattermost's do; other built-ins, custom and plugin commands
-/// answer an ephemeral note (the reference server neither calls webhooks nor runs plugin
-/// hooks from an API call). Every answer carries a fresh trigger id usable with
-/// OpenInteractiveDialog. An unknown trigger is 404.
+/// Upstream's `HandleCommandResponse`: an `in_channel` answer becomes a post of the user
+/// (in `response.channel_id` if set, which needs membership), an ephemeral answer with a
+/// text an ephemeral post; a failure is 500 `create_post_failed`. The answer goes back
+/// without `type` and attachments (upstream's converter never sends them).
+fn handle_response(
+    cx: &mut Cx<'_>,
+    args: &CommandArgs,
+    trigger: &str,
+    mut response: CommandResponse,
+) -> Res<ExecuteSlashCommandResponse> {
+    let mut channel_id = args.channel_id.clone();
+    let mut failed = false;
+    if !response.channel_id.is_empty() {
+        let member = cx
+            .store
+            .channels
+            .members
+            .contains_key(&(response.channel_id.clone(), args.user_id.clone()));
+        failed = !member;
+        channel_id = response.channel_id.clone();
+    }
+    if !failed && response.r#type.starts_with("system_") {
+        failed = true;
+    }
+    if !failed {
+        if response.response_type == "in_channel" {
+            failed = post_as_user(cx, args, &channel_id, &response.text, &response.r#type).is_err();
+        } else if (response.response_type.is_empty() || response.response_type == "ephemeral")
+            && !response.text.is_empty()
+        {
+            let post = Post {
+                channel_id,
+                root_id: args.root_id.clone(),
+                user_id: args.user_id.clone(),
+                message: response.text.clone(),
+                r#type: response.r#type.clone(),
+                ..Default::default()
+            };
+            let _ = super::posts::send_ephemeral_post(
+                cx,
+                SendEphemeralPostRequest {
+                    user_id: args.user_id.clone(),
+                    post: Some(post),
+                },
+            );
+        }
+    }
+    if failed {
+        return Err(cx.err(
+            500,
+            "api.command.execute_command.create_post_failed.app_error",
+            format!("the answer of /{trigger} could not be posted"),
+        ));
+    }
+    response.r#type.clear();
+    response.attachments.clear();
+    Ok(ExecuteSlashCommandResponse {
+        response: Some(response),
+        ..Default::default()
+    })
+}
+
+fn enable_commands(cx: &mut Cx<'_>) -> bool {
+    cx.store
+        .config
+        .setting("ServiceSettings.EnableCommands")
+        .as_bool()
+        .unwrap_or(true)
+}
+
+/// `ExecuteSlashCommand`: run a slash command as the user `command_args.user_id` (404 if
+/// unknown). As upstream's `ExecuteCommand`: the text is split at its first whitespace,
+/// the trigger lower-cased and must start with `/` (400); then plugin commands of the team
+/// (or of every team), then — with `EnableCommands` — custom commands, which load the team
+/// (404), the user and the channel (404) even when no custom command matches, then the
+/// built-ins; otherwise 404. Only plugin and custom command answers carry a trigger id.
+/// The reference server answers a plugin command with an ephemeral note instead of
+/// calling the plugin's `ExecuteCommand` hook, and a custom command with a note instead
+/// of calling its URL.
 pub fn execute_slash_command(
     cx: &mut Cx<'_>,
     req: ExecuteSlashCommandRequest,
@@ -351,79 +517,124 @@ pub fn execute_slash_command(
         .command_args
         .ok_or_else(|| cx.required("command_args"))?;
     cx.user(&args.user_id)?;
-    if !args.channel_id.is_empty() {
-        cx.channel(&args.channel_id)?;
-    }
-    let Some(line) = args.command.trim_start().strip_prefix('/') else {
+    let command = args.command.as_str();
+    let (first, message) = match command.char_indices().find(|(_, c)| c.is_whitespace()) {
+        Some((i, c)) => (&command[..i], &command[i + c.len_utf8()..]),
+        None => (command, ""),
+    };
+    let first = first.to_lowercase();
+    let Some(trigger) = first.strip_prefix('/') else {
         return Err(cx.bad(
             "api.command.execute_command.format.app_error",
-            format!("a command starts with a slash, got {:?}", args.command),
+            format!("a command starts with a slash, got {first:?}"),
         ));
     };
-    let (trigger, message) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let (trigger, message) = (trigger.to_lowercase(), message.trim());
-    if trigger.is_empty() {
-        return Err(cx.bad(
-            "api.command.execute_command.format.app_error",
-            "the command has no trigger",
-        ));
-    }
-    let team_id = match args.team_id.as_str() {
-        "" => cx
-            .channel(&args.channel_id)
-            .map(|c| c.team_id)
-            .unwrap_or_default(),
-        t => t.to_string(),
-    };
-    let plugin = plugin_commands_for(cx, &team_id)
-        .into_iter()
-        .find(|c| c.trigger == trigger);
-    let custom = live_custom(cx, &team_id)
-        .into_iter()
-        .find(|c| c.trigger == trigger);
-    let mut response = if let Some(cmd) = plugin {
-        ephemeral(format!(
+    let trigger = trigger.to_string();
+    let message = message.to_string();
+
+    let plugin = plugin_commands_for(cx, &args.team_id)
+        .find(|pc| pc.command.trigger == trigger)
+        .cloned();
+    if let Some(pc) = plugin {
+        let mut response = ephemeral(format!(
             "/{trigger} belongs to plugin {:?}; the reference server does not run plugin \
              hooks from an API call",
-            cmd.plugin_id
-        ))
-    } else if let Some(cmd) = custom {
-        ephemeral(format!(
+            pc.plugin_id
+        ));
+        let now = cx.now;
+        response.trigger_id = cx.store.misc.issue_trigger_id(&args.user_id, now);
+        return handle_response(cx, &args, &trigger, response);
+    }
+
+    if !enable_commands(cx) {
+        return Err(cx.err(
+            501,
+            "api.command.disabled.app_error",
+            "slash commands are disabled (ServiceSettings.EnableCommands)",
+        ));
+    }
+    cx.team(&args.team_id)?;
+    cx.user(&args.user_id)?;
+    cx.channel(&args.channel_id)?;
+    let custom = live_custom(cx, &args.team_id)
+        .into_iter()
+        .rfind(|c| c.trigger == trigger);
+    if let Some(cmd) = custom {
+        let site_url = cx.store.config.setting("ServiceSettings.SiteURL");
+        if site_url.as_str().unwrap_or_default().is_empty() {
+            return Err(cx.bad(
+                "api.command.execute_command.site_url_required.app_error",
+                "custom commands need ServiceSettings.SiteURL",
+            ));
+        }
+        let mut response = ephemeral(format!(
             "/{trigger} is a custom command ({} {}); the reference server does not call it",
             cmd.method, cmd.url
-        ))
-    } else if is_built_in(&trigger) {
-        run_built_in(&trigger, message)
-    } else {
-        return Err(cx.err(
-            404,
-            "api.command.execute_command.not_found.app_error",
-            format!("Command with a trigger of '/{trigger}' not found."),
         ));
-    };
-    if response.channel_id.is_empty() && response.response_type == "in_channel" {
-        response.channel_id = args.channel_id.clone();
+        let now = cx.now;
+        response.trigger_id = cx.store.misc.issue_trigger_id(&args.user_id, now);
+        return handle_response(cx, &args, &trigger, response);
     }
-    let now = cx.now;
-    response.trigger_id = cx.store.misc.issue_trigger_id(&args.user_id, now);
-    Ok(ExecuteSlashCommandResponse {
-        response: Some(response),
-        ..Default::default()
-    })
+
+    if is_built_in(&trigger) {
+        let response = run_built_in(cx, &args, &trigger, &message);
+        return handle_response(cx, &args, &trigger, response);
+    }
+    let mut shown = trigger.clone();
+    if shown.len() > MAX_TRIGGER_IN_ERROR {
+        let mut end = MAX_TRIGGER_IN_ERROR;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push_str("...");
+    }
+    Err(cx.err(
+        404,
+        "api.command.execute_command.not_found.app_error",
+        format!("Command with a trigger of '/{shown}' not found."),
+    ))
 }
 
-/// `CreateCommand`: create a custom (webhook) slash command. As upstream's plugin API
-/// does, the creator is cleared and the plugin id set to the caller's.
+/// `CreateCommand`: upstream's plugin API clears the creator, sets the plugin id to the
+/// caller's and runs `createCommand` (EnableCommands is not consulted): the trigger is
+/// lower-cased; a built-in's trigger or a live custom command of the team with the same
+/// trigger is 400 duplicate; a request id is 500; the store keeps a request token and
+/// `delete_at`, sets id, token when empty and times, and validates (`Command.IsValid`: the
+/// team id must look like an id, the team need not exist; URL and method "P"/"G" are
+/// required).
 pub fn create_command(cx: &mut Cx<'_>, req: CreateCommandRequest) -> Res<CreateCommandResponse> {
-    let mut cmd = req.cmd.ok_or_else(|| cx.required("cmd"))?;
-    check_custom(cx, &mut cmd, None)?;
-    cmd.id = new_id();
-    cmd.token = new_id();
+    let mut cmd = req.cmd.ok_or_else(|| cx.required("command"))?;
     cmd.creator_id.clear();
     cmd.plugin_id = cx.plugin_id.to_string();
+    cmd.trigger = cmd.trigger.to_lowercase();
+    let duplicate = is_built_in(&cmd.trigger)
+        || live_custom(cx, &cmd.team_id)
+            .iter()
+            .any(|c| c.trigger.to_lowercase() == cmd.trigger);
+    if duplicate {
+        return Err(cx.bad(
+            "api.command.duplicate_trigger.app_error",
+            format!(
+                "the trigger {:?} is already used in team {:?}",
+                cmd.trigger, cmd.team_id
+            ),
+        ));
+    }
+    if !cmd.id.is_empty() {
+        return Err(cx.err(
+            500,
+            "app.command.createcommand.internal_error",
+            "a new command must not carry an id",
+        ));
+    }
+    cmd.id = new_id();
+    if cmd.token.is_empty() {
+        cmd.token = new_id();
+    }
     cmd.create_at = cx.now;
     cmd.update_at = cx.now;
-    cmd.delete_at = 0;
+    check_command(cx, &cmd)?;
     cx.store.commands.custom.insert(cmd.id.clone(), cmd.clone());
     Ok(CreateCommandResponse {
         command: Some(cmd),
@@ -431,51 +642,42 @@ pub fn create_command(cx: &mut Cx<'_>, req: CreateCommandRequest) -> Res<CreateC
     })
 }
 
-/// `ListCommands`: all commands usable in a team: built-ins, then the team's custom and
-/// plugin commands, each group sorted by trigger (a trigger is listed once).
+/// `ListCommands`: the team's plugin commands, then the built-ins, then the team's custom
+/// commands (unsanitized), with no team check and no de-duplication across the groups.
 pub fn list_commands(cx: &mut Cx<'_>, req: ListCommandsRequest) -> Res<ListCommandsResponse> {
-    check_team(cx, &req.team_id)?;
-    let mut commands = built_ins();
-    for cmd in live_custom(cx, &req.team_id)
-        .into_iter()
-        .chain(plugin_commands_for(cx, &req.team_id))
-    {
-        if !commands.iter().any(|c| c.trigger == cmd.trigger) {
-            commands.push(cmd);
-        }
-    }
+    let mut commands = listed_plugin_commands(cx, &req.team_id);
+    commands.extend(built_ins());
+    commands.extend(live_custom(cx, &req.team_id));
     Ok(ListCommandsResponse {
         commands,
         ..Default::default()
     })
 }
 
-/// `ListCustomCommands`: the team's live custom commands, sorted by trigger.
+/// `ListCustomCommands`: the live custom commands with this team id (no team check).
 pub fn list_custom_commands(
     cx: &mut Cx<'_>,
     req: ListCustomCommandsRequest,
 ) -> Res<ListCustomCommandsResponse> {
-    check_team(cx, &req.team_id)?;
     Ok(ListCustomCommandsResponse {
         commands: live_custom(cx, &req.team_id),
         ..Default::default()
     })
 }
 
-/// `ListPluginCommands`: commands registered by any plugin for the team (or for every
-/// team), sorted by trigger.
+/// `ListPluginCommands`: the plugin commands of the team and of every team, the first of
+/// each trigger, in registration order (no team check).
 pub fn list_plugin_commands(
     cx: &mut Cx<'_>,
     req: ListPluginCommandsRequest,
 ) -> Res<ListPluginCommandsResponse> {
-    check_team(cx, &req.team_id)?;
     Ok(ListPluginCommandsResponse {
-        commands: plugin_commands_for(cx, &req.team_id),
+        commands: listed_plugin_commands(cx, &req.team_id),
         ..Default::default()
     })
 }
 
-/// `ListBuiltInCommands`: Mattermost's built-in commands, sorted by trigger.
+/// `ListBuiltInCommands`: Mattermost's auto-complete built-ins, sanitized.
 pub fn list_built_in_commands(
     _cx: &mut Cx<'_>,
     _req: ListBuiltInCommandsRequest,
@@ -486,45 +688,45 @@ pub fn list_built_in_commands(
     })
 }
 
-/// `GetCommand`: fetch a live custom command by id.
-pub fn get_command(cx: &mut Cx<'_>, req: GetCommandRequest) -> Res<GetCommandResponse> {
-    let command = cx
-        .store
+fn live_command(cx: &Cx<'_>, id: &str) -> Res<Command> {
+    cx.store
         .commands
         .custom
-        .get(&req.command_id)
+        .get(id)
         .filter(|c| c.delete_at == 0)
         .cloned()
-        .ok_or_else(|| command_not_found(cx, &req.command_id))?;
+        .ok_or_else(|| command_not_found(cx, id))
+}
+
+/// `GetCommand`: the live custom command with this id, read from the store directly
+/// (unknown or deleted: a plain not-found error).
+pub fn get_command(cx: &mut Cx<'_>, req: GetCommandRequest) -> Res<GetCommandResponse> {
+    let command = live_command(cx, &req.command_id)?;
     Ok(GetCommandResponse {
         command: Some(command),
         ..Default::default()
     })
 }
 
-/// `UpdateCommand`: replace a custom command's fields, keeping its id, token, create_at
-/// and (when the update names none) its team, as upstream's plugin API does.
+/// `UpdateCommand`: as upstream's plugin API: the live command is read first (a plain
+/// not-found error), the request's fields replace it with the trigger lower-cased and id,
+/// token, create_at and delete_at kept, update_at now, the caller's plugin id, the old
+/// team when the request names none and the creator the request gives; the store then
+/// validates (`Command.IsValid`). No trigger uniqueness check and no team check.
 pub fn update_command(cx: &mut Cx<'_>, req: UpdateCommandRequest) -> Res<UpdateCommandResponse> {
-    let old = cx
-        .store
-        .commands
-        .custom
-        .get(&req.command_id)
-        .filter(|c| c.delete_at == 0)
-        .cloned()
-        .ok_or_else(|| command_not_found(cx, &req.command_id))?;
-    let mut cmd = req.updated_cmd.ok_or_else(|| cx.required("updated_cmd"))?;
-    if cmd.team_id.is_empty() {
-        cmd.team_id = old.team_id.clone();
-    }
-    check_custom(cx, &mut cmd, Some(&old.id))?;
+    let mut cmd = req.updated_cmd.ok_or_else(|| cx.required("command"))?;
+    let old = live_command(cx, &req.command_id)?;
+    cmd.trigger = cmd.trigger.to_lowercase();
     cmd.id = old.id;
     cmd.token = old.token;
     cmd.create_at = old.create_at;
     cmd.update_at = cx.now;
     cmd.delete_at = old.delete_at;
-    cmd.creator_id = old.creator_id;
     cmd.plugin_id = cx.plugin_id.to_string();
+    if cmd.team_id.is_empty() {
+        cmd.team_id = old.team_id;
+    }
+    check_command(cx, &cmd)?;
     cx.store.commands.custom.insert(cmd.id.clone(), cmd.clone());
     Ok(UpdateCommandResponse {
         command: Some(cmd),
@@ -532,21 +734,13 @@ pub fn update_command(cx: &mut Cx<'_>, req: UpdateCommandRequest) -> Res<UpdateC
     })
 }
 
-/// `DeleteCommand`: soft-delete a custom command (sets `delete_at`; later reads are 404).
+/// `DeleteCommand`: soft delete (`delete_at`, `update_at` = now) of the row with this id,
+/// deleted or not; an unknown id is no error (upstream's UPDATE matches no row).
 pub fn delete_command(cx: &mut Cx<'_>, req: DeleteCommandRequest) -> Res<DeleteCommandResponse> {
     let now = cx.now;
-    match cx
-        .store
-        .commands
-        .custom
-        .get_mut(&req.command_id)
-        .filter(|c| c.delete_at == 0)
-    {
-        Some(cmd) => {
-            cmd.delete_at = now;
-            cmd.update_at = now;
-            Ok(DeleteCommandResponse::default())
-        }
-        None => Err(command_not_found(cx, &req.command_id)),
+    if let Some(cmd) = cx.store.commands.custom.get_mut(&req.command_id) {
+        cmd.delete_at = now;
+        cmd.update_at = now;
     }
+    Ok(DeleteCommandResponse::default())
 }
