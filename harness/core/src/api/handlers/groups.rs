@@ -1,7 +1,10 @@
 //! Group rpcs of the reference PluginAPI server: user groups ("custom", "ldap" or
 //! "plugin_*" sources) with soft delete/restore, soft-deleted memberships, and syncables
 //! linking a group to a team or channel, from which default memberships are created and
-//! group-constrained memberships pruned.
+//! group-constrained memberships pruned. Semantics follow upstream's `app/group.go`,
+//! `store/sqlstore/group_store.go` and `model/group.go` (SPEC §24.7): lookups by group do
+//! not check that the group exists, deleted groups stay readable, and store errors the app
+//! does not map become 500 `app.insert_error` / `app.update_error`.
 
 // Every handler returns `Res<T>` = `Result<T, AppError>`; AppError is the wire type.
 #![allow(clippy::result_large_err)]
@@ -10,14 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::prelude::*;
 
-/// Upstream's limits (`model/group.go`).
+/// Upstream's limits (`model/group.go`); lengths are in bytes, as Go's `len`.
 const GROUP_NAME_MAX: usize = 64;
 const GROUP_DISPLAY_NAME_MAX: usize = 128;
 const GROUP_DESCRIPTION_MAX: usize = 1024;
 const GROUP_REMOTE_ID_MAX: usize = 48;
 const RESERVED_GROUP_NAMES: &[&str] = &["all", "channel", "here"];
 
-/// `GroupSyncableType` values as upstream spells them.
+/// `GroupSyncableType` values, exactly as upstream spells them (no case folding).
 const SYNCABLE_TEAM: &str = "Team";
 const SYNCABLE_CHANNEL: &str = "Channel";
 
@@ -56,6 +59,16 @@ fn no_rows(cx: &Cx<'_>, what: &str) -> AppError {
     cx.err(404, "app.group.no_rows", format!("{what} not found"))
 }
 
+/// A store failure the app does not map (upstream: 500 `app.insert_error`).
+fn insert_error(cx: &Cx<'_>, why: impl Into<String>) -> AppError {
+    cx.err(500, "app.insert_error", why)
+}
+
+/// A store failure the app does not map (upstream: 500 `app.update_error`).
+fn update_error(cx: &Cx<'_>, why: impl Into<String>) -> AppError {
+    cx.err(500, "app.update_error", why)
+}
+
 fn bump(now: i64, prev: i64) -> i64 {
     now.max(prev + 1)
 }
@@ -69,40 +82,29 @@ fn group_of(cx: &Cx<'_>, id: &str) -> Res<Group> {
         .ok_or_else(|| no_rows(cx, &format!("group {id:?}")))
 }
 
-/// A group that exists and is not deleted.
-fn live_group(cx: &Cx<'_>, id: &str) -> Res<Group> {
-    let g = group_of(cx, id)?;
-    if g.delete_at != 0 {
-        return Err(no_rows(cx, &format!("group {id:?} (deleted)")));
-    }
-    Ok(g)
-}
-
+/// Whether a source needs a remote id: `ldap` upstream; `plugin_*` sources (accepted by
+/// newer upstream models) are treated alike.
 fn requires_remote_id(source: &str) -> bool {
     source == "ldap" || source.starts_with("plugin_")
 }
 
-/// Upstream's `Group.IsValidForCreate` plus the uniqueness checks of the store and app.
+/// Upstream's `Group.IsValidForCreate`, in its order: name, display name, description,
+/// source, remote id. An empty name stands for upstream's nil name: allowed unless the
+/// group allows references.
 fn validate_group(cx: &Cx<'_>, g: &Group) -> Res<()> {
     let bad = |id: &str, msg: String| Err(cx.bad(id, msg));
-    if !(g.source == "custom" || g.source == "ldap" || g.source.starts_with("plugin_")) {
-        return bad(
-            "model.group.source.app_error",
-            format!("invalid group source {:?}", g.source),
-        );
-    }
     if g.name.is_empty() {
-        if g.allow_reference || g.source == "custom" {
+        if g.allow_reference {
             return bad(
                 "model.group.name.app_error",
-                "a referenceable or custom group needs a name".into(),
+                "a group that allows references needs a name".into(),
             );
         }
     } else {
         if g.name.len() > GROUP_NAME_MAX {
             return bad(
                 "model.group.name.invalid_length.app_error",
-                format!("a group name has at most {GROUP_NAME_MAX} characters"),
+                format!("a group name has 1 to {GROUP_NAME_MAX} characters"),
             );
         }
         if RESERVED_GROUP_NAMES.contains(&g.name.as_str()) {
@@ -122,16 +124,22 @@ fn validate_group(cx: &Cx<'_>, g: &Group) -> Res<()> {
             );
         }
     }
-    if g.display_name.is_empty() || g.display_name.chars().count() > GROUP_DISPLAY_NAME_MAX {
+    if g.display_name.is_empty() || g.display_name.len() > GROUP_DISPLAY_NAME_MAX {
         return bad(
             "model.group.display_name.app_error",
-            format!("a group display name has 1 to {GROUP_DISPLAY_NAME_MAX} characters"),
+            format!("a group display name has 1 to {GROUP_DISPLAY_NAME_MAX} bytes"),
         );
     }
-    if g.description.chars().count() > GROUP_DESCRIPTION_MAX {
+    if g.description.len() > GROUP_DESCRIPTION_MAX {
         return bad(
             "model.group.description.app_error",
-            format!("a group description has at most {GROUP_DESCRIPTION_MAX} characters"),
+            format!("a group description has at most {GROUP_DESCRIPTION_MAX} bytes"),
+        );
+    }
+    if !(g.source == "custom" || g.source == "ldap" || g.source.starts_with("plugin_")) {
+        return bad(
+            "model.group.source.app_error",
+            format!("invalid group source {:?}", g.source),
         );
     }
     if (g.remote_id.is_empty() && requires_remote_id(&g.source))
@@ -140,48 +148,33 @@ fn validate_group(cx: &Cx<'_>, g: &Group) -> Res<()> {
         return bad(
             "model.group.remote_id.app_error",
             format!(
-                "a {} group needs a remote id of at most {GROUP_REMOTE_ID_MAX} characters",
+                "a {} group needs a remote id of at most {GROUP_REMOTE_ID_MAX} bytes",
                 g.source
             ),
         );
     }
-    if !g.name.is_empty() {
-        if cx.store.users.users.values().any(|u| u.username == g.name) {
-            return bad(
-                "app.group.username_conflict",
-                format!("a user is already named {:?}", g.name),
-            );
-        }
-        if cx
-            .store
-            .groups
-            .groups
-            .values()
-            .any(|o| o.id != g.id && o.name == g.name)
-        {
-            return bad(
-                "app.custom_group.unique_name",
-                format!("a group is already named {:?}", g.name),
-            );
-        }
-    }
-    if !g.remote_id.is_empty()
-        && cx
-            .store
-            .groups
-            .groups
-            .values()
-            .any(|o| o.id != g.id && o.source == g.source && o.remote_id == g.remote_id)
-    {
-        return Err(cx.conflict(
-            "app.group.remote_id.unique.app_error",
-            format!(
-                "a {} group already has remote id {:?}",
-                g.source, g.remote_id
-            ),
+    Ok(())
+}
+
+/// Upstream's `isUniqueToUsernames`: a group may not take a user's username.
+fn check_not_a_username(cx: &Cx<'_>, name: &str) -> Res<()> {
+    if !name.is_empty() && cx.store.users.users.values().any(|u| u.username == name) {
+        return Err(cx.bad(
+            "app.group.username_conflict",
+            format!("a user is already named {name:?}"),
         ));
     }
     Ok(())
+}
+
+/// The store's unique indexes: group name, and (source, remote id). Another group `g`
+/// collides with, if any (deleted groups keep their name and remote id).
+fn unique_collision<'a>(cx: &'a Cx<'_>, g: &Group) -> Option<&'a Group> {
+    cx.store.groups.groups.values().find(|o| {
+        o.id != g.id
+            && ((!g.name.is_empty() && o.name == g.name)
+                || (!g.remote_id.is_empty() && o.source == g.source && o.remote_id == g.remote_id))
+    })
 }
 
 fn sort_groups(groups: &mut [Group]) {
@@ -194,46 +187,21 @@ fn sort_groups(groups: &mut [Group]) {
     });
 }
 
-/// "Team"/"team" -> "Team", "Channel"/"channel" -> "Channel"; anything else is 400.
-fn syncable_type(cx: &Cx<'_>, t: &str) -> Res<&'static str> {
-    if t.eq_ignore_ascii_case(SYNCABLE_TEAM) {
-        Ok(SYNCABLE_TEAM)
-    } else if t.eq_ignore_ascii_case(SYNCABLE_CHANNEL) {
-        Ok(SYNCABLE_CHANNEL)
-    } else {
-        Err(cx.bad(
-            "model.group_syncable.type.app_error",
-            format!("syncable type must be \"Team\" or \"Channel\", got {t:?}"),
-        ))
-    }
-}
-
 fn syncable_key(group_id: &str, syncable_id: &str, t: &str) -> (String, String, String) {
     (group_id.to_string(), syncable_id.to_string(), t.to_string())
 }
 
-/// Creates or revives a link; `auto_add`/`scheme_admin` are taken from `gs`.
-fn upsert_syncable(cx: &mut Cx<'_>, gs: &GroupSyncable, t: &'static str) -> GroupSyncable {
-    let now = cx.now;
-    let key = syncable_key(&gs.group_id, &gs.syncable_id, t);
-    let entry = cx
-        .store
+/// The stored link, whatever its state (upstream's `getGroupSyncable`: only the exact types
+/// "Team" and "Channel" can match).
+fn stored_link(cx: &Cx<'_>, group_id: &str, syncable_id: &str, t: &str) -> Option<GroupSyncable> {
+    if t != SYNCABLE_TEAM && t != SYNCABLE_CHANNEL {
+        return None;
+    }
+    cx.store
         .groups
         .syncables
-        .entry(key)
-        .or_insert_with(|| GroupSyncable {
-            group_id: gs.group_id.clone(),
-            syncable_id: gs.syncable_id.clone(),
-            syncable_type: t.to_string(),
-            create_at: now,
-            update_at: now - 1,
-            ..Default::default()
-        });
-    entry.auto_add = gs.auto_add;
-    entry.scheme_admin = gs.scheme_admin;
-    entry.delete_at = 0;
-    entry.update_at = bump(now, entry.update_at);
-    entry.clone()
+        .get(&syncable_key(group_id, syncable_id, t))
+        .cloned()
 }
 
 /// `GetGroup`: fetch a user group by id (deleted groups too, with `delete_at` set).
@@ -245,7 +213,7 @@ pub fn get_group(cx: &mut Cx<'_>, req: GetGroupRequest) -> Res<GetGroupResponse>
     })
 }
 
-/// `GetGroupByName`: fetch a user group by name.
+/// `GetGroupByName`: fetch a user group by name (deleted groups too).
 pub fn get_group_by_name(
     cx: &mut Cx<'_>,
     req: GetGroupByNameRequest,
@@ -264,12 +232,21 @@ pub fn get_group_by_name(
     })
 }
 
-/// `GetGroupMemberUsers`: page through the active users in a group, by username.
+/// Upstream's `sanitizeProfiles(users, false)`: secrets are not sent.
+fn sanitize(mut u: User) -> User {
+    u.password.clear();
+    u.mfa_secret.clear();
+    u.auth_data = Some(String::new());
+    u
+}
+
+/// `GetGroupMemberUsers`: the active users with a live membership of the group, by
+/// username, `per_page` at page `page` (upstream's LIMIT/OFFSET: `per_page` 0 is an empty
+/// page). The group is not looked up: an unknown group has no members.
 pub fn get_group_member_users(
     cx: &mut Cx<'_>,
     req: GetGroupMemberUsersRequest,
 ) -> Res<GetGroupMemberUsersResponse> {
-    group_of(cx, &req.group_id)?;
     let mut users: Vec<User> = cx
         .store
         .groups
@@ -279,15 +256,19 @@ pub fn get_group_member_users(
         .filter_map(|m| cx.store.users.users.get(&m.user_id))
         .filter(|u| u.delete_at == 0)
         .cloned()
+        .map(sanitize)
         .collect();
     users.sort_by(|a, b| (&a.username, &a.id).cmp(&(&b.username, &b.id)));
+    let per_page = req.per_page.max(0) as usize;
+    let start = (req.page.max(0) as usize).saturating_mul(per_page);
     Ok(GetGroupMemberUsersResponse {
-        users: paginate(&users, req.page, req.per_page),
+        users: users.into_iter().skip(start).take(per_page).collect(),
         ..Default::default()
     })
 }
 
-/// `GetGroupsBySource`: the live groups from a source (ldap/custom/plugin_*).
+/// `GetGroupsBySource`: the live groups from a source (upstream gives no order; ours is by
+/// display name).
 pub fn get_groups_by_source(
     cx: &mut Cx<'_>,
     req: GetGroupsBySourceRequest,
@@ -307,19 +288,19 @@ pub fn get_groups_by_source(
     })
 }
 
-/// `GetGroupsForUser`: the live groups a user is a (live) member of; unknown user 404.
+/// `GetGroupsForUser`: the groups a user has a live membership of, deleted groups
+/// included (upstream's `GetByUser` joins without filtering the group's `delete_at`); an
+/// unknown user has none.
 pub fn get_groups_for_user(
     cx: &mut Cx<'_>,
     req: GetGroupsForUserRequest,
 ) -> Res<GetGroupsForUserResponse> {
-    cx.user(&req.user_id)?;
     let g = &cx.store.groups;
     let mut groups: Vec<Group> = g
         .members
         .values()
         .filter(|m| m.user_id == req.user_id && m.delete_at == 0)
         .filter_map(|m| g.groups.get(&m.group_id))
-        .filter(|g| g.delete_at == 0)
         .cloned()
         .collect();
     sort_groups(&mut groups);
@@ -329,36 +310,45 @@ pub fn get_groups_for_user(
     })
 }
 
-/// Adds (or revives) members; every user must exist, the group must be live. A live
-/// member keeps its `create_at`; a revived one gets a new one.
+/// Upstream's `UpsertMembers`: the group must exist (deleted or not) and every user must
+/// be active, else 500 `app.update_error` (the store's errors are not mapped); all or
+/// nothing. Every member gets `create_at` now and `delete_at` 0, even one that was live.
 fn upsert_members(cx: &mut Cx<'_>, group_id: &str, user_ids: &[String]) -> Res<Vec<GroupMember>> {
-    live_group(cx, group_id)?;
+    if !cx.store.groups.groups.contains_key(group_id) {
+        return Err(update_error(cx, format!("group {group_id:?} not found")));
+    }
     for uid in user_ids {
-        cx.user(uid)?;
+        if cx
+            .store
+            .users
+            .users
+            .get(uid)
+            .is_none_or(|u| u.delete_at != 0)
+        {
+            return Err(update_error(cx, format!("user {uid:?} not found")));
+        }
+    }
+    let distinct: BTreeSet<&String> = user_ids.iter().collect();
+    if distinct.len() != user_ids.len() {
+        return Err(update_error(
+            cx,
+            "the same user twice in one upsert (ON CONFLICT cannot affect a row twice)",
+        ));
     }
     let now = cx.now;
-    let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for uid in user_ids {
-        if !seen.insert(uid.clone()) {
-            continue;
-        }
-        let m = cx
-            .store
+        let m = GroupMember {
+            group_id: group_id.to_string(),
+            user_id: uid.clone(),
+            create_at: now,
+            delete_at: 0,
+        };
+        cx.store
             .groups
             .members
-            .entry((group_id.to_string(), uid.clone()))
-            .or_insert_with(|| GroupMember {
-                group_id: group_id.to_string(),
-                user_id: uid.clone(),
-                create_at: now,
-                delete_at: 0,
-            });
-        if m.delete_at != 0 {
-            m.delete_at = 0;
-            m.create_at = now;
-        }
-        out.push(m.clone());
+            .insert((group_id.to_string(), uid.clone()), m.clone());
+        out.push(m);
     }
     Ok(out)
 }
@@ -387,7 +377,7 @@ pub fn upsert_group_members(
     })
 }
 
-/// `GetGroupByRemoteID`: fetch a group by remote id and source.
+/// `GetGroupByRemoteID`: fetch a group by remote id and source (deleted groups too).
 pub fn get_group_by_remote_id(
     cx: &mut Cx<'_>,
     req: GetGroupByRemoteIdRequest,
@@ -418,18 +408,26 @@ pub fn get_group_by_remote_id(
     })
 }
 
-/// `CreateGroup`: create a group. A preset id is 400 `app.group.id.app_error`; a taken
-/// name is 400 `app.custom_group.unique_name`.
+/// `CreateGroup`, in upstream's order: a user's username is 400
+/// `app.group.username_conflict`, a preset id 400 `app.group.id.app_error`, then the
+/// model's checks; a taken name or (source, remote id) fails the insert: 500
+/// `app.insert_error`. `delete_at` is stored as given.
 pub fn create_group(cx: &mut Cx<'_>, req: CreateGroupRequest) -> Res<CreateGroupResponse> {
     let mut group = req.group.ok_or_else(|| cx.required("group"))?;
+    check_not_a_username(cx, &group.name)?;
     if !group.id.is_empty() {
         return Err(cx.bad("app.group.id.app_error", "a new group must not have an id"));
     }
     validate_group(cx, &group)?;
+    if let Some(other) = unique_collision(cx, &group) {
+        return Err(insert_error(
+            cx,
+            format!("group {:?} has the same name or remote id", other.id),
+        ));
+    }
     group.id = new_id();
     group.create_at = cx.now;
     group.update_at = cx.now;
-    group.delete_at = 0;
     cx.store
         .groups
         .groups
@@ -440,24 +438,31 @@ pub fn create_group(cx: &mut Cx<'_>, req: CreateGroupRequest) -> Res<CreateGroup
     })
 }
 
-/// `UpdateGroup`: update a group's name, display name, description, remote id and
-/// allow_reference; id, source, create_at and delete_at are kept.
+/// `UpdateGroup`, in upstream's order: username conflict (400), unknown id (404), a
+/// `delete_at` other than 0 or the stored one (500 `app.select_error`), the model's checks
+/// (400), a taken name or remote id (400 `app.custom_group.unique_name`). Name, display
+/// name, description, source, remote id, allow_reference and `delete_at` are written from
+/// the request; `create_at` is kept. The answer is the request's group with its times.
 pub fn update_group(cx: &mut Cx<'_>, req: UpdateGroupRequest) -> Res<UpdateGroupResponse> {
-    let patch = req.group.ok_or_else(|| cx.required("group"))?;
-    if patch.id.is_empty() {
-        return Err(cx.required("group.id"));
+    let mut next = req.group.ok_or_else(|| cx.required("group"))?;
+    check_not_a_username(cx, &next.name)?;
+    let cur = group_of(cx, &next.id)?;
+    if next.delete_at != 0 && next.delete_at != cur.delete_at {
+        return Err(cx.err(
+            500,
+            "app.select_error",
+            "delete_at must be 0 or the stored value",
+        ));
     }
-    let cur = group_of(cx, &patch.id)?;
-    let next = Group {
-        name: patch.name,
-        display_name: patch.display_name,
-        description: patch.description,
-        remote_id: patch.remote_id,
-        allow_reference: patch.allow_reference,
-        update_at: bump(cx.now, cur.update_at),
-        ..cur
-    };
     validate_group(cx, &next)?;
+    if let Some(other) = unique_collision(cx, &next) {
+        return Err(cx.bad(
+            "app.custom_group.unique_name",
+            format!("group {:?} has the same name or remote id", other.id),
+        ));
+    }
+    next.create_at = cur.create_at;
+    next.update_at = bump(cx.now, cur.update_at);
     cx.store.groups.groups.insert(next.id.clone(), next.clone());
     Ok(UpdateGroupResponse {
         group: Some(next),
@@ -465,9 +470,13 @@ pub fn update_group(cx: &mut Cx<'_>, req: UpdateGroupRequest) -> Res<UpdateGroup
     })
 }
 
-/// `DeleteGroup`: soft-delete a group, returning it; unknown or already deleted is 404.
+/// `DeleteGroup`: soft-delete a live group, returning it; unknown or already deleted is
+/// 404. Members and links are kept.
 pub fn delete_group(cx: &mut Cx<'_>, req: DeleteGroupRequest) -> Res<DeleteGroupResponse> {
-    live_group(cx, &req.group_id)?;
+    let g = group_of(cx, &req.group_id)?;
+    if g.delete_at != 0 {
+        return Err(no_rows(cx, &format!("live group {:?}", req.group_id)));
+    }
     let now = cx.now;
     let g = cx
         .store
@@ -504,13 +513,12 @@ pub fn restore_group(cx: &mut Cx<'_>, req: RestoreGroupRequest) -> Res<RestoreGr
     })
 }
 
-/// `DeleteGroupMember`: soft-remove a group member, returning the membership; a user who
-/// is not a (live) member is 404.
+/// `DeleteGroupMember`: soft-remove a live membership, returning it; no live membership
+/// (or no such group) is 404.
 pub fn delete_group_member(
     cx: &mut Cx<'_>,
     req: DeleteGroupMemberRequest,
 ) -> Res<DeleteGroupMemberResponse> {
-    group_of(cx, &req.group_id)?;
     let now = cx.now;
     let key = (req.group_id.clone(), req.user_id.clone());
     match cx.store.groups.members.get_mut(&key) {
@@ -528,38 +536,53 @@ pub fn delete_group_member(
     }
 }
 
-/// `GetGroupSyncable`: one group-to-team/channel link (deleted ones too).
+/// `GetGroupSyncable`: one link, deleted ones too. Any type other than "Team" or
+/// "Channel" finds nothing (404). As upstream's `getGroupSyncable`, `scheme_admin` is not
+/// read back.
 pub fn get_group_syncable(
     cx: &mut Cx<'_>,
     req: GetGroupSyncableRequest,
 ) -> Res<GetGroupSyncableResponse> {
-    let t = syncable_type(cx, &req.syncable_type)?;
-    let gs = cx
-        .store
-        .groups
-        .syncables
-        .get(&syncable_key(&req.group_id, &req.syncable_id, t))
-        .cloned()
-        .ok_or_else(|| no_rows(cx, &format!("group {} link", t)))?;
+    let mut gs = stored_link(cx, &req.group_id, &req.syncable_id, &req.syncable_type)
+        .ok_or_else(|| no_rows(cx, &format!("group {} link", req.syncable_type)))?;
+    gs.scheme_admin = false;
     Ok(GetGroupSyncableResponse {
         group_syncable: Some(gs),
         ..Default::default()
     })
 }
 
-/// `GetGroupSyncables`: the live links of a group for a syncable type, by syncable id.
+/// Whether a link's team or channel (and the channel's team) still exists: upstream's
+/// listing joins the links with Teams / Channels.
+fn link_target_exists(cx: &Cx<'_>, s: &GroupSyncable) -> bool {
+    if s.syncable_type == SYNCABLE_TEAM {
+        cx.store.teams.teams.contains_key(&s.syncable_id)
+    } else {
+        cx.store
+            .channels
+            .channels
+            .get(&s.syncable_id)
+            .is_some_and(|c| cx.store.teams.teams.contains_key(&c.team_id))
+    }
+}
+
+/// `GetGroupSyncables`: the live links of a group for one exact syncable type, whose team
+/// or channel exists. An unknown group or type has none.
 pub fn get_group_syncables(
     cx: &mut Cx<'_>,
     req: GetGroupSyncablesRequest,
 ) -> Res<GetGroupSyncablesResponse> {
-    let t = syncable_type(cx, &req.syncable_type)?;
-    group_of(cx, &req.group_id)?;
     let group_syncables = cx
         .store
         .groups
         .syncables
         .values()
-        .filter(|s| s.group_id == req.group_id && s.syncable_type == t && s.delete_at == 0)
+        .filter(|s| {
+            s.group_id == req.group_id
+                && s.syncable_type == req.syncable_type
+                && s.delete_at == 0
+                && link_target_exists(cx, s)
+        })
         .cloned()
         .collect();
     Ok(GetGroupSyncablesResponse {
@@ -568,9 +591,140 @@ pub fn get_group_syncables(
     })
 }
 
-/// `UpsertGroupSyncable`: create, update or revive a group link. The group must be live
-/// and the team or channel must exist; linking a channel also links the channel's team
-/// (or, if that team is group-constrained, needs the group to be linked to it already).
+/// Upstream's `GroupSyncable.IsValid`: both ids must be valid ids.
+fn check_link_ids(cx: &Cx<'_>, gs: &GroupSyncable) -> Res<()> {
+    if !is_valid_id(&gs.group_id) {
+        return Err(cx.bad(
+            "model.group_syncable.group_id.app_error",
+            "invalid group id",
+        ));
+    }
+    if !is_valid_id(&gs.syncable_id) {
+        return Err(cx.bad(
+            "model.group_syncable.syncable_id.app_error",
+            "invalid syncable id",
+        ));
+    }
+    Ok(())
+}
+
+/// Upstream's store `CreateGroupSyncable`: ids valid, the team (404
+/// `store.sql_channel.get.existing.app_error`, as the app maps any not-found) or channel
+/// must exist, an unknown type fails the insert (500 `app.insert_error`). The group is not
+/// checked. Answers the link as created.
+fn create_link(cx: &mut Cx<'_>, mut gs: GroupSyncable) -> Res<GroupSyncable> {
+    check_link_ids(cx, &gs)?;
+    match gs.syncable_type.as_str() {
+        SYNCABLE_TEAM => {
+            if !cx.store.teams.teams.contains_key(&gs.syncable_id) {
+                return Err(cx.err(
+                    404,
+                    "store.sql_channel.get.existing.app_error",
+                    format!("team {:?} not found", gs.syncable_id),
+                ));
+            }
+        }
+        SYNCABLE_CHANNEL => {
+            cx.channel(&gs.syncable_id)?;
+        }
+        other => {
+            return Err(insert_error(
+                cx,
+                format!("invalid GroupSyncableType: {other}"),
+            ));
+        }
+    }
+    gs.create_at = cx.now;
+    gs.update_at = cx.now;
+    gs.delete_at = 0;
+    cx.store.groups.syncables.insert(
+        syncable_key(&gs.group_id, &gs.syncable_id, &gs.syncable_type),
+        gs.clone(),
+    );
+    Ok(gs)
+}
+
+/// Upstream's store `UpdateGroupSyncable`: the link must exist (else 500
+/// `app.update_error`), ids valid, `delete_at` 0 or the stored one; `auto_add`,
+/// `scheme_admin` and `delete_at` are written from `gs` (0 revives a deleted link),
+/// `create_at` is kept. Answers `gs` with its times.
+fn update_link(cx: &mut Cx<'_>, mut gs: GroupSyncable) -> Res<GroupSyncable> {
+    let Some(cur) = stored_link(cx, &gs.group_id, &gs.syncable_id, &gs.syncable_type) else {
+        return Err(update_error(
+            cx,
+            format!("no {} link to {:?}", gs.syncable_type, gs.syncable_id),
+        ));
+    };
+    check_link_ids(cx, &gs)?;
+    if gs.delete_at != 0 && gs.delete_at != cur.delete_at {
+        return Err(update_error(cx, "delete_at must be 0 or the stored value"));
+    }
+    if gs.syncable_type == SYNCABLE_CHANNEL
+        && !cx.store.channels.channels.contains_key(&gs.syncable_id)
+    {
+        return Err(update_error(
+            cx,
+            format!("channel {:?} not found", gs.syncable_id),
+        ));
+    }
+    gs.create_at = cur.create_at;
+    gs.update_at = bump(cx.now, cur.update_at);
+    cx.store.groups.syncables.insert(
+        syncable_key(&gs.group_id, &gs.syncable_id, &gs.syncable_type),
+        gs.clone(),
+    );
+    Ok(gs)
+}
+
+/// Upstream's `App.UpsertGroupSyncable`. A channel link needs the channel (404
+/// `app.channel.get.existing.app_error`) and its team (404 `app.team.get.find.app_error`);
+/// in a group-constrained team the group must already be linked to the team (400
+/// `group_not_associated_to_synced_team`), otherwise the team link is upserted too (with
+/// the channel link's `auto_add`, no scheme admin, live). Then the link is created, or
+/// updated in place when it exists.
+fn upsert_link(cx: &mut Cx<'_>, gs: GroupSyncable) -> Res<GroupSyncable> {
+    let existing = stored_link(cx, &gs.group_id, &gs.syncable_id, &gs.syncable_type);
+    if gs.syncable_type == SYNCABLE_CHANNEL {
+        let channel = cx.channel(&gs.syncable_id)?;
+        let team = cx.team(&channel.team_id)?;
+        if team.group_constrained == Some(true) {
+            let linked = cx.store.groups.syncables.values().any(|s| {
+                s.group_id == gs.group_id
+                    && s.syncable_type == SYNCABLE_TEAM
+                    && s.syncable_id == team.id
+                    && s.delete_at == 0
+            }) && cx
+                .store
+                .groups
+                .groups
+                .get(&gs.group_id)
+                .is_some_and(|g| g.delete_at == 0);
+            if !linked {
+                return Err(cx.bad(
+                    "group_not_associated_to_synced_team",
+                    "the group is not linked to the channel's group-constrained team",
+                ));
+            }
+        } else {
+            upsert_link(
+                cx,
+                GroupSyncable {
+                    group_id: gs.group_id.clone(),
+                    syncable_id: team.id.clone(),
+                    syncable_type: SYNCABLE_TEAM.into(),
+                    auto_add: gs.auto_add,
+                    ..Default::default()
+                },
+            )?;
+        }
+    }
+    match existing {
+        None => create_link(cx, gs),
+        Some(_) => update_link(cx, gs),
+    }
+}
+
+/// `UpsertGroupSyncable`: create, update or revive a group link (see [`upsert_link`]).
 pub fn upsert_group_syncable(
     cx: &mut Cx<'_>,
     req: UpsertGroupSyncableRequest,
@@ -578,56 +732,16 @@ pub fn upsert_group_syncable(
     let gs = req
         .group_syncable
         .ok_or_else(|| cx.required("group_syncable"))?;
-    let t = syncable_type(cx, &gs.syncable_type)?;
-    live_group(cx, &gs.group_id)?;
-    if t == SYNCABLE_TEAM {
-        cx.team(&gs.syncable_id)?;
-    } else {
-        let channel = cx.channel(&gs.syncable_id)?;
-        if !channel.team_id.is_empty() {
-            let team = cx.team(&channel.team_id)?;
-            if team.group_constrained == Some(true) {
-                let linked = cx
-                    .store
-                    .groups
-                    .syncables
-                    .get(&syncable_key(&gs.group_id, &team.id, SYNCABLE_TEAM))
-                    .is_some_and(|s| s.delete_at == 0);
-                if !linked {
-                    return Err(cx.bad(
-                        "group_not_associated_to_synced_team",
-                        "the group is not linked to the channel's group-constrained team",
-                    ));
-                }
-            } else {
-                let team_link = GroupSyncable {
-                    group_id: gs.group_id.clone(),
-                    syncable_id: team.id.clone(),
-                    auto_add: gs.auto_add,
-                    ..Default::default()
-                };
-                let existing = cx
-                    .store
-                    .groups
-                    .syncables
-                    .get(&syncable_key(&gs.group_id, &team.id, SYNCABLE_TEAM))
-                    .filter(|s| s.delete_at == 0)
-                    .cloned();
-                if existing.is_none() {
-                    upsert_syncable(cx, &team_link, SYNCABLE_TEAM);
-                }
-            }
-        }
-    }
-    let out = upsert_syncable(cx, &gs, t);
+    let out = upsert_link(cx, gs)?;
     Ok(UpsertGroupSyncableResponse {
         group_syncable: Some(out),
         ..Default::default()
     })
 }
 
-/// `UpdateGroupSyncable`: update a live link's auto_add and scheme_admin; a missing or
-/// deleted link is 404.
+/// `UpdateGroupSyncable`: with `delete_at` 0 the stored link is updated (a missing link
+/// is 500 `app.update_error`, a deleted one is revived); with another `delete_at` the link
+/// goes through the upsert, as upstream's `App.UpdateGroupSyncable`.
 pub fn update_group_syncable(
     cx: &mut Cx<'_>,
     req: UpdateGroupSyncableRequest,
@@ -635,39 +749,27 @@ pub fn update_group_syncable(
     let gs = req
         .group_syncable
         .ok_or_else(|| cx.required("group_syncable"))?;
-    let t = syncable_type(cx, &gs.syncable_type)?;
-    let now = cx.now;
-    let key = syncable_key(&gs.group_id, &gs.syncable_id, t);
-    match cx.store.groups.syncables.get_mut(&key) {
-        Some(cur) if cur.delete_at == 0 => {
-            cur.auto_add = gs.auto_add;
-            cur.scheme_admin = gs.scheme_admin;
-            cur.update_at = bump(now, cur.update_at);
-            Ok(UpdateGroupSyncableResponse {
-                group_syncable: Some(cur.clone()),
-                ..Default::default()
-            })
-        }
-        _ => Err(no_rows(cx, &format!("group {t} link"))),
-    }
+    let out = if gs.delete_at == 0 {
+        update_link(cx, gs)?
+    } else {
+        upsert_link(cx, gs)?
+    };
+    Ok(UpdateGroupSyncableResponse {
+        group_syncable: Some(out),
+        ..Default::default()
+    })
 }
 
-/// `DeleteGroupSyncable`: soft-delete a link (404 if missing, 400
-/// `app.group.group_syncable_already_deleted` if deleted). Unlinking a team also unlinks
-/// the group from that team's channels.
+/// `DeleteGroupSyncable`: soft-delete a link (404 if missing or of another type, 400
+/// `app.group.group_syncable_already_deleted` if deleted). As upstream, the row is written
+/// back without `scheme_admin`, and deleting a team link also deletes every live channel
+/// link of the group, in any team.
 pub fn delete_group_syncable(
     cx: &mut Cx<'_>,
     req: DeleteGroupSyncableRequest,
 ) -> Res<DeleteGroupSyncableResponse> {
-    let t = syncable_type(cx, &req.syncable_type)?;
-    let key = syncable_key(&req.group_id, &req.syncable_id, t);
-    let cur = cx
-        .store
-        .groups
-        .syncables
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| no_rows(cx, &format!("group {t} link")))?;
+    let cur = stored_link(cx, &req.group_id, &req.syncable_id, &req.syncable_type)
+        .ok_or_else(|| no_rows(cx, &format!("group {} link", req.syncable_type)))?;
     if cur.delete_at != 0 {
         return Err(cx.bad(
             "app.group.group_syncable_already_deleted",
@@ -675,28 +777,19 @@ pub fn delete_group_syncable(
         ));
     }
     let now = cx.now;
-    let team_channels: BTreeSet<String> = if t == SYNCABLE_TEAM {
-        cx.store
-            .channels
-            .channels
-            .values()
-            .filter(|c| c.team_id == req.syncable_id)
-            .map(|c| c.id.clone())
-            .collect()
-    } else {
-        BTreeSet::new()
-    };
+    let key = syncable_key(&req.group_id, &req.syncable_id, &req.syncable_type);
+    let is_team = req.syncable_type == SYNCABLE_TEAM;
     let mut out = None;
     for (k, s) in cx.store.groups.syncables.iter_mut() {
-        let hit = *k == key
-            || (s.group_id == req.group_id
-                && s.syncable_type == SYNCABLE_CHANNEL
-                && s.delete_at == 0
-                && team_channels.contains(&s.syncable_id));
-        if hit {
+        let cascade = is_team
+            && s.group_id == req.group_id
+            && s.syncable_type == SYNCABLE_CHANNEL
+            && s.delete_at == 0;
+        if *k == key || cascade {
             s.delete_at = now;
             s.update_at = bump(now, s.update_at);
             if *k == key {
+                s.scheme_admin = false;
                 out = Some(s.clone());
             }
         }
@@ -709,9 +802,11 @@ pub fn delete_group_syncable(
 
 /// `GetGroups`: page through groups, by display name. Options: `q` (substring of name or
 /// display name, case-insensitive), `source`, `filter_allow_reference` ("true"),
-/// `filter_archived` (only deleted groups instead of only live ones), `since` (update_at
-/// at or after, in ms). View restrictions keep groups with a live member in one of the
-/// listed teams or channels. `page`/`per_page` fall back to the options' page fields.
+/// `filter_archived` (only deleted groups), `since` (update_at after it, in ms; with it,
+/// deleted groups are listed too). Without `filter_archived` or `since` only live groups.
+/// View restrictions keep groups with a live member in one of the listed teams or
+/// channels. `page`/`per_page` fall back to the options' page fields; `per_page` 0 lists
+/// everything.
 pub fn get_groups(cx: &mut Cx<'_>, req: GetGroupsRequest) -> Res<GetGroupsResponse> {
     let opts = req.opts.unwrap_or_default();
     let since: i64 = if opts.since.trim().is_empty() {
@@ -747,7 +842,13 @@ pub fn get_groups(cx: &mut Cx<'_>, req: GetGroupsRequest) -> Res<GetGroupsRespon
     let mut groups: Vec<Group> = g
         .groups
         .values()
-        .filter(|x| (x.delete_at != 0) == opts.filter_archived)
+        .filter(|x| {
+            if opts.filter_archived {
+                x.delete_at != 0
+            } else {
+                since > 0 || x.delete_at == 0
+            }
+        })
         .filter(|x| {
             q.is_empty()
                 || x.name.to_lowercase().contains(&q)
@@ -755,7 +856,7 @@ pub fn get_groups(cx: &mut Cx<'_>, req: GetGroupsRequest) -> Res<GetGroupsRespon
         })
         .filter(|x| opts.source.is_empty() || x.source == opts.source)
         .filter(|x| opts.filter_allow_reference != "true" || x.allow_reference)
-        .filter(|x| x.update_at >= since)
+        .filter(|x| since <= 0 || x.update_at > since)
         .filter(|x| {
             restrict.is_none()
                 || g.members
@@ -770,8 +871,13 @@ pub fn get_groups(cx: &mut Cx<'_>, req: GetGroupsRequest) -> Res<GetGroupsRespon
     } else {
         (req.page, req.per_page)
     };
+    let groups = if per_page == 0 {
+        groups
+    } else {
+        paginate(&groups, page, per_page)
+    };
     Ok(GetGroupsResponse {
-        groups: paginate(&groups, page, per_page),
+        groups,
         ..Default::default()
     })
 }
@@ -933,13 +1039,21 @@ pub fn create_default_syncable_memberships(
 
 /// `DeleteGroupConstrainedMemberships`: remove from every group-constrained team (soft:
 /// `delete_at`, and out of the team's channels) and channel (hard) the members who are
-/// not in a live group linked to it.
+/// not in a live group linked to it. Bots are never removed (upstream's
+/// `TeamMembersToRemove` / `ChannelMembersToRemove` leave them out).
 pub fn delete_group_constrained_memberships(
     cx: &mut Cx<'_>,
     _req: DeleteGroupConstrainedMembershipsRequest,
 ) -> Res<DeleteGroupConstrainedMembershipsResponse> {
     let now = cx.now;
     let store = &mut *cx.store;
+    let bots: BTreeSet<String> = store
+        .users
+        .users
+        .values()
+        .filter(|u| u.is_bot)
+        .map(|u| u.id.clone())
+        .collect();
     let constrained_teams: Vec<String> = store
         .teams
         .teams
@@ -948,7 +1062,8 @@ pub fn delete_group_constrained_memberships(
         .map(|t| t.id.clone())
         .collect();
     for team_id in constrained_teams {
-        let allowed = store.groups.allowed_users(&team_id, SYNCABLE_TEAM);
+        let mut allowed = store.groups.allowed_users(&team_id, SYNCABLE_TEAM);
+        allowed.extend(bots.iter().cloned());
         let mut removed = BTreeSet::new();
         for ((t, u), m) in store.teams.members.iter_mut() {
             if *t == team_id && m.delete_at == 0 && !allowed.contains(u) {
@@ -978,7 +1093,8 @@ pub fn delete_group_constrained_memberships(
         .map(|c| c.id.clone())
         .collect();
     for channel_id in constrained_channels {
-        let allowed = store.groups.allowed_users(&channel_id, SYNCABLE_CHANNEL);
+        let mut allowed = store.groups.allowed_users(&channel_id, SYNCABLE_CHANNEL);
+        allowed.extend(bots.iter().cloned());
         store
             .channels
             .members

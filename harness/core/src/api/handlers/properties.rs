@@ -1,7 +1,9 @@
-//! Property rpcs of the reference PluginAPI server: property groups registered by name,
-//! fields in a group (typed, optionally bound to a target), and values of a field for a
-//! target. Deletes are soft (`delete_at`) and deleted rows are left out of searches,
-//! counts and name lookups; batch rpcs are all or nothing.
+//! Property rpcs of the reference PluginAPI server (upstream's gRPC server does not serve
+//! them; SPEC §24.7): property groups registered by name, fields in a group (typed,
+//! optionally bound to a target), and values of a field for a target. Deletes are soft
+//! (`delete_at`) and deleted rows are left out of searches, counts and name lookups; batch
+//! rpcs are all or nothing. Upstream's Go methods return plain errors (its store wraps
+//! even the model's validation errors), so every failure here is a plain Go error.
 
 // Every handler returns `Res<T>` = `Result<T, AppError>`; AppError is the wire type.
 #![allow(clippy::result_large_err)]
@@ -48,69 +50,53 @@ fn bump(now: i64, prev: i64) -> i64 {
 }
 
 fn field_invalid(cx: &Cx<'_>, what: &str) -> AppError {
-    cx.bad("model.property_field.is_valid.app_error", what.to_string())
+    cx.go_error(format!(
+        "property_field_isvalid: model.property_field.is_valid.app_error: {what}"
+    ))
 }
 
 fn value_invalid(cx: &Cx<'_>, what: &str) -> AppError {
-    cx.bad("model.property_value.is_valid.app_error", what.to_string())
+    cx.go_error(format!(
+        "property_value_isvalid: model.property_value.is_valid.app_error: {what}"
+    ))
 }
 
-/// `group_id` must be given; a group that was never registered is 404.
-fn need_group(cx: &Cx<'_>, group_id: &str) -> Res<()> {
-    if group_id.is_empty() {
-        return Err(cx.required("group_id"));
-    }
-    if !cx
-        .store
-        .properties
-        .groups
-        .values()
-        .any(|g| g.id == group_id)
-    {
-        return Err(cx.not_found("property group", group_id));
-    }
-    Ok(())
+fn no_rows(cx: &Cx<'_>, what: &str, id: &str) -> AppError {
+    cx.go_error(format!(
+        "failed to get {what} with id={id}: sql: no rows in result set"
+    ))
 }
 
-fn need_arg(cx: &Cx<'_>, name: &str, v: &str) -> Res<()> {
-    if v.is_empty() {
-        return Err(cx.required(name));
-    }
-    Ok(())
-}
-
-/// The field `id` of `group_id` (deleted ones too), or 404.
+/// The field `id` of `group_id` (deleted ones too), or a plain not-found error.
 fn field_in(cx: &Cx<'_>, fields: &Fields, group_id: &str, id: &str) -> Res<PropertyField> {
     fields
         .get(id)
         .map(|s| &s.item)
         .filter(|f| f.group_id == group_id)
         .cloned()
-        .ok_or_else(|| cx.not_found("property field", id))
+        .ok_or_else(|| no_rows(cx, "property field", id))
 }
 
-/// A live field of `group_id`, or 404.
-fn live_field_in(cx: &Cx<'_>, fields: &Fields, group_id: &str, id: &str) -> Res<PropertyField> {
-    let f = field_in(cx, fields, group_id, id)?;
-    if f.delete_at != 0 {
-        return Err(cx.not_found("property field", id));
-    }
-    Ok(f)
-}
-
-/// The value `id` of `group_id` (deleted ones too), or 404.
+/// The value `id` of `group_id` (deleted ones too), or a plain not-found error.
 fn value_in(cx: &Cx<'_>, values: &Values, group_id: &str, id: &str) -> Res<PropertyValue> {
     values
         .get(id)
         .map(|s| &s.item)
         .filter(|v| v.group_id == group_id)
         .cloned()
-        .ok_or_else(|| cx.not_found("property value", id))
+        .ok_or_else(|| no_rows(cx, "property value", id))
 }
 
-/// Upstream's `PropertyField.IsValid` rules that a caller can break.
+/// Upstream's `PropertyField.IsValid`, in its order: id, group id, name, type, create_at,
+/// update_at. Target id and type are not checked.
 fn check_field(cx: &Cx<'_>, f: &PropertyField) -> Res<()> {
-    if f.name.trim().is_empty() {
+    if !is_valid_id(&f.id) {
+        return Err(field_invalid(cx, "id: invalid id"));
+    }
+    if !is_valid_id(&f.group_id) {
+        return Err(field_invalid(cx, "group_id: invalid id"));
+    }
+    if f.name.is_empty() {
         return Err(field_invalid(cx, "name: value cannot be empty"));
     }
     if f.name.chars().count() > NAME_MAX_RUNES {
@@ -122,43 +108,39 @@ fn check_field(cx: &Cx<'_>, f: &PropertyField) -> Res<()> {
             &format!("type: unknown value {:?}", f.r#type),
         ));
     }
-    if f.target_type.chars().count() > NAME_MAX_RUNES {
-        return Err(field_invalid(cx, "target_type: too long"));
+    if f.create_at == 0 {
+        return Err(field_invalid(cx, "create_at: value cannot be zero"));
+    }
+    if f.update_at == 0 {
+        return Err(field_invalid(cx, "update_at: value cannot be zero"));
     }
     Ok(())
 }
 
-/// A live field's name is unique within its group and target.
-fn check_unique_name(cx: &Cx<'_>, fields: &Fields, f: &PropertyField) -> Res<()> {
-    let taken = fields.values().map(|s| &s.item).any(|o| {
-        o.id != f.id
-            && o.delete_at == 0
-            && o.group_id == f.group_id
-            && o.target_id == f.target_id
-            && o.name == f.name
-    });
-    if taken {
-        return Err(cx.conflict(
-            "app.property_field.duplicate_name.app_error",
-            format!("a field named {:?} already exists for this target", f.name),
-        ));
+/// Upstream's `PropertyValue.IsValid`, in its order: id, target id, target type, group
+/// id, field id, create_at, update_at. Neither the group nor the field is looked up.
+fn check_value(cx: &Cx<'_>, v: &PropertyValue) -> Res<()> {
+    if !is_valid_id(&v.id) {
+        return Err(value_invalid(cx, "id: invalid id"));
     }
-    Ok(())
-}
-
-/// Upstream's `PropertyValue.IsValid` rules that a caller can break, and the field check.
-fn check_value(cx: &Cx<'_>, fields: &Fields, v: &PropertyValue) -> Res<()> {
-    need_group(cx, &v.group_id)?;
     if !is_valid_id(&v.target_id) {
         return Err(value_invalid(cx, "target_id: invalid id"));
     }
     if v.target_type.is_empty() || v.target_type.chars().count() > NAME_MAX_RUNES {
         return Err(value_invalid(cx, "target_type: value cannot be empty"));
     }
-    if v.field_id.is_empty() {
+    if !is_valid_id(&v.group_id) {
+        return Err(value_invalid(cx, "group_id: invalid id"));
+    }
+    if !is_valid_id(&v.field_id) {
         return Err(value_invalid(cx, "field_id: invalid id"));
     }
-    live_field_in(cx, fields, &v.group_id, &v.field_id)?;
+    if v.create_at == 0 || v.update_at == 0 {
+        return Err(value_invalid(
+            cx,
+            "create_at/update_at: value cannot be zero",
+        ));
+    }
     Ok(())
 }
 
@@ -172,7 +154,9 @@ fn live_value_for<'a>(values: &'a Values, v: &PropertyValue) -> Option<&'a Prope
     })
 }
 
-/// Inserts a new value (after `check_value`); a live duplicate is 409.
+/// Inserts a new value: a preset id is refused (a plain invalid-input error), the model's
+/// checks apply (after the id and times are filled), and a second live value for the same
+/// group, field and target breaks the table's unique index (a plain error).
 fn create_value(
     cx: &Cx<'_>,
     values: &mut Values,
@@ -180,18 +164,18 @@ fn create_value(
     mut v: PropertyValue,
 ) -> Res<PropertyValue> {
     if !v.id.is_empty() {
-        return Err(value_invalid(cx, "id: a new value must not have an id"));
-    }
-    if live_value_for(values, &v).is_some() {
-        return Err(cx.conflict(
-            "app.property_value.duplicate.app_error",
-            "the target already has a value for this field",
-        ));
+        return Err(cx.go_error("invalid input: a new PropertyValue must not have an id"));
     }
     v.id = new_id();
     v.create_at = cx.now;
     v.update_at = cx.now;
     v.delete_at = 0;
+    check_value(cx, &v)?;
+    if live_value_for(values, &v).is_some() {
+        return Err(cx.go_error(
+            "failed to save property value: duplicate key value violates unique constraint",
+        ));
+    }
     *seq += 1;
     values.insert(
         v.id.clone(),
@@ -203,19 +187,22 @@ fn create_value(
     Ok(v)
 }
 
-/// Updates the live value for (group, field, target) or creates it.
+/// Updates the live value of (group, field, target) or creates it.
 fn upsert_value(
     cx: &Cx<'_>,
-    fields: &Fields,
     values: &mut Values,
     seq: &mut u64,
     mut v: PropertyValue,
 ) -> Res<PropertyValue> {
     v.id.clear();
-    check_value(cx, fields, &v)?;
     let existing = live_value_for(values, &v).map(|o| o.id.clone());
     match existing {
         Some(id) => {
+            let mut probe = v.clone();
+            probe.id = id.clone();
+            probe.create_at = cx.now;
+            probe.update_at = cx.now;
+            check_value(cx, &probe)?;
             let cur = &mut values.get_mut(&id).expect("found above").item;
             cur.value = v.value;
             cur.target_type = v.target_type;
@@ -226,17 +213,17 @@ fn upsert_value(
     }
 }
 
-/// Replaces the JSON value of a live value of `group_id`.
+/// Replaces the JSON value of a live value of `group_id` (a missing or deleted one is a
+/// plain error).
 fn update_value(
     cx: &Cx<'_>,
     values: &mut Values,
     group_id: &str,
     v: PropertyValue,
 ) -> Res<PropertyValue> {
-    need_arg(cx, "value.id", &v.id)?;
     let cur = value_in(cx, values, group_id, &v.id)?;
     if cur.delete_at != 0 {
-        return Err(cx.not_found("property value", &v.id));
+        return Err(no_rows(cx, "live property value", &v.id));
     }
     let next = PropertyValue {
         value: v.value,
@@ -247,28 +234,41 @@ fn update_value(
     Ok(next)
 }
 
-/// Applies an update of a live field of `group_id`: name, type, attrs, target id and
-/// target type change; id, group and create_at are kept.
+/// Upstream's store `Update` of fields, for one field of `group_id`: the request's field
+/// gets `update_at` now and must pass the model's checks (so it carries its `create_at`);
+/// the row's name, type, attrs, target id, target type and `delete_at` are written (a
+/// deleted field too: `delete_at` 0 restores it); `create_at` stays. Answers the request's
+/// field. A field that is not in the group is a plain error.
 fn update_field(
     cx: &Cx<'_>,
     fields: &mut Fields,
     group_id: &str,
-    f: PropertyField,
+    mut f: PropertyField,
 ) -> Res<PropertyField> {
-    need_arg(cx, "field.id", &f.id)?;
-    let cur = live_field_in(cx, fields, group_id, &f.id)?;
-    let next = PropertyField {
-        name: f.name,
-        r#type: f.r#type,
-        attrs: f.attrs,
-        target_id: f.target_id,
-        target_type: f.target_type,
-        update_at: bump(cx.now, cur.update_at),
-        ..cur
-    };
-    check_field(cx, &next)?;
-    fields.get_mut(&next.id).expect("found above").item = next.clone();
-    Ok(next)
+    if f.group_id.is_empty() {
+        f.group_id = group_id.to_string();
+    }
+    f.update_at = cx.now;
+    check_field(cx, &f)?;
+    let found = fields
+        .get(&f.id)
+        .is_some_and(|s| s.item.group_id == group_id && f.group_id == group_id);
+    if !found {
+        return Err(cx.go_error(format!(
+            "failed to update, some property fields were not found: {}",
+            f.id
+        )));
+    }
+    let row = &mut fields.get_mut(&f.id).expect("found above").item;
+    row.name = f.name.clone();
+    row.r#type = f.r#type.clone();
+    row.attrs = f.attrs.clone();
+    row.target_id = f.target_id.clone();
+    row.target_type = f.target_type.clone();
+    row.update_at = bump(cx.now, row.update_at);
+    row.delete_at = f.delete_at;
+    f.update_at = row.update_at;
+    Ok(f)
 }
 
 fn sorted<T: Clone>(rows: impl Iterator<Item = Stored<T>>) -> Vec<T> {
@@ -288,22 +288,36 @@ fn delete_values_where(cx: &mut Cx<'_>, pred: impl Fn(&PropertyValue) -> bool) {
     }
 }
 
-/// `CreatePropertyField`: create a property field in a registered group.
+/// `CreatePropertyField`: a preset id is refused (plain invalid-input error); the id and
+/// times are filled and the name trimmed, then the model's checks apply; the group must
+/// have been registered (newer upstream looks it up; a plain error otherwise). Names are
+/// not unique.
 pub fn create_property_field(
     cx: &mut Cx<'_>,
     req: CreatePropertyFieldRequest,
 ) -> Res<CreatePropertyFieldResponse> {
     let mut f = req.field.ok_or_else(|| cx.required("field"))?;
     if !f.id.is_empty() {
-        return Err(field_invalid(cx, "id: a new field must not have an id"));
+        return Err(cx.go_error("invalid input: a new PropertyField must not have an id"));
     }
-    need_group(cx, &f.group_id)?;
-    check_field(cx, &f)?;
-    check_unique_name(cx, &cx.store.properties.fields, &f)?;
     f.id = new_id();
+    f.name = f.name.trim().to_string();
     f.create_at = cx.now;
     f.update_at = cx.now;
     f.delete_at = 0;
+    check_field(cx, &f)?;
+    if !cx
+        .store
+        .properties
+        .groups
+        .values()
+        .any(|g| g.id == f.group_id)
+    {
+        return Err(cx.go_error(format!(
+            "CreatePropertyField: failed to look up group for version check: group {} not found",
+            f.group_id
+        )));
+    }
     let seq = cx.store.properties.seq();
     cx.store.properties.fields.insert(
         f.id.clone(),
@@ -318,12 +332,11 @@ pub fn create_property_field(
     })
 }
 
-/// `GetPropertyField`: fetch a property field of a group (deleted ones too).
+/// `GetPropertyField`: a field of a group, deleted ones too.
 pub fn get_property_field(
     cx: &mut Cx<'_>,
     req: GetPropertyFieldRequest,
 ) -> Res<GetPropertyFieldResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let field = field_in(
         cx,
         &cx.store.properties.fields,
@@ -336,34 +349,40 @@ pub fn get_property_field(
     })
 }
 
-/// `GetPropertyFields`: fetch several fields of a group, in the order asked; any missing
-/// id is 404.
+/// `GetPropertyFields`: several fields of a group (in the order asked: upstream gives no
+/// order); fewer found than asked is a plain error.
 pub fn get_property_fields(
     cx: &mut Cx<'_>,
     req: GetPropertyFieldsRequest,
 ) -> Res<GetPropertyFieldsResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    let fields = req
+    let p = &cx.store.properties;
+    let fields: Vec<PropertyField> = req
         .ids
         .iter()
-        .map(|id| field_in(cx, &cx.store.properties.fields, &req.group_id, id))
-        .collect::<Res<Vec<_>>>()?;
+        .filter_map(|id| p.fields.get(id).map(|s| s.item.clone()))
+        .filter(|f| f.group_id == req.group_id)
+        .collect();
+    if fields.len() != req.ids.len() {
+        return Err(cx.go_error(format!(
+            "missmatch results: got {} results of the {} ids passed",
+            fields.len(),
+            req.ids.len()
+        )));
+    }
     Ok(GetPropertyFieldsResponse {
         fields,
         ..Default::default()
     })
 }
 
-/// `UpdatePropertyField`: update a live property field of a group.
+/// `UpdatePropertyField`: see [`update_field`].
 pub fn update_property_field(
     cx: &mut Cx<'_>,
     req: UpdatePropertyFieldRequest,
 ) -> Res<UpdatePropertyFieldResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let f = req.field.ok_or_else(|| cx.required("field"))?;
     let mut fields = cx.store.properties.fields.clone();
     let field = update_field(cx, &mut fields, &req.group_id, f)?;
-    check_unique_name(cx, &fields, &field)?;
     cx.store.properties.fields = fields;
     Ok(UpdatePropertyFieldResponse {
         field: Some(field),
@@ -371,13 +390,13 @@ pub fn update_property_field(
     })
 }
 
-/// `DeletePropertyField`: soft-delete a live field and its values.
+/// `DeletePropertyField`: soft-delete a field of a group (again if it was deleted: the
+/// store does not filter); its values are not touched. An unknown field is a plain error.
 pub fn delete_property_field(
     cx: &mut Cx<'_>,
     req: DeletePropertyFieldRequest,
 ) -> Res<DeletePropertyFieldResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    live_field_in(
+    field_in(
         cx,
         &cx.store.properties.fields,
         &req.group_id,
@@ -393,7 +412,6 @@ pub fn delete_property_field(
         .item;
     f.delete_at = now;
     f.update_at = bump(now, f.update_at);
-    delete_values_where(cx, |v| v.field_id == req.field_id);
     Ok(DeletePropertyFieldResponse::default())
 }
 
@@ -419,18 +437,15 @@ fn search_fields(
 }
 
 /// `SearchPropertyFields`: the fields of a group, oldest first, filtered by target type
-/// and id, without deleted ones unless asked; paged by `opts.page`/`opts.per_page`.
+/// and id, without deleted ones unless asked. `per_page` below 1 is a plain error;
+/// pages are `opts.page` (upstream's Go options page by cursor instead).
 pub fn search_property_fields(
     cx: &mut Cx<'_>,
     req: SearchPropertyFieldsRequest,
 ) -> Res<SearchPropertyFieldsResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let o = req.opts.unwrap_or_default();
-    if o.page < 0 || o.per_page < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_param.app_error",
-            "page and per_page must not be negative",
-        ));
+    if o.per_page < 1 {
+        return Err(cx.go_error("per page must be positive integer greater than zero"));
     }
     let all = search_fields(
         &cx.store.properties,
@@ -450,7 +465,6 @@ pub fn count_property_fields(
     cx: &mut Cx<'_>,
     req: CountPropertyFieldsRequest,
 ) -> Res<CountPropertyFieldsResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let n = search_fields(
         &cx.store.properties,
         &req.group_id,
@@ -470,7 +484,6 @@ pub fn count_property_fields_for_target(
     cx: &mut Cx<'_>,
     req: CountPropertyFieldsForTargetRequest,
 ) -> Res<CountPropertyFieldsForTargetResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let n = cx
         .store
         .properties
@@ -490,14 +503,12 @@ pub fn count_property_fields_for_target(
     })
 }
 
-/// `CreatePropertyValue`: create the value of a live field for a target; a second live
-/// value for the same field and target is 409.
+/// `CreatePropertyValue`: see [`create_value`]; the field is not looked up.
 pub fn create_property_value(
     cx: &mut Cx<'_>,
     req: CreatePropertyValueRequest,
 ) -> Res<CreatePropertyValueResponse> {
     let v = req.value.ok_or_else(|| cx.required("value"))?;
-    check_value(cx, &cx.store.properties.fields, &v)?;
     let mut values = cx.store.properties.values.clone();
     let mut seq = cx.store.properties.next_seq;
     let value = create_value(cx, &mut values, &mut seq, v)?;
@@ -509,12 +520,11 @@ pub fn create_property_value(
     })
 }
 
-/// `GetPropertyValue`: fetch a property value of a group (deleted ones too).
+/// `GetPropertyValue`: a value of a group, deleted ones too.
 pub fn get_property_value(
     cx: &mut Cx<'_>,
     req: GetPropertyValueRequest,
 ) -> Res<GetPropertyValueResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let value = value_in(
         cx,
         &cx.store.properties.values,
@@ -527,18 +537,26 @@ pub fn get_property_value(
     })
 }
 
-/// `GetPropertyValues`: fetch several values of a group, in the order asked; any missing
-/// id is 404.
+/// `GetPropertyValues`: several values of a group, in the order asked; fewer found than
+/// asked is a plain error.
 pub fn get_property_values(
     cx: &mut Cx<'_>,
     req: GetPropertyValuesRequest,
 ) -> Res<GetPropertyValuesResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    let values = req
+    let p = &cx.store.properties;
+    let values: Vec<PropertyValue> = req
         .ids
         .iter()
-        .map(|id| value_in(cx, &cx.store.properties.values, &req.group_id, id))
-        .collect::<Res<Vec<_>>>()?;
+        .filter_map(|id| p.values.get(id).map(|s| s.item.clone()))
+        .filter(|v| v.group_id == req.group_id)
+        .collect();
+    if values.len() != req.ids.len() {
+        return Err(cx.go_error(format!(
+            "missmatch results: got {} results of the {} ids passed",
+            values.len(),
+            req.ids.len()
+        )));
+    }
     Ok(GetPropertyValuesResponse {
         values,
         ..Default::default()
@@ -550,7 +568,6 @@ pub fn update_property_value(
     cx: &mut Cx<'_>,
     req: UpdatePropertyValueRequest,
 ) -> Res<UpdatePropertyValueResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let v = req.value.ok_or_else(|| cx.required("value"))?;
     let mut values = cx.store.properties.values.clone();
     let value = update_value(cx, &mut values, &req.group_id, v)?;
@@ -569,7 +586,7 @@ pub fn upsert_property_value(
     let v = req.value.ok_or_else(|| cx.required("value"))?;
     let mut values = cx.store.properties.values.clone();
     let mut seq = cx.store.properties.next_seq;
-    let value = upsert_value(cx, &cx.store.properties.fields, &mut values, &mut seq, v)?;
+    let value = upsert_value(cx, &mut values, &mut seq, v)?;
     cx.store.properties.values = values;
     cx.store.properties.next_seq = seq;
     Ok(UpsertPropertyValueResponse {
@@ -578,12 +595,12 @@ pub fn upsert_property_value(
     })
 }
 
-/// `DeletePropertyValue`: soft-delete a live property value.
+/// `DeletePropertyValue`: soft-delete a live property value (a missing or deleted one is a
+/// plain error).
 pub fn delete_property_value(
     cx: &mut Cx<'_>,
     req: DeletePropertyValueRequest,
 ) -> Res<DeletePropertyValueResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let cur = value_in(
         cx,
         &cx.store.properties.values,
@@ -591,26 +608,19 @@ pub fn delete_property_value(
         &req.value_id,
     )?;
     if cur.delete_at != 0 {
-        return Err(cx.not_found("property value", &req.value_id));
+        return Err(no_rows(cx, "live property value", &req.value_id));
     }
     delete_values_where(cx, |v| v.id == req.value_id);
     Ok(DeletePropertyValueResponse::default())
 }
 
 /// `SearchPropertyValues`: the values of a group, oldest first, filtered by target type,
-/// target id and field, without deleted ones unless asked; paged.
+/// target id and field, without deleted ones unless asked; paged (`per_page` 0: 60).
 pub fn search_property_values(
     cx: &mut Cx<'_>,
     req: SearchPropertyValuesRequest,
 ) -> Res<SearchPropertyValuesResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let o = req.opts.unwrap_or_default();
-    if o.page < 0 || o.per_page < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_param.app_error",
-            "page and per_page must not be negative",
-        ));
-    }
     let all = sorted(
         cx.store
             .properties
@@ -633,16 +643,13 @@ pub fn search_property_values(
 }
 
 /// `RegisterPropertyGroup`: register a property group by name; registering it again
-/// answers the same group.
+/// answers the same group. An empty name is a plain error.
 pub fn register_property_group(
     cx: &mut Cx<'_>,
     req: RegisterPropertyGroupRequest,
 ) -> Res<RegisterPropertyGroupResponse> {
     if req.name.trim().is_empty() || req.name.chars().count() > NAME_MAX_RUNES {
-        return Err(cx.bad(
-            "model.property_group.is_valid.app_error",
-            "a property group needs a name of 1 to 255 characters",
-        ));
+        return Err(cx.go_error("invalid property group: a name of 1 to 255 characters"));
     }
     let group = cx
         .store
@@ -660,7 +667,7 @@ pub fn register_property_group(
     })
 }
 
-/// `GetPropertyGroup`: fetch a property group by name.
+/// `GetPropertyGroup`: a property group by name; an unknown name is a plain error.
 pub fn get_property_group(
     cx: &mut Cx<'_>,
     req: GetPropertyGroupRequest,
@@ -671,20 +678,24 @@ pub fn get_property_group(
         .groups
         .get(&req.name)
         .cloned()
-        .ok_or_else(|| cx.not_found("property group", &req.name))?;
+        .ok_or_else(|| {
+            cx.go_error(format!(
+                "failed to get property group with name {}: sql: no rows in result set",
+                req.name
+            ))
+        })?;
     Ok(GetPropertyGroupResponse {
         group: Some(group),
         ..Default::default()
     })
 }
 
-/// `GetPropertyFieldByName`: the live field of a group with this target id and name.
+/// `GetPropertyFieldByName`: the oldest live field of a group with this target id and
+/// name; none is a plain error.
 pub fn get_property_field_by_name(
     cx: &mut Cx<'_>,
     req: GetPropertyFieldByNameRequest,
 ) -> Res<GetPropertyFieldByNameResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    need_arg(cx, "name", &req.name)?;
     let field = sorted(cx.store.properties.fields.values().cloned())
         .into_iter()
         .find(|f| {
@@ -693,36 +704,28 @@ pub fn get_property_field_by_name(
                 && f.name == req.name
                 && f.delete_at == 0
         })
-        .ok_or_else(|| cx.not_found("property field", &req.name))?;
+        .ok_or_else(|| no_rows(cx, "property field named", &req.name))?;
     Ok(GetPropertyFieldByNameResponse {
         field: Some(field),
         ..Default::default()
     })
 }
 
-/// `UpdatePropertyFields`: update several live fields of a group (all or nothing).
+/// `UpdatePropertyFields`: update several fields of a group in one transaction (all or
+/// nothing); see [`update_field`].
 pub fn update_property_fields(
     cx: &mut Cx<'_>,
     req: UpdatePropertyFieldsRequest,
 ) -> Res<UpdatePropertyFieldsResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let mut fields = cx.store.properties.fields.clone();
     let updated = req
         .fields
         .into_iter()
         .map(|f| update_field(cx, &mut fields, &req.group_id, f))
         .collect::<Res<Vec<_>>>()?;
-    for f in &updated {
-        check_unique_name(cx, &fields, f)?;
-    }
     cx.store.properties.fields = fields;
-    // A field updated twice in the batch answers its final state each time.
-    let fields = updated
-        .into_iter()
-        .map(|f| cx.store.properties.fields[&f.id].item.clone())
-        .collect();
     Ok(UpdatePropertyFieldsResponse {
-        fields,
+        fields: updated,
         ..Default::default()
     })
 }
@@ -733,7 +736,6 @@ pub fn update_property_values(
     cx: &mut Cx<'_>,
     req: UpdatePropertyValuesRequest,
 ) -> Res<UpdatePropertyValuesResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
     let mut values = cx.store.properties.values.clone();
     let updated = req
         .values
@@ -757,7 +759,7 @@ pub fn upsert_property_values(
     let out = req
         .values
         .into_iter()
-        .map(|v| upsert_value(cx, &cx.store.properties.fields, &mut values, &mut seq, v))
+        .map(|v| upsert_value(cx, &mut values, &mut seq, v))
         .collect::<Res<Vec<_>>>()?;
     cx.store.properties.values = values;
     cx.store.properties.next_seq = seq;
@@ -773,8 +775,6 @@ pub fn delete_property_values_for_target(
     cx: &mut Cx<'_>,
     req: DeletePropertyValuesForTargetRequest,
 ) -> Res<DeletePropertyValuesForTargetResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    need_arg(cx, "target_id", &req.target_id)?;
     delete_values_where(cx, |v| {
         v.group_id == req.group_id
             && v.target_id == req.target_id
@@ -789,8 +789,6 @@ pub fn delete_property_values_for_field(
     cx: &mut Cx<'_>,
     req: DeletePropertyValuesForFieldRequest,
 ) -> Res<DeletePropertyValuesForFieldResponse> {
-    need_arg(cx, "group_id", &req.group_id)?;
-    need_arg(cx, "field_id", &req.field_id)?;
     delete_values_where(cx, |v| {
         v.group_id == req.group_id && v.field_id == req.field_id
     });
