@@ -4,17 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use super::prelude::*;
+use serde_json::Value;
 
-/// Mattermost's default `FileSettings.MaxFileSize` (100 MiB).
-pub const MAX_FILE_SIZE: i64 = 100 * 1024 * 1024;
+use super::prelude::*;
 
 /// Upstream's `minFirstPartSize`: an upload's first part must be at least 5 MiB unless
 /// it is the whole file.
 pub const MIN_FIRST_PART_SIZE: i64 = 5 * 1024 * 1024;
-
-/// The site URL public links are built on.
-pub const SITE_URL: &str = "http://localhost:8065";
 
 /// The creator of files uploaded by plugins (`UploadFile` has no user).
 const NO_USER: &str = "nouser";
@@ -198,17 +194,14 @@ fn link_hash(id: &str) -> String {
     out
 }
 
-/// `CopyFileInfos`: duplicate file records for a user: new ids, creator = the user,
-/// create_at = update_at = now, not attached to any post or channel; the copies share the
-/// original bytes. An unknown file is 404.
+/// `CopyFileInfos`: duplicate file records for a user (not looked up): new ids, creator =
+/// the user, create_at = update_at = now, not attached to any post or channel; the copies
+/// share the original bytes. The ids are copied in order: an unknown or deleted file is 404
+/// and the copies made before it stay (upstream does not roll them back).
 pub fn copy_file_infos(cx: &mut Cx<'_>, req: CopyFileInfosRequest) -> Res<CopyFileInfosResponse> {
-    let originals = req
-        .file_ids
-        .iter()
-        .map(|id| live_info(cx, id))
-        .collect::<Res<Vec<_>>>()?;
     let mut file_ids = Vec::new();
-    for original in originals {
+    for id in &req.file_ids {
+        let original = live_info(cx, id)?;
         let mut info = original.clone();
         info.id = new_id();
         info.creator_id = req.user_id.clone();
@@ -252,9 +245,12 @@ pub fn set_file_searchable_content(
     Ok(SetFileSearchableContentResponse::default())
 }
 
-/// `GetFileInfos`: page through file metadata. Options filter by creator (`user_id`) and
-/// `channel_id` and may include deleted files; `sort_by` is `created_at` (default) or
-/// `size`, `sort_order` `asc` (default) or `desc`; ties are broken by id.
+/// `GetFileInfos`: page through file metadata (the store's `GetWithOptions`). Options
+/// filter by creator (`user_id`) and `channel_id` (a file has a channel once it is attached
+/// to a post or uploaded through an upload session) and may include deleted files;
+/// `sort_by` is exactly `CreateAt` (also when empty) or `Size`, anything else 400;
+/// `sort_order` `desc` sorts descending, anything else ascending; ties are broken by id;
+/// per_page 0 is an empty page, a negative page or per_page 400.
 pub fn get_file_infos(cx: &mut Cx<'_>, req: GetFileInfosRequest) -> Res<GetFileInfosResponse> {
     if req.page < 0 || req.per_page < 0 {
         return Err(cx.bad(
@@ -264,8 +260,8 @@ pub fn get_file_infos(cx: &mut Cx<'_>, req: GetFileInfosRequest) -> Res<GetFileI
     }
     let opt = req.options.unwrap_or_default();
     let by_size = match opt.sort_by.as_str() {
-        "" | "created_at" | "CreateAt" => false,
-        "size" | "Size" => true,
+        "" | "CreateAt" => false,
+        "Size" => true,
         other => {
             return Err(cx.bad(
                 "app.file_info.get_with_options.app_error",
@@ -273,16 +269,7 @@ pub fn get_file_infos(cx: &mut Cx<'_>, req: GetFileInfosRequest) -> Res<GetFileI
             ));
         }
     };
-    let descending = match opt.sort_order.to_lowercase().as_str() {
-        "" | "asc" => false,
-        "desc" => true,
-        other => {
-            return Err(cx.bad(
-                "app.file_info.get_with_options.app_error",
-                format!("invalid sort_order {other:?}"),
-            ));
-        }
-    };
+    let descending = opt.sort_order == "desc";
     let mut infos: Vec<FileInfo> = cx
         .store
         .files
@@ -303,7 +290,11 @@ pub fn get_file_infos(cx: &mut Cx<'_>, req: GetFileInfosRequest) -> Res<GetFileI
         if descending { ord.reverse() } else { ord }
     });
     Ok(GetFileInfosResponse {
-        file_infos: paginate(&infos, req.page, req.per_page),
+        file_infos: infos
+            .into_iter()
+            .skip((req.page as usize).saturating_mul(req.per_page as usize))
+            .take(req.per_page as usize)
+            .collect(),
         ..Default::default()
     })
 }
@@ -325,10 +316,22 @@ pub fn get_file(cx: &mut Cx<'_>, req: GetFileRequest) -> Res<GetFileResponse> {
     })
 }
 
-/// `GetFileLink`: the public link `<site>/files/<id>/public?h=<hash>` of a file. Public
-/// links are enabled; the file must be attached to a post (400
-/// `plugin_api.get_file_link.no_post.app_error`), unknown files are 404.
+/// `GetFileLink`: the public link `<SiteURL>/files/<id>/public?h=<hash>` of a file. First
+/// public links must be enabled (`FileSettings.EnablePublicLink`, false by default: 501
+/// `plugin_api.get_file_link.disabled.app_error`); then unknown files are 404 and the file
+/// must be attached to a post (400 `plugin_api.get_file_link.no_post.app_error`).
 pub fn get_file_link(cx: &mut Cx<'_>, req: GetFileLinkRequest) -> Res<GetFileLinkResponse> {
+    if cx.store.config.setting("FileSettings.EnablePublicLink") != Value::Bool(true) {
+        return Err(cx.err(
+            501,
+            "plugin_api.get_file_link.disabled.app_error",
+            "public links are disabled",
+        ));
+    }
+    let site = match cx.store.config.setting("ServiceSettings.SiteURL") {
+        Value::String(s) => s,
+        _ => String::new(),
+    };
     let info = live_info(cx, &req.file_id)?;
     if info.post_id.is_empty() {
         return Err(cx.bad(
@@ -337,22 +340,17 @@ pub fn get_file_link(cx: &mut Cx<'_>, req: GetFileLinkRequest) -> Res<GetFileLin
         ));
     }
     Ok(GetFileLinkResponse {
-        link: format!(
-            "{SITE_URL}/files/{}/public?h={}",
-            info.id,
-            link_hash(&info.id)
-        ),
+        link: format!("{site}/files/{}/public?h={}", info.id, link_hash(&info.id)),
         ..Default::default()
     })
 }
 
 /// `ReadFile`: read bytes from the file store by path: the path of an upload session
 /// (`UploadSession.path`) or of a file uploaded with `UploadFile`
-/// (`YYYYMMDD/teams/noteam/channels/<channel>/users/nouser/<file id>/<name>`).
+/// (`YYYYMMDD/teams/noteam/channels/<channel>/users/nouser/<file id>/<name>`). Any path
+/// without a file (the empty path too) is 500 `api.file.read_file.app_error`, as upstream's
+/// file backend fails.
 pub fn read_file(cx: &mut Cx<'_>, req: ReadFileRequest) -> Res<ReadFileResponse> {
-    if req.path.is_empty() {
-        return Err(cx.required("path"));
-    }
     let data = read_path(cx, &req.path)?;
     Ok(ReadFileResponse {
         data,
@@ -360,9 +358,11 @@ pub fn read_file(cx: &mut Cx<'_>, req: ReadFileRequest) -> Res<ReadFileResponse>
     })
 }
 
-/// `UploadFile`: upload bytes as a file into a channel (creator `nouser`, not attached to
-/// a post until a post lists its id). The channel must exist (400
-/// `api.file.upload_file.incorrect_channelId.app_error`); the name must not be empty.
+/// `UploadFile`: upload bytes as a file for a channel (creator `nouser`; the channel only
+/// names the store path: the FileInfo gets its channel id, like its post id, when a post
+/// lists it). A non-empty channel id must name an existing channel (400
+/// `api.file.upload_file.incorrect_channelId.app_error`); an empty one is accepted. No
+/// size limit applies on this path. The name must not be empty (upstream: undetermined).
 pub fn upload_file(cx: &mut Cx<'_>, req: UploadFileRequest) -> Res<UploadFileResponse> {
     if !req.channel_id.is_empty() && cx.channel(&req.channel_id).is_err() {
         return Err(cx.bad(
@@ -377,16 +377,8 @@ pub fn upload_file(cx: &mut Cx<'_>, req: UploadFileRequest) -> Res<UploadFileRes
             "a file name is required",
         ));
     }
-    if req.data.len() as i64 > MAX_FILE_SIZE {
-        return Err(cx.err(
-            413,
-            "api.file.upload_file.too_large_detailed.app_error",
-            format!("the file is larger than {MAX_FILE_SIZE} bytes"),
-        ));
-    }
     let mut info = info_for(new_id(), &name, &req.data, cx.now);
     info.creator_id = NO_USER.to_string();
-    info.channel_id = req.channel_id.clone();
     let path = format!(
         "{}/teams/noteam/channels/{}/users/{NO_USER}/{}/{}",
         date_prefix(cx.now),
@@ -404,48 +396,46 @@ pub fn upload_file(cx: &mut Cx<'_>, req: UploadFileRequest) -> Res<UploadFileRes
     })
 }
 
-/// `CreateUploadSession`: start a resumable upload. The session gets an id (unless it
-/// has one), create_at = now, file_offset = 0 and its store path; type `attachment`
-/// (the default) needs an existing, unarchived channel, `import` none.
+/// What upstream's converters keep of an upload session: `remote_id` and `req_file_id`
+/// are dropped in both directions (`uploadSessionFromProto` / `uploadSessionToProto`).
+fn converted(mut us: UploadSession) -> UploadSession {
+    us.remote_id.clear();
+    us.req_file_id.clear();
+    us
+}
+
+/// `CreateUploadSession`: start a resumable upload (upstream's `CreateUploadSession`):
+/// file_offset = 0 and create_at = now; the path is built for type `attachment`
+/// (`YYYYMMDD/teams/noteam/channels/<channel>/users/<user>/<id>/<name>`) and `import`
+/// (`import/<id>_<name>`); then `UploadSession.IsValid` (400, in order: a 26-character
+/// id, which the caller must give; type `attachment` or `import`; user id or `nouser`;
+/// an attachment's channel id; file name; file_size > 0; path); an attachment's channel
+/// must exist (400) and not be archived (400); a second session with the same id is 500.
+/// No size limit applies and the user is not looked up.
 pub fn create_upload_session(
     cx: &mut Cx<'_>,
     req: CreateUploadSessionRequest,
 ) -> Res<CreateUploadSessionResponse> {
-    let mut us = req
+    let us = req
         .upload_session
         .ok_or_else(|| cx.required("upload_session"))?;
-    if us.file_size > MAX_FILE_SIZE {
-        return Err(cx.err(
-            413,
-            "app.upload.create.upload_too_large.app_error",
-            format!("the file is larger than {MAX_FILE_SIZE} bytes"),
-        ));
-    }
-    if us.id.is_empty() {
-        us.id = new_id();
-    }
-    if us.r#type.is_empty() {
-        us.r#type = "attachment".to_string();
-    }
+    let mut us = converted(us);
     us.file_offset = 0;
     us.create_at = cx.now;
     let name = base_name(&us.filename);
-    us.path = match us.r#type.as_str() {
-        "attachment" => format!(
-            "{}/teams/noteam/channels/{}/users/{}/{}/{name}",
-            date_prefix(cx.now),
-            us.channel_id,
-            us.user_id,
-            us.id
-        ),
-        "import" => format!("import/{}_{name}", us.id),
-        other => {
-            return Err(cx.bad(
-                "model.upload_session.is_valid.type.app_error",
-                format!("invalid type {other:?}"),
-            ));
+    match us.r#type.as_str() {
+        "attachment" => {
+            us.path = format!(
+                "{}/teams/noteam/channels/{}/users/{}/{}/{name}",
+                date_prefix(cx.now),
+                us.channel_id,
+                us.user_id,
+                us.id
+            );
         }
-    };
+        "import" => us.path = format!("import/{}_{name}", us.id),
+        _ => {}
+    }
     let invalid = |field: &str| {
         cx.bad(
             &format!("model.upload_session.is_valid.{field}.app_error"),
@@ -455,20 +445,23 @@ pub fn create_upload_session(
     if !is_valid_id(&us.id) {
         return Err(invalid("id"));
     }
-    if !is_valid_id(&us.user_id) {
+    if us.r#type != "attachment" && us.r#type != "import" {
+        return Err(invalid("type"));
+    }
+    if !is_valid_id(&us.user_id) && us.user_id != NO_USER {
         return Err(invalid("user_id"));
     }
     if us.r#type == "attachment" && !is_valid_id(&us.channel_id) {
         return Err(invalid("channel_id"));
     }
-    if name.is_empty() {
+    if us.filename.is_empty() {
         return Err(invalid("filename"));
     }
     if us.file_size <= 0 {
         return Err(invalid("file_size"));
     }
-    if !us.req_file_id.is_empty() && !is_valid_id(&us.req_file_id) {
-        return Err(invalid("req_file_id"));
+    if us.path.is_empty() {
+        return Err(invalid("path"));
     }
     if us.r#type == "attachment" {
         match cx.channel(&us.channel_id) {
@@ -488,7 +481,8 @@ pub fn create_upload_session(
         }
     }
     if cx.store.files.sessions.contains_key(&us.id) {
-        return Err(cx.bad(
+        return Err(cx.err(
+            500,
             "app.upload.create.save.app_error",
             format!("upload session {:?} already exists", us.id),
         ));
@@ -500,23 +494,35 @@ pub fn create_upload_session(
     })
 }
 
-/// `UploadData`: append data to an upload session (the stored session's offset counts,
-/// not the one in the request); data beyond `file_size` is ignored. A first part smaller
-/// than 5 MiB that is not the whole file is refused (400, upstream's
-/// `minFirstPartSize`). While incomplete the answer has no FileInfo; the part that
-/// completes the file creates its FileInfo (id = `req_file_id` if set), removes the
-/// session and answers the FileInfo.
+/// `UploadData`: write data for an upload session (upstream's `UploadData`). The session
+/// in the request is the one used (its path, size and offset), after checking that a
+/// session with its id is stored (404 `app.upload.get.app_error`) at the same offset (400
+/// `app.upload.upload_data.concurrent.app_error`). Data beyond `file_size` is ignored. A
+/// first part smaller than 5 MiB that is not the whole file is refused (400, upstream's
+/// `minFirstPartSize`) and the offset stays. While incomplete the answer has no FileInfo;
+/// the part that completes the file creates its FileInfo (creator, channel and path from
+/// the session, `remote_id` ""), removes the session and answers the FileInfo.
 pub fn upload_data(cx: &mut Cx<'_>, req: UploadDataRequest) -> Res<UploadDataResponse> {
-    let given = req
+    let us = req
         .upload_session
         .ok_or_else(|| cx.required("upload_session"))?;
-    let mut us = cx
+    let mut us = converted(us);
+    let stored = cx
         .store
         .files
         .sessions
-        .get(&given.id)
+        .get(&us.id)
         .cloned()
-        .ok_or_else(|| cx.not_found("upload", &given.id))?;
+        .ok_or_else(|| cx.not_found("upload", &us.id))?;
+    if stored.file_offset != us.file_offset {
+        return Err(cx.bad(
+            "app.upload.upload_data.concurrent.app_error",
+            format!(
+                "FileOffset mismatch: the session is at {}, the request at {}",
+                stored.file_offset, us.file_offset
+            ),
+        ));
+    }
     let remaining = (us.file_size - us.file_offset).max(0) as usize;
     let part = &req.data[..req.data.len().min(remaining)];
     if us.file_offset == 0
@@ -530,33 +536,36 @@ pub fn upload_data(cx: &mut Cx<'_>, req: UploadDataRequest) -> Res<UploadDataRes
             ),
         ));
     }
+    let path = if us.r#type == "import" {
+        format!("{}.tmp", us.path)
+    } else {
+        us.path.clone()
+    };
     let state = &mut cx.store.files;
-    let blob = state.blobs.entry(us.path.clone()).or_default();
+    let blob = state.blobs.entry(path.clone()).or_default();
     if us.file_offset == 0 {
         blob.clear();
     }
     blob.extend_from_slice(part);
     us.file_offset += part.len() as i64;
+    if let Some(s) = state.sessions.get_mut(&us.id) {
+        s.file_offset = us.file_offset;
+    }
     if us.file_offset < us.file_size {
-        state.sessions.insert(us.id.clone(), us);
         return Ok(UploadDataResponse::default());
     }
     state.sessions.remove(&us.id);
     if us.r#type == "import" {
+        if let Some(data) = state.blobs.remove(&path) {
+            state.blobs.insert(us.path.clone(), data);
+        }
         return Ok(UploadDataResponse::default());
     }
-    let id = if us.req_file_id.is_empty() {
-        new_id()
-    } else {
-        us.req_file_id.clone()
-    };
     let data = state.blobs.get(&us.path).cloned().unwrap_or_default();
-    let mut info = info_for(id, &us.filename, &data, cx.now);
+    let mut info = info_for(new_id(), &us.filename, &data, cx.now);
     info.creator_id = us.user_id.clone();
     info.channel_id = us.channel_id.clone();
-    if !us.remote_id.is_empty() {
-        info.remote_id = Some(us.remote_id.clone());
-    }
+    info.remote_id = Some(String::new());
     state.paths.insert(info.id.clone(), us.path.clone());
     state.infos.insert(info.id.clone(), info.clone());
     Ok(UploadDataResponse {
@@ -579,7 +588,7 @@ pub fn get_upload_session(
         .cloned()
         .ok_or_else(|| cx.not_found("upload", &req.upload_id))?;
     Ok(GetUploadSessionResponse {
-        upload_session: Some(us),
+        upload_session: Some(converted(us)),
         ..Default::default()
     })
 }

@@ -1,9 +1,11 @@
 //! Post rpcs of the reference PluginAPI server: posts with threads (root + replies),
-//! soft deletes, edits, reactions, ephemeral posts, channel post lists (newest first, with
-//! Mattermost's since/after/before semantics) and plain term search.
+//! soft deletes, edits with their history copies, reactions, ephemeral posts, system posts
+//! written for other domains (`insert_system_post`), channel post lists (newest first, with
+//! Mattermost's since/after/before semantics) and plain term search (SPEC §24.4).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::emoji;
 use super::files;
 use super::prelude::*;
 
@@ -162,41 +164,76 @@ fn parse_hashtags(message: &str) -> String {
     tags.join(" ")
 }
 
-/// `CreatePost`: create a post.
+/// The post types `model.Post.IsValid` accepts besides `""` and `custom_*` types.
+const KNOWN_TYPES: &[&str] = &[
+    "slack_attachment",
+    "system_generic",
+    "system_join_leave",
+    "system_join_channel",
+    "system_guest_join_channel",
+    "system_leave_channel",
+    "system_join_team",
+    "system_leave_team",
+    "system_auto_responder",
+    "system_add_remove",
+    "system_add_to_channel",
+    "system_add_guest_to_chan",
+    "system_remove_from_channel",
+    "system_move_channel",
+    "system_add_to_team",
+    "system_remove_from_team",
+    "system_header_change",
+    "system_displayname_change",
+    "system_convert_channel",
+    "system_purpose_change",
+    "system_channel_deleted",
+    "system_channel_restored",
+    "system_change_chan_privacy",
+    "add_bot_teams_channels",
+    "system_wrangler",
+    "system_gm_to_channel",
+    "me",
+    "reminder",
+    "burn_on_read",
+];
+
+/// `Post.SanitizeProps`: props a plugin may not set.
+fn sanitize_props(post: &mut Post) {
+    if let Some(props) = post.props.as_mut() {
+        props.fields.remove("add_channel_member");
+        props.fields.remove("force_notification");
+    }
+}
+
+/// Adds (or overwrites) a string prop of a post.
+fn set_prop(post: &mut Post, key: &str, value: &str) {
+    post.props
+        .get_or_insert_with(Default::default)
+        .fields
+        .insert(
+            key.to_string(),
+            prost_types::Value {
+                kind: Some(prost_types::value::Kind::StringValue(value.to_string())),
+            },
+        );
+}
+
+/// `CreatePost`: create a post, in upstream's order (`PluginAPI.CreatePost` →
+/// `CreatePostMissingChannel` → `CreatePost` → the store's `Save`): the prop `from_plugin`
+/// is set; the channel must exist (404, even for an empty id; an archived channel is
+/// accepted on this path); the user must exist (404 `app.user.missing_account.const`, even
+/// for an empty id); the root must be a live root post (400) of the same channel (500);
+/// then the store refuses a post that has an id and runs `Post.IsValid` (message length,
+/// type, file ids: 400).
 pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostResponse> {
+    // Upstream's handler passes a nil post on and dereferences it: a guard here (departure).
     let mut post = req.post.ok_or_else(|| cx.required("post"))?;
-    if !post.id.is_empty() {
-        return Err(cx.bad(
-            "app.post.save.existing.app_error",
-            "a new post must not carry an id",
-        ));
-    }
-    if !is_valid_id(&post.user_id) {
-        return Err(cx.bad("model.post.is_valid.user_id.app_error", "invalid user_id"));
-    }
-    if !is_valid_id(&post.channel_id) {
-        return Err(cx.bad(
-            "model.post.is_valid.channel_id.app_error",
-            "invalid channel_id",
-        ));
-    }
-    if !post.root_id.is_empty() && !is_valid_id(&post.root_id) {
-        return Err(cx.bad("model.post.is_valid.root_id.app_error", "invalid root_id"));
-    }
-    check_message(cx, &post.message)?;
-    if post.file_ids.len() > MAX_FILE_IDS {
-        return Err(cx.bad(
-            "model.post.is_valid.file_ids.app_error",
-            format!("at most {MAX_FILE_IDS} file ids"),
-        ));
-    }
-    let channel = cx.channel(&post.channel_id)?;
-    cx.user(&post.user_id)?;
-    if channel.delete_at != 0 {
-        return Err(cx.bad(
-            "api.post.create_post.can_not_post_to_deleted.error",
-            "can not post to an archived channel",
-        ));
+    set_prop(&mut post, "from_plugin", "true");
+    sanitize_props(&mut post);
+    cx.channel(&post.channel_id)?;
+    let user = cx.user(&post.user_id)?;
+    if user.is_bot {
+        set_prop(&mut post, "from_bot", "true");
     }
     if !post.root_id.is_empty() {
         let root = cx
@@ -204,7 +241,7 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
             .posts
             .posts
             .get(&post.root_id)
-            .filter(|r| r.delete_at == 0 && r.root_id.is_empty())
+            .filter(|r| r.delete_at == 0)
             .cloned()
             .ok_or_else(|| {
                 cx.bad(
@@ -213,23 +250,57 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
                 )
             })?;
         if root.channel_id != post.channel_id {
-            return Err(cx.bad(
+            return Err(cx.err(
+                500,
                 "api.post.create_post.channel_root_id.app_error",
                 "the root post is in another channel",
             ));
         }
+        if !root.root_id.is_empty() {
+            return Err(cx.bad(
+                "api.post.create_post.root_id.app_error",
+                format!("the root {:?} is itself a reply", post.root_id),
+            ));
+        }
     }
-
-    post.id = new_id();
+    post.hashtags = parse_hashtags(&post.message);
     if post.create_at == 0 {
         post.create_at = cx.now;
     }
+    // The store: a post with an id is an existing post; PreSave; IsValid.
+    if !post.id.is_empty() {
+        return Err(cx.bad(
+            "app.post.save.existing.app_error",
+            "a new post must not carry an id",
+        ));
+    }
+    post.id = new_id();
     post.update_at = post.create_at;
     post.edit_at = 0;
     post.delete_at = 0;
     post.original_id.clear();
     post.reply_count = 0;
-    post.hashtags = parse_hashtags(&post.message);
+    let mut seen = BTreeSet::new();
+    post.file_ids.retain(|f| seen.insert(f.clone()));
+    if !post.root_id.is_empty() && !is_valid_id(&post.root_id) {
+        return Err(cx.bad("model.post.is_valid.root_id.app_error", "invalid root_id"));
+    }
+    check_message(cx, &post.message)?;
+    if !(post.r#type.is_empty()
+        || post.r#type.starts_with("custom_")
+        || KNOWN_TYPES.contains(&post.r#type.as_str()))
+    {
+        return Err(cx.bad(
+            "model.post.is_valid.type.app_error",
+            format!("invalid type {:?}", post.r#type),
+        ));
+    }
+    if post.file_ids.len() > MAX_FILE_IDS {
+        return Err(cx.bad(
+            "model.post.is_valid.file_ids.app_error",
+            format!("at most {MAX_FILE_IDS} file ids"),
+        ));
+    }
     // Attach the files: only unattached ones of this user (or uploaded by a plugin).
     let (pid, cid, uid) = (
         post.id.clone(),
@@ -239,12 +310,37 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
     post.file_ids
         .retain(|f| files::attach_to_post(&mut cx.store.files, f, &pid, &cid, &uid, cx.now));
 
-    // The channel's counters, and the root's update_at (clients refresh the thread).
+    save_post(cx, &post);
+    Ok(CreatePostResponse {
+        post: Some(cx.store.posts.out(&post)),
+        ..Default::default()
+    })
+}
+
+/// The post types upstream's `Post.IsJoinLeaveMessage` names: saved like other posts but
+/// not counted in the channel's `total_msg_count(_root)`.
+const JOIN_LEAVE_TYPES: &[&str] = &[
+    "system_join_leave",
+    "system_add_remove",
+    "system_join_channel",
+    "system_leave_channel",
+    "system_join_team",
+    "system_leave_team",
+    "system_add_to_channel",
+    "system_remove_from_channel",
+    "system_add_to_team",
+    "system_remove_from_team",
+];
+
+/// Store a new post (upstream's store `SaveMultiple`): the channel's last post times and
+/// counters (join/leave messages count 0), the root's update time, the thread index.
+fn save_post(cx: &mut Cx<'_>, post: &Post) {
+    let counted = i64::from(!JOIN_LEAVE_TYPES.contains(&post.r#type.as_str()));
     if let Some(ch) = cx.store.channels.channels.get_mut(&post.channel_id) {
         ch.last_post_at = ch.last_post_at.max(post.create_at);
-        ch.total_msg_count += 1;
+        ch.total_msg_count += counted;
         if post.root_id.is_empty() {
-            ch.total_msg_count_root += 1;
+            ch.total_msg_count_root += counted;
             ch.last_root_post_at = ch.last_root_post_at.max(post.create_at);
         }
     }
@@ -252,7 +348,6 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
         root.update_at = root.update_at.max(post.create_at);
         root.last_reply_at = root.last_reply_at.max(post.create_at);
     }
-
     let state = &mut cx.store.posts;
     state.seq.insert(post.id.clone(), state.next_seq);
     state.next_seq += 1;
@@ -264,10 +359,34 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
             .push(post.id.clone());
     }
     state.posts.insert(post.id.clone(), post.clone());
-    Ok(CreatePostResponse {
-        post: Some(state.out(&post)),
+}
+
+/// Write a system post (a join/leave message, a header change...) as upstream's app does
+/// on behalf of other operations: `post_type` (`system_join_channel`...), `message` and
+/// `props` as given, created now by `user_id` in `channel_id`. Listed by the channel's post
+/// lists, never found by search, not counted in the channel's message totals when it is a
+/// join/leave message. Returns the stored post.
+pub fn insert_system_post(
+    cx: &mut Cx<'_>,
+    channel_id: &str,
+    user_id: &str,
+    post_type: &str,
+    message: &str,
+    props: &[(&str, &str)],
+) -> Post {
+    let post = Post {
+        id: new_id(),
+        create_at: cx.now,
+        update_at: cx.now,
+        user_id: user_id.to_string(),
+        channel_id: channel_id.to_string(),
+        message: message.to_string(),
+        r#type: post_type.to_string(),
+        props: Some(struct_of(props)),
         ..Default::default()
-    })
+    };
+    save_post(cx, &post);
+    post
 }
 
 /// The emoji name rule of `model.Reaction.IsValid`: 1-64 of `a-zA-Z0-9-+_`.
@@ -315,13 +434,36 @@ fn touch_reactions(cx: &mut Cx<'_>, post_id: &str) {
     }
 }
 
-/// `AddReaction`: add an emoji reaction. Adding the same (user, post, emoji) again is
-/// not an error: the reaction is saved again (upstream upserts).
+/// The channel of a post, and whether it is archived.
+fn post_channel_archived(cx: &Cx<'_>, post: &Post) -> bool {
+    cx.store
+        .channels
+        .channels
+        .get(&post.channel_id)
+        .is_some_and(|c| c.delete_at != 0)
+}
+
+/// `AddReaction`: add an emoji reaction, in upstream's order (`SaveReactionForPost`): the
+/// post must be live (404 `app.post.get.app_error`); a name that is no system emoji must be
+/// a custom emoji (`GetEmojiByName`: 404 `app.emoji.get_by_name.no_result`, 403 when custom
+/// emoji are disabled); the post's channel must not be archived (403); then the store's
+/// `Reaction.IsValid` (400). The user is not looked up. Adding the same (user, post, emoji)
+/// again is not an error (upstream upserts); the answer carries the new save time.
 pub fn add_reaction(cx: &mut Cx<'_>, req: AddReactionRequest) -> Res<AddReactionResponse> {
+    // Upstream's handler passes a nil reaction on and dereferences it: a guard here
+    // (departure).
     let mut r = req.reaction.ok_or_else(|| cx.required("reaction"))?;
-    check_reaction(cx, &r)?;
     let post = live_post(cx, &r.post_id)?;
-    cx.user(&r.user_id)?;
+    if !emoji::is_system_emoji(&r.emoji_name) {
+        emoji::custom_by_name(cx, &r.emoji_name)?;
+    }
+    if post_channel_archived(cx, &post) {
+        return Err(cx.forbidden(
+            "api.reaction.save.archived_channel.app_error",
+            "can not react to a post in an archived channel",
+        ));
+    }
+    check_reaction(cx, &r)?;
     let key = (r.post_id.clone(), r.user_id.clone(), r.emoji_name.clone());
     let create_at = cx
         .store
@@ -329,11 +471,13 @@ pub fn add_reaction(cx: &mut Cx<'_>, req: AddReactionRequest) -> Res<AddReaction
         .reactions
         .get(&key)
         .map_or(cx.now, |old| old.create_at);
-    r.create_at = create_at;
     r.update_at = cx.now;
     r.delete_at = 0;
     r.channel_id = Some(post.channel_id);
-    cx.store.posts.reactions.insert(key, r.clone());
+    let mut stored = r.clone();
+    stored.create_at = create_at;
+    r.create_at = cx.now;
+    cx.store.posts.reactions.insert(key, stored);
     touch_reactions(cx, &r.post_id);
     Ok(AddReactionResponse {
         reaction: Some(r),
@@ -341,16 +485,22 @@ pub fn add_reaction(cx: &mut Cx<'_>, req: AddReactionRequest) -> Res<AddReaction
     })
 }
 
-/// `RemoveReaction`: remove an emoji reaction. The post must exist (404); removing a
-/// reaction that is not there is not an error (upstream's delete matches no row).
+/// `RemoveReaction`: remove an emoji reaction (`DeleteReactionForPost`): the post must be
+/// live (404) in an unarchived channel (403); the reaction is not validated and need not
+/// exist (upstream's soft delete matches no row); the post's `has_reactions` is recomputed.
 pub fn remove_reaction(cx: &mut Cx<'_>, req: RemoveReactionRequest) -> Res<RemoveReactionResponse> {
+    // Upstream dereferences a nil reaction: a guard here (departure).
     let r = req.reaction.ok_or_else(|| cx.required("reaction"))?;
-    check_reaction(cx, &r)?;
-    live_post(cx, &r.post_id)?;
-    let key = (r.post_id.clone(), r.user_id.clone(), r.emoji_name.clone());
-    if cx.store.posts.reactions.remove(&key).is_some() {
-        touch_reactions(cx, &r.post_id);
+    let post = live_post(cx, &r.post_id)?;
+    if post_channel_archived(cx, &post) {
+        return Err(cx.forbidden(
+            "api.reaction.delete.archived_channel.app_error",
+            "can not remove a reaction in an archived channel",
+        ));
     }
+    let key = (r.post_id.clone(), r.user_id.clone(), r.emoji_name.clone());
+    cx.store.posts.reactions.remove(&key);
+    touch_reactions(cx, &r.post_id);
     Ok(RemoveReactionResponse::default())
 }
 
@@ -374,18 +524,22 @@ pub fn get_reactions(cx: &mut Cx<'_>, req: GetReactionsRequest) -> Res<GetReacti
     })
 }
 
-/// Make `post` an ephemeral post for `user_id` and remember it.
+/// Make `post` an ephemeral post for `user_id` and remember it (for the host effect of
+/// its deletion). Sending gives it an id and a create time when it has none; updating does
+/// neither (upstream's `UpdateEphemeralPost` only sets the type and `update_at`).
 fn store_ephemeral(cx: &mut Cx<'_>, user_id: &str, mut post: Post, update: bool) -> Post {
-    if post.id.is_empty() {
-        post.id = new_id();
-    }
-    post.r#type = EPHEMERAL_TYPE.to_string();
-    if post.create_at == 0 {
-        post.create_at = cx.now;
-    }
     if update {
         post.update_at = cx.now;
+    } else {
+        if post.id.is_empty() {
+            post.id = new_id();
+        }
+        if post.create_at == 0 {
+            post.create_at = cx.now;
+        }
     }
+    post.r#type = EPHEMERAL_TYPE.to_string();
+    post.props.get_or_insert_with(Default::default);
     cx.store
         .posts
         .ephemeral
@@ -394,65 +548,76 @@ fn store_ephemeral(cx: &mut Cx<'_>, user_id: &str, mut post: Post, update: bool)
 }
 
 /// `SendEphemeralPost`: show a post to one user only. It gets an id (if it has none),
-/// type `system_ephemeral` and create_at; it is never stored as a channel post. This rpc
-/// cannot fail: a missing post is answered as an empty ephemeral post.
+/// type `system_ephemeral` and create_at; it is never stored as a channel post and nothing
+/// is validated. Upstream dereferences a missing post; the reference server answers a
+/// guard (departure).
 pub fn send_ephemeral_post(
     cx: &mut Cx<'_>,
     req: SendEphemeralPostRequest,
 ) -> Res<SendEphemeralPostResponse> {
-    let post = store_ephemeral(cx, &req.user_id, req.post.unwrap_or_default(), false);
+    let post = req.post.ok_or_else(|| cx.required("post"))?;
+    let post = store_ephemeral(cx, &req.user_id, post, false);
     Ok(SendEphemeralPostResponse {
         post: Some(post),
         ..Default::default()
     })
 }
 
-/// `UpdateEphemeralPost`: replace an ephemeral post for one user (update_at = now).
-/// Cannot fail.
+/// `UpdateEphemeralPost`: replace an ephemeral post for one user: type
+/// `system_ephemeral`, update_at = now; no id or create time is assigned.
 pub fn update_ephemeral_post(
     cx: &mut Cx<'_>,
     req: UpdateEphemeralPostRequest,
 ) -> Res<UpdateEphemeralPostResponse> {
-    let post = store_ephemeral(cx, &req.user_id, req.post.unwrap_or_default(), true);
+    let post = req.post.ok_or_else(|| cx.required("post"))?;
+    let post = store_ephemeral(cx, &req.user_id, post, true);
     Ok(UpdateEphemeralPostResponse {
         post: Some(post),
         ..Default::default()
     })
 }
 
-/// `DeleteEphemeralPost`: remove an ephemeral post for one user. Cannot fail: an unknown
-/// one is ignored.
+/// `DeleteEphemeralPost`: tell one user's clients to drop an ephemeral post (upstream
+/// publishes a `post_deleted` WebSocket event, whatever the id). Cannot fail.
 pub fn delete_ephemeral_post(
     cx: &mut Cx<'_>,
     req: DeleteEphemeralPostRequest,
 ) -> Res<DeleteEphemeralPostResponse> {
-    let removed = cx
-        .store
+    cx.store
         .posts
         .ephemeral
-        .remove(&(req.user_id.clone(), req.post_id.clone()))
-        .is_some();
-    cx.effect = Some(if removed {
-        format!(
-            "ephemeral post {} of user {} deleted",
-            req.post_id, req.user_id
-        )
-    } else {
-        format!("no ephemeral post {} of user {}", req.post_id, req.user_id)
-    });
+        .remove(&(req.user_id.clone(), req.post_id.clone()));
+    cx.effect = Some(format!(
+        "post_deleted event for ephemeral post {} sent to user {}",
+        req.post_id, req.user_id
+    ));
     Ok(DeleteEphemeralPostResponse::default())
 }
 
-/// `DeletePost`: soft-delete a post (delete_at = update_at = now). Deleting a root also
-/// deletes its replies, and the files of the deleted posts, as upstream's store does.
+/// `DeletePost`: soft-delete a post (`deletePostWithChannel`): the post must be live (any
+/// failure, an unknown or already deleted post included, is 400 `app.post.get.app_error`)
+/// and its channel not archived (400). The post and, for a root, its replies get
+/// delete_at = update_at = now and the prop `deleteBy` (the calling plugin); their files
+/// are soft-deleted.
 pub fn delete_post(cx: &mut Cx<'_>, req: DeletePostRequest) -> Res<DeletePostResponse> {
-    let post = live_post(cx, &req.post_id)?;
+    let post = live_post(cx, &req.post_id).map_err(|e| AppError {
+        status_code: 400,
+        ..e
+    })?;
+    if post_channel_archived(cx, &post) {
+        return Err(cx.bad(
+            "api.post.delete_post.can_not_delete_post_in_deleted.error",
+            "can not delete a post in an archived channel",
+        ));
+    }
     let now = cx.now;
+    let plugin = cx.plugin_id.to_string();
     let mut deleted = Vec::new();
     for p in cx.store.posts.posts.values_mut() {
         if p.delete_at == 0 && (p.id == post.id || p.root_id == post.id) {
             p.delete_at = now;
             p.update_at = now;
+            set_prop(p, "deleteBy", &plugin);
             deleted.push(p.id.clone());
         }
     }
@@ -465,20 +630,26 @@ pub fn delete_post(cx: &mut Cx<'_>, req: DeletePostRequest) -> Res<DeletePostRes
     Ok(DeletePostResponse::default())
 }
 
-/// `GetPostThread`: the thread of a post (its root and all live replies), newest first.
+/// `GetPostThread`: the thread of a live post: `order` starts with the requested post,
+/// followed by the other live posts of its thread (root and replies) in no specified order
+/// (upstream's query has no ORDER BY; the reference server lists them oldest first).
 pub fn get_post_thread(cx: &mut Cx<'_>, req: GetPostThreadRequest) -> Res<GetPostThreadResponse> {
     let post = live_post(cx, &req.post_id)?;
     let root_id = if post.root_id.is_empty() {
-        post.id
+        post.id.clone()
     } else {
-        post.root_id
+        post.root_id.clone()
     };
     let state = &cx.store.posts;
-    let mut ids: Vec<String> = state.replies(&root_id).map(|p| p.id.clone()).collect();
+    let mut others: Vec<String> = state.replies(&root_id).map(|p| p.id.clone()).collect();
     if state.posts.get(&root_id).is_some_and(|p| p.delete_at == 0) {
-        ids.push(root_id);
+        others.push(root_id);
     }
-    let order = state.newest_first(ids);
+    others.retain(|id| *id != post.id);
+    let mut others = state.newest_first(others);
+    others.reverse();
+    let mut order = vec![post.id];
+    order.extend(others);
     Ok(GetPostThreadResponse {
         post_list: Some(state.list(order, Vec::new())),
         ..Default::default()
@@ -494,44 +665,43 @@ pub fn get_post(cx: &mut Cx<'_>, req: GetPostRequest) -> Res<GetPostResponse> {
     })
 }
 
-/// `GetPostsSince`: the channel's posts changed (created, edited, deleted) after `time`,
-/// plus the roots of changed replies, newest first. Deleted posts are included (with
-/// delete_at) so clients can drop them. An unknown channel has no posts.
+/// `GetPostsSince`: every post of the channel whose update_at is after `time` (created,
+/// edited, deleted: no delete filter, edit-history copies included), newest first, at most
+/// 1000; `posts` also holds the roots of the changed replies, which are in `order` only
+/// when they changed themselves. An unknown channel has no posts.
 pub fn get_posts_since(cx: &mut Cx<'_>, req: GetPostsSinceRequest) -> Res<GetPostsSinceResponse> {
     let state = &cx.store.posts;
-    let mut ids: BTreeSet<String> = state
+    let changed: Vec<String> = state
         .posts
         .values()
         .filter(|p| p.channel_id == req.channel_id && p.update_at > req.time)
         .map(|p| p.id.clone())
         .collect();
-    let roots: Vec<String> = ids
+    let mut order = state.newest_first(changed);
+    order.truncate(MAX_SINCE_POSTS);
+    let roots: BTreeSet<String> = order
         .iter()
         .filter_map(|id| state.posts.get(id))
         .filter(|p| !p.root_id.is_empty() && state.posts.contains_key(&p.root_id))
         .map(|p| p.root_id.clone())
         .collect();
-    ids.extend(roots);
-    let mut order = state.newest_first(ids.into_iter().collect());
-    order.truncate(MAX_SINCE_POSTS);
     Ok(GetPostsSinceResponse {
-        post_list: Some(state.list(order, Vec::new())),
+        post_list: Some(state.list(order, roots.into_iter().collect())),
         ..Default::default()
     })
 }
 
-fn check_paging(cx: &Cx<'_>, page: i32, per_page: i32) -> Res<()> {
-    if page < 0 || per_page < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_url_param.app_error",
-            "page and per_page must not be negative",
-        ));
-    }
-    Ok(())
+/// A page of `items` as upstream's SQL `LIMIT per_page OFFSET page*per_page` gives it
+/// (`per_page` 0 is an empty page).
+fn sql_page<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
+    let per_page = per_page.max(0) as usize;
+    let start = (page.max(0) as usize).saturating_mul(per_page);
+    items.iter().skip(start).take(per_page).cloned().collect()
 }
 
 /// The live posts of a channel strictly before (`before`) or after the given post, newest
-/// first, paged from the reference post outwards.
+/// first, paged from the reference post outwards (upstream's `getPostsAround`: a negative
+/// page or per_page is 400 `app.post.get_posts_around.get.app_error`).
 fn around(
     cx: &Cx<'_>,
     channel_id: &str,
@@ -540,7 +710,12 @@ fn around(
     per_page: i32,
     before: bool,
 ) -> Res<PostList> {
-    check_paging(cx, page, per_page)?;
+    if page < 0 || per_page < 0 {
+        return Err(cx.bad(
+            "app.post.get_posts_around.get.app_error",
+            "page and per_page must not be negative",
+        ));
+    }
     let state = &cx.store.posts;
     let Some(reference) = state.posts.get(post_id).map(|p| state.key(p)) else {
         return Ok(PostList::default());
@@ -557,7 +732,7 @@ fn around(
     if !before {
         side.reverse();
     }
-    let mut order = paginate(&side, page, per_page);
+    let mut order = sql_page(&side, page, per_page);
     if !before {
         order.reverse();
     }
@@ -602,15 +777,33 @@ pub fn get_posts_before(
     })
 }
 
-/// `GetPostsForChannel`: page through a channel's live posts, newest first; `posts` also
-/// holds the threads of the replies on the page. An unknown channel has no posts.
+/// Upstream's largest `per_page` for a channel's posts.
+const MAX_POSTS_PER_PAGE: i32 = 1000;
+
+/// `GetPostsForChannel`: page through a channel's live posts (roots, replies and system
+/// posts), newest first; `posts` also holds the threads of the replies on the page. An
+/// unknown channel has no posts; per_page 0 is an empty page; per_page above 1000 is 400
+/// `app.post.get_posts.app_error`; a negative page or per_page is a database error upstream
+/// (500 `app.post.get_root_posts.app_error`).
 pub fn get_posts_for_channel(
     cx: &mut Cx<'_>,
     req: GetPostsForChannelRequest,
 ) -> Res<GetPostsForChannelResponse> {
-    check_paging(cx, req.page, req.per_page)?;
+    if req.per_page > MAX_POSTS_PER_PAGE {
+        return Err(cx.bad(
+            "app.post.get_posts.app_error",
+            format!("per_page must not exceed {MAX_POSTS_PER_PAGE}"),
+        ));
+    }
+    if req.page < 0 || req.per_page < 0 {
+        return Err(cx.err(
+            500,
+            "app.post.get_root_posts.app_error",
+            "negative LIMIT or OFFSET",
+        ));
+    }
     let state = &cx.store.posts;
-    let order = paginate(
+    let order = sql_page(
         &state.channel_posts(&req.channel_id),
         req.page,
         req.per_page,
@@ -622,11 +815,21 @@ pub fn get_posts_for_channel(
     })
 }
 
-/// `UpdatePost`: edit a post. The message (edit_at = now when it changes), file ids,
-/// props, is_pinned and has_reactions are taken from the request; id, user, channel,
-/// root and create_at are kept; update_at = now.
+/// `UpdatePost`: edit a post (`UpdatePost` with safeUpdate false, then the store's
+/// `Update`): an empty id is 400 and an unknown or deleted post 404
+/// (`app.post.get.app_error`); system messages (400) and posts of archived channels (400)
+/// are not edited. The message (edit_at = now when it changes), file ids, props, is_pinned
+/// and has_reactions are taken from the request; id, user, channel, root and create_at are
+/// kept; update_at = now; `Post.IsValid` (400). The previous version is kept as a deleted
+/// copy (new id, `original_id` = the post, delete_at = update_at = now), as upstream's store
+/// keeps edit history; the channel's last post time and a reply's root are touched.
 pub fn update_post(cx: &mut Cx<'_>, req: UpdatePostRequest) -> Res<UpdatePostResponse> {
-    let received = req.post.ok_or_else(|| cx.required("post"))?;
+    // Upstream dereferences a nil post: a guard here (departure).
+    let mut received = req.post.ok_or_else(|| cx.required("post"))?;
+    sanitize_props(&mut received);
+    if received.id.is_empty() {
+        return Err(cx.bad("app.post.get.app_error", "the post has no id"));
+    }
     let old = live_post(cx, &received.id)?;
     if old.r#type.starts_with("system_") {
         return Err(cx.bad(
@@ -634,11 +837,10 @@ pub fn update_post(cx: &mut Cx<'_>, req: UpdatePostRequest) -> Res<UpdatePostRes
             "system messages can not be edited",
         ));
     }
-    check_message(cx, &received.message)?;
-    if received.file_ids.len() > MAX_FILE_IDS {
+    if post_channel_archived(cx, &old) {
         return Err(cx.bad(
-            "model.post.is_valid.file_ids.app_error",
-            format!("at most {MAX_FILE_IDS} file ids"),
+            "api.post.update_post.can_not_update_post_in_deleted.error",
+            "can not edit a post in an archived channel",
         ));
     }
     let mut post = old.clone();
@@ -652,7 +854,32 @@ pub fn update_post(cx: &mut Cx<'_>, req: UpdatePostRequest) -> Res<UpdatePostRes
     post.file_ids = received.file_ids;
     post.props = received.props;
     post.update_at = cx.now.max(old.update_at);
+    check_message(cx, &post.message)?;
+    if post.file_ids.len() > MAX_FILE_IDS {
+        return Err(cx.bad(
+            "model.post.is_valid.file_ids.app_error",
+            format!("at most {MAX_FILE_IDS} file ids"),
+        ));
+    }
+    // The edit history: the old version as a deleted copy.
+    let history = Post {
+        id: new_id(),
+        original_id: old.id.clone(),
+        delete_at: post.update_at,
+        update_at: post.update_at,
+        ..old.clone()
+    };
+    let now = post.update_at;
+    if let Some(ch) = cx.store.channels.channels.get_mut(&post.channel_id) {
+        ch.last_post_at = ch.last_post_at.max(now);
+    }
     let state = &mut cx.store.posts;
+    if let Some(root) = state.posts.get_mut(&post.root_id) {
+        root.update_at = root.update_at.max(now);
+    }
+    state.seq.insert(history.id.clone(), state.next_seq);
+    state.next_seq += 1;
+    state.posts.insert(history.id.clone(), history);
     state.posts.insert(post.id.clone(), post.clone());
     Ok(UpdatePostResponse {
         post: Some(state.out(&post)),
@@ -821,17 +1048,40 @@ fn search(
         .collect()
 }
 
-/// `SearchPostsInTeam`: search the posts of all the team's channels. Each parameter set
-/// is a search (terms, `is_or_search`, `in_channels`/`excluded_channels` by channel name,
-/// `from_users`/`excluded_users` by username, `include_deleted_channels`); the answer is
-/// the union, newest first. Words match whole words, case-insensitively; `word*` is a
-/// prefix and `"a phrase"` a substring. Paging fields are ignored (upstream too).
+/// Upstream's database search answers at most 100 posts per parameter set.
+const MAX_SEARCH_RESULTS: usize = 100;
+
+/// `ServiceSettings.EnablePostSearch` (default true): when false, searches are 501
+/// `store.sql_post.search.disabled`.
+fn check_search_enabled(cx: &mut Cx<'_>) -> Res<()> {
+    if cx.store.config.setting("ServiceSettings.EnablePostSearch") == serde_json::Value::Bool(false)
+    {
+        return Err(cx.err(
+            501,
+            "store.sql_post.search.disabled",
+            "searching posts is disabled on this server",
+        ));
+    }
+    Ok(())
+}
+
+/// `SearchPostsInTeam`: search the posts of the team's channels and of every direct and
+/// group channel (upstream searches without a user). Each parameter set is a search
+/// (terms, `is_or_search`, `in_channels`/`excluded_channels` by channel name,
+/// `from_users`/`excluded_users` by username, `include_deleted_channels`; terms `*` alone
+/// are skipped), at most 100 posts each; the answer is the union, newest first. Words
+/// match whole words, case-insensitively; `word*` is a prefix and `"a phrase"` a
+/// substring (upstream uses the database's full-text search, with stemming).
 pub fn search_posts_in_team(
     cx: &mut Cx<'_>,
     req: SearchPostsInTeamRequest,
 ) -> Res<SearchPostsInTeamResponse> {
+    check_search_enabled(cx)?;
     let mut ids: BTreeSet<String> = BTreeSet::new();
     for params in &req.params_list {
+        if params.terms.trim() == "*" {
+            continue;
+        }
         let mut q = Query::parse(&params.terms);
         q.or = params.is_or_search;
         q.include_deleted_channels = params.include_deleted_channels;
@@ -842,9 +1092,12 @@ pub fn search_posts_in_team(
         q.excluded_users.extend(lower(&params.excluded_users));
         let team = req.team_id.clone();
         ids.extend(
-            search(cx, &q, &|ch: &Channel| ch.team_id == team)
-                .into_iter()
-                .map(|(id, _)| id),
+            search(cx, &q, &|ch: &Channel| {
+                ch.team_id == team || ch.team_id.is_empty()
+            })
+            .into_iter()
+            .take(MAX_SEARCH_RESULTS)
+            .map(|(id, _)| id),
         );
     }
     let state = &cx.store.posts;
@@ -862,13 +1115,22 @@ pub fn search_posts_in_team(
 
 /// `SearchPostsInTeamForUser`: search as a user: only the channels of the team (and
 /// direct/group channels) the user is a member of. The terms may hold `from:`/`in:`
-/// filters; `matches` gives the words each post matched. Paged newest first.
+/// filters. Upstream's database search does not page: a page above 0 is empty and
+/// per_page is ignored (at most 100 posts); `matches` stays empty (only the Elasticsearch
+/// and Bleve engines fill it).
 pub fn search_posts_in_team_for_user(
     cx: &mut Cx<'_>,
     req: SearchPostsInTeamForUserRequest,
 ) -> Res<SearchPostsInTeamForUserResponse> {
     let params = req.search_params.unwrap_or_default();
-    check_paging(cx, params.page, params.per_page)?;
+    check_search_enabled(cx)?;
+    let mut results = PostSearchResults::default();
+    if params.page > 0 || params.terms.trim() == "*" {
+        return Ok(SearchPostsInTeamForUserResponse {
+            results: Some(results),
+            ..Default::default()
+        });
+    }
     let mut q = Query::parse(&params.terms);
     q.or = params.is_or_search;
     q.include_deleted_channels = params.include_deleted_channels;
@@ -884,16 +1146,11 @@ pub fn search_posts_in_team_for_user(
     let hits = search(cx, &q, &|ch: &Channel| {
         (ch.team_id == team || ch.team_id.is_empty()) && member_of.contains(&ch.id)
     });
-    let page = paginate(&hits, params.page, params.per_page);
     let state = &cx.store.posts;
-    let mut results = PostSearchResults::default();
-    for (id, words) in page {
+    for (id, _) in hits.into_iter().take(MAX_SEARCH_RESULTS) {
         if let Some(p) = state.posts.get(&id) {
             results.posts.insert(id.clone(), state.out(p));
         }
-        results
-            .matches
-            .insert(id.clone(), StringList { values: words });
         results.order.push(id);
     }
     Ok(SearchPostsInTeamForUserResponse {
