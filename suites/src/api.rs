@@ -122,11 +122,12 @@ impl Launcher {
     }
 
     /// What the host can do beyond the protocol. The in-process reference host reads its
-    /// own call log; the rest follows its API options. A driver declares its own.
+    /// own call log and seeds the fixture emoji; the rest follows its API options. A driver
+    /// declares its own.
     pub fn capabilities(&self) -> BTreeSet<Capability> {
         match self {
             Launcher::Reference(api) => {
-                let mut out = BTreeSet::from([Capability::CallLog]);
+                let mut out = BTreeSet::from([Capability::CallLog, Capability::FixtureEmoji]);
                 if api.sessions {
                     out.insert(Capability::ApiSessions);
                 }
