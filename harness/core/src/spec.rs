@@ -54,11 +54,19 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Clause>, String> {
             .map(|l| l.trim_start_matches('#').trim().to_string())
             .ok_or_else(|| format!("§{number}: no heading after its anchor"))?;
         let prefix = format!("> **Clause {number}.**");
-        let text = body
+        let start = body
             .iter()
-            .find_map(|l| l.trim().strip_prefix(&prefix))
-            .map(|t| t.trim().to_string())
+            .position(|l| l.trim().starts_with(&prefix))
             .ok_or_else(|| format!("§{number}: no \"{prefix}\" line"))?;
+        // The clause is the whole blockquote: its first line and the `>` lines after it.
+        let mut text = body[start].trim()[prefix.len()..].trim().to_string();
+        for more in body[start + 1..]
+            .iter()
+            .map_while(|l| l.trim().strip_prefix('>'))
+        {
+            text.push(' ');
+            text.push_str(more.trim());
+        }
         let upstream = body
             .iter()
             .find_map(|l| l.trim().strip_prefix("Upstream:"))
@@ -143,7 +151,7 @@ pub fn quote(clause: &str) -> String {
 mod tests {
     use super::*;
 
-    const DOC: &str = "intro\n<a id=\"s5\"></a>\n## 5. Failures\n> **Clause 5.** Start fails.\nBody.\nUpstream: client.go (Start)\n<a id=\"s5.1\"></a>\n### 5.1 Start timeout\n> **Clause 5.1.** Ten seconds.\nUpstream: supervisor.go\n";
+    const DOC: &str = "intro\n<a id=\"s5\"></a>\n## 5. Failures\n> **Clause 5.** Start fails.\nBody.\nUpstream: client.go (Start)\n<a id=\"s5.1\"></a>\n### 5.1 Start timeout\n> **Clause 5.1.** Ten\n> seconds.\n\nUpstream: supervisor.go\n";
 
     #[test]
     fn sections_parse_with_clause_and_upstream() {

@@ -594,6 +594,25 @@ fn set_active(cx: &mut Cx<'_>, user_id: &str, active: bool) -> Res<()> {
     cx.store.users.users.insert(user.id.clone(), user);
     if !active {
         super::sessions::revoke_all_for_user(cx, user_id);
+        // Upstream's userDeactivated: the user's bots are deactivated with it unless
+        // ServiceSettings.DisableBotsWhenOwnerIsDeactivated is false (default true).
+        if cx
+            .store
+            .config
+            .setting("ServiceSettings.DisableBotsWhenOwnerIsDeactivated")
+            .as_bool()
+            != Some(false)
+        {
+            for bot_user_id in cx.store.bots.active_bots_of(user_id) {
+                super::bots::update_bot_active(
+                    cx,
+                    UpdateBotActiveRequest {
+                        bot_user_id,
+                        active: false,
+                    },
+                )?;
+            }
+        }
         if statuses_enabled(cx) {
             cx.store.users.statuses.insert(
                 user_id.to_string(),
@@ -610,7 +629,8 @@ fn set_active(cx: &mut Cx<'_>, user_id: &str, active: bool) -> Res<()> {
 }
 
 /// `DeleteUser`: as upstream's plugin API, a soft delete: the user is deactivated
-/// (`delete_at` set) and stays readable; an unknown user is 404.
+/// (`delete_at` set, sessions revoked, the bots it owns deactivated) and stays readable;
+/// an unknown user is 404.
 pub fn delete_user(cx: &mut Cx<'_>, req: DeleteUserRequest) -> Res<DeleteUserResponse> {
     set_active(cx, &req.user_id, false)?;
     Ok(DeleteUserResponse::default())
