@@ -1,5 +1,8 @@
 //! KV rpcs: a key/value store namespaced by the calling plugin's id, with atomic
-//! compare-and-set, compare-and-delete, expiry and paged listing.
+//! compare-and-set, compare-and-delete, expiry and paged listing, as upstream's
+//! `SqlPluginStore` behaves: keys are validated only on writes, reads of any key answer
+//! what is stored (nothing for an empty or overlong key), a negative expiry stores a key
+//! that has already expired, and listing pages default to 10 keys.
 
 use std::collections::BTreeMap;
 
@@ -72,26 +75,30 @@ fn check_key(cx: &Cx<'_>, key: &str) -> Res<()> {
     Ok(())
 }
 
-fn expiry(cx: &Cx<'_>, seconds: i64) -> Res<i64> {
-    if seconds < 0 {
-        return Err(cx.bad(
-            "model.plugin_kvset_options.is_valid.expire_in_seconds.app_error",
-            "expire_in_seconds must not be negative",
-        ));
-    }
-    Ok(if seconds == 0 {
+/// The expiry time of a key set with `seconds` (upstream `NewPluginKeyValueFromOptions`:
+/// any non-zero value counts from now, so a negative one is already past; 0 = never).
+fn expiry(now: i64, seconds: i64) -> i64 {
+    if seconds == 0 {
         0
     } else {
-        cx.now + seconds * 1000
-    })
+        now + seconds * 1000
+    }
 }
 
-/// The atomic core shared by KVCompareAndSet and KVSetWithOptions.
+/// Upstream's default page size for `KVList` (`defaultPluginKeyFetchLimit`).
+const KV_LIST_DEFAULT_LIMIT: i64 = 10;
+
+/// The atomic core shared by KVCompareAndSet and KVSetWithOptions (upstream
+/// `SqlPluginStore.CompareAndSet`): an empty new value is a compare-and-delete; an empty
+/// old value inserts only when no live key exists; otherwise the current value must equal
+/// the old one.
 fn compare_and_set(cx: &mut Cx<'_>, key: &str, old: &[u8], new: Vec<u8>, expire_at: i64) -> bool {
     let (plugin, now) = (cx.plugin_id.to_string(), cx.now);
+    if new.is_empty() {
+        return compare_and_delete(cx, key, old);
+    }
     let current = cx.store.kv.live(&plugin, key, now).map(|e| e.value.clone());
     let matches = match current {
-        // An empty old value means "only if the key does not exist".
         None => old.is_empty(),
         Some(v) => !old.is_empty() && v == old,
     };
@@ -99,6 +106,21 @@ fn compare_and_set(cx: &mut Cx<'_>, key: &str, old: &[u8], new: Vec<u8>, expire_
         cx.store.kv.put(&plugin, key, new, expire_at);
     }
     matches
+}
+
+/// Upstream `SqlPluginStore.CompareAndDelete`: an empty old value never matches.
+fn compare_and_delete(cx: &mut Cx<'_>, key: &str, old: &[u8]) -> bool {
+    let (plugin, now) = (cx.plugin_id.to_string(), cx.now);
+    let success = !old.is_empty()
+        && cx
+            .store
+            .kv
+            .live(&plugin, key, now)
+            .is_some_and(|e| e.value == old);
+    if success {
+        cx.store.kv.remove(&plugin, key);
+    }
+    success
 }
 
 /// `KVSet`: store a value under a plugin-scoped key.
@@ -128,35 +150,29 @@ pub fn kv_compare_and_delete(
     req: KvCompareAndDeleteRequest,
 ) -> Res<KvCompareAndDeleteResponse> {
     check_key(cx, &req.key)?;
-    let (plugin, now) = (cx.plugin_id.to_string(), cx.now);
-    let success = cx
-        .store
-        .kv
-        .live(&plugin, &req.key, now)
-        .is_some_and(|e| !req.old_value.is_empty() && e.value == req.old_value);
-    if success {
-        cx.store.kv.remove(&plugin, &req.key);
-    }
+    let success = compare_and_delete(cx, &req.key, &req.old_value);
     Ok(KvCompareAndDeleteResponse {
         success,
         ..Default::default()
     })
 }
 
-/// `KVSetWithOptions`: set a key with atomic/expiry options.
+/// `KVSetWithOptions`: set a key with atomic/expiry options. The options are checked
+/// before the key (upstream `PlatformService.SetPluginKeyWithOptions`): an old value
+/// without `atomic` is 400; the expiry is not checked.
 pub fn kv_set_with_options(
     cx: &mut Cx<'_>,
     req: KvSetWithOptionsRequest,
 ) -> Res<KvSetWithOptionsResponse> {
-    check_key(cx, &req.key)?;
     let options = req.options.unwrap_or_default();
-    let expire_at = expiry(cx, options.expire_in_seconds)?;
     if !options.atomic && !options.old_value.is_empty() {
         return Err(cx.bad(
             "model.plugin_kvset_options.is_valid.old_value.app_error",
             "old_value is only allowed with atomic set",
         ));
     }
+    check_key(cx, &req.key)?;
+    let expire_at = expiry(cx.now, options.expire_in_seconds);
     let success = if options.atomic {
         compare_and_set(cx, &req.key, &options.old_value, req.value, expire_at)
     } else {
@@ -170,21 +186,22 @@ pub fn kv_set_with_options(
     })
 }
 
-/// `KVSetWithExpiry`: set a key that expires after N seconds.
+/// `KVSetWithExpiry`: set a key that expires after N seconds (0 = never; a negative
+/// value stores it already expired, as upstream does).
 pub fn kv_set_with_expiry(
     cx: &mut Cx<'_>,
     req: KvSetWithExpiryRequest,
 ) -> Res<KvSetWithExpiryResponse> {
     check_key(cx, &req.key)?;
-    let expire_at = expiry(cx, req.expire_in_seconds)?;
+    let expire_at = expiry(cx.now, req.expire_in_seconds);
     let plugin = cx.plugin_id.to_string();
     cx.store.kv.put(&plugin, &req.key, req.value, expire_at);
     Ok(KvSetWithExpiryResponse::default())
 }
 
-/// `KVGet`: read a key's value (absent: empty value, no error, as upstream).
+/// `KVGet`: read a key's value (absent, empty or overlong key: empty value, no error,
+/// as upstream, which validates keys only when writing).
 pub fn kv_get(cx: &mut Cx<'_>, req: KvGetRequest) -> Res<KvGetResponse> {
-    check_key(cx, &req.key)?;
     let (plugin, now) = (cx.plugin_id.to_string(), cx.now);
     let value = cx
         .store
@@ -198,9 +215,9 @@ pub fn kv_get(cx: &mut Cx<'_>, req: KvGetRequest) -> Res<KvGetResponse> {
     })
 }
 
-/// `KVDelete`: delete a key (deleting a missing key is not an error).
+/// `KVDelete`: delete a key (a missing key, empty or not, is not an error: upstream
+/// does not validate the key here).
 pub fn kv_delete(cx: &mut Cx<'_>, req: KvDeleteRequest) -> Res<KvDeleteResponse> {
-    check_key(cx, &req.key)?;
     let plugin = cx.plugin_id.to_string();
     cx.store.kv.remove(&plugin, &req.key);
     Ok(KvDeleteResponse::default())
@@ -212,18 +229,21 @@ pub fn kv_delete_all(cx: &mut Cx<'_>, _req: KvDeleteAllRequest) -> Res<KvDeleteA
     Ok(KvDeleteAllResponse::default())
 }
 
-/// `KVList`: page through the plugin's keys, sorted.
+/// `KVList`: page through the plugin's live keys, sorted (upstream `SqlPluginStore.List`
+/// with `offset = page * per_page`): a limit of 0 or less is 10, a negative offset is 0,
+/// and paging values are never an error.
 pub fn kv_list(cx: &mut Cx<'_>, req: KvListRequest) -> Res<KvListResponse> {
-    if req.page < 0 || req.per_page < 0 {
-        return Err(cx.bad(
-            "plugin.api.kv_list.paging.app_error",
-            "page and per_page must not be negative",
-        ));
-    }
+    let (page, per_page) = (i64::from(req.page), i64::from(req.per_page));
+    let offset = (page * per_page).max(0) as usize;
+    let limit = if per_page <= 0 {
+        KV_LIST_DEFAULT_LIMIT
+    } else {
+        per_page
+    } as usize;
     let (plugin, now) = (cx.plugin_id.to_string(), cx.now);
     let keys = cx.store.kv.keys(&plugin, now);
     Ok(KvListResponse {
-        keys: paginate(&keys, req.page, req.per_page),
+        keys: keys.into_iter().skip(offset).take(limit).collect(),
         ..Default::default()
     })
 }

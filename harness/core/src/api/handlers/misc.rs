@@ -1,17 +1,14 @@
 //! Misc, WebSocket rpcs of the reference PluginAPI server: websocket events, inter-plugin
 //! HTTP, cloud limits, interactive dialogs, cluster events, shared-data collections,
 //! trial licenses, role checks, mail and push notifications. What is "sent" is kept here
-//! so reports can show it.
+//! so reports can show it (and said in the call's host effect).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::prelude::*;
 
 /// How many sent items of each kind are kept.
 const KEEP: usize = 1000;
-
-/// How long a trigger id stays usable (upstream `InteractiveDialogTriggerTimeoutMilliseconds`).
-const TRIGGER_TIMEOUT_MS: i64 = 3 * 60 * 1000;
 
 /// A websocket event a plugin published.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,25 +18,6 @@ pub struct WsEvent {
     pub event: String,
     pub payload: Option<prost_types::Struct>,
     pub broadcast: Option<WebsocketBroadcast>,
-    pub at: i64,
-}
-
-/// A mail a plugin sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mail {
-    pub plugin_id: String,
-    pub to: String,
-    pub subject: String,
-    pub html_body: String,
-    pub at: i64,
-}
-
-/// A push notification a plugin sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Push {
-    pub plugin_id: String,
-    pub user_id: String,
-    pub notification: PushNotification,
     pub at: i64,
 }
 
@@ -66,16 +44,10 @@ pub struct ClusterEvent {
 #[derive(Debug, Default)]
 pub struct MiscState {
     ws_events: VecDeque<WsEvent>,
-    mails: VecDeque<Mail>,
-    pushes: VecDeque<Push>,
     dialogs: VecDeque<OpenedDialog>,
     cluster_events: VecDeque<ClusterEvent>,
-    /// Trigger ids issued by ExecuteSlashCommand: id -> (user id, issued at).
-    triggers: BTreeMap<String, (String, i64)>,
-    /// Shared-data collection type -> owning plugin id.
-    collections: BTreeMap<String, String>,
-    /// Topic type -> collection type.
-    topics: BTreeMap<String, String>,
+    /// The key trigger ids are signed with (made on first use).
+    trigger_key: String,
 }
 
 fn keep<T>(queue: &mut VecDeque<T>, item: T) {
@@ -85,26 +57,138 @@ fn keep<T>(queue: &mut VecDeque<T>, item: T) {
     queue.push_back(item);
 }
 
+/// Go's `base64.StdEncoding`: padded, lenient about trailing bits.
+fn go_base64() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireCanonical),
+    )
+}
+
+/// A DER INTEGER holding the unsigned big-endian `bytes`.
+fn der_integer(bytes: &[u8]) -> Vec<u8> {
+    let mut v: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    if v.is_empty() || v[0] & 0x80 != 0 {
+        v.insert(0, 0);
+    }
+    let mut out = vec![0x02, v.len() as u8];
+    out.extend(v);
+    out
+}
+
+/// Reads one DER element of tag `tag` at the start of `data`: its content and the rest.
+fn der_element(data: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&t, rest) = data.split_first()?;
+    if t != tag {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
+        if len < 0x80 {
+            return None;
+        }
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// Go's `asn1.Unmarshal` into `struct{ R, S *big.Int }`: a SEQUENCE of two minimally
+/// encoded INTEGERs (what follows the sequence is ignored, as upstream ignores it).
+fn der_signature(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (seq, _) = der_element(data, 0x30)?;
+    let (r, rest) = der_element(seq, 0x02)?;
+    let (s, _) = der_element(rest, 0x02)?;
+    let minimal = |i: &[u8]| {
+        !i.is_empty()
+            && !(i.len() > 1
+                && ((i[0] == 0 && i[1] & 0x80 == 0) || (i[0] == 0xff && i[1] & 0x80 != 0)))
+    };
+    (minimal(r) && minimal(s)).then(|| (r.to_vec(), s.to_vec()))
+}
+
 impl MiscState {
-    /// A fresh trigger id for a user (ExecuteSlashCommand hands these out).
+    fn key(&mut self) -> String {
+        if self.trigger_key.is_empty() {
+            self.trigger_key = new_id();
+        }
+        self.trigger_key.clone()
+    }
+
+    /// The signature of a trigger id's data (`<client id>:<user id>:<ms>:`) as `(r, s)`.
+    /// Upstream signs with the server's ECDSA key; the reference server signs with a
+    /// keyed SHA-1 of its own, encoded the same way (a departure no plugin can see).
+    fn sign(&mut self, data: &str) -> (Vec<u8>, Vec<u8>) {
+        let digest = sha1_smol::Sha1::from(format!("{}:{data}", self.key()))
+            .digest()
+            .bytes();
+        (digest[..10].to_vec(), digest[10..].to_vec())
+    }
+
+    /// A fresh trigger id for a user (ExecuteSlashCommand hands these out), in upstream's
+    /// form: base64 of `<client id>:<user id>:<ms>:<base64 of the DER signature>`.
     pub fn issue_trigger_id(&mut self, user_id: &str, now: i64) -> String {
-        self.triggers
-            .retain(|_, (_, at)| now - *at <= TRIGGER_TIMEOUT_MS);
-        let id = format!("{}:{}:{}", new_id(), user_id, now);
-        self.triggers.insert(id.clone(), (user_id.to_string(), now));
-        id
+        use base64::Engine;
+        let data = format!("{}:{user_id}:{now}:", new_id());
+        let (r, s) = self.sign(&data);
+        let (r, s) = (der_integer(&r), der_integer(&s));
+        let mut der = vec![0x30, (r.len() + s.len()) as u8];
+        der.extend(r);
+        der.extend(s);
+        let engine = go_base64();
+        engine.encode(format!("{data}{}", engine.encode(der)))
+    }
+
+    /// Upstream `model.DecodeAndVerifyTriggerId`: the user id of a valid trigger id, or
+    /// the id of the 400 AppError that refuses it.
+    fn decode_trigger_id(
+        &mut self,
+        trigger_id: &str,
+        now: i64,
+        timeout_ms: i64,
+    ) -> Result<String, &'static str> {
+        use base64::Engine;
+        let engine = go_base64();
+        let decoded = engine
+            .decode(trigger_id)
+            .map_err(|_| "interactive_message.decode_trigger_id.base64_decode_failed")?;
+        let text = String::from_utf8_lossy(&decoded).into_owned();
+        let split: Vec<&str> = text.split(':').collect();
+        let [client, user, timestamp, signature] = split[..] else {
+            return Err("interactive_message.decode_trigger_id.missing_data");
+        };
+        let issued: i64 = timestamp.parse().unwrap_or(0);
+        if now.saturating_sub(issued) > timeout_ms {
+            return Err("interactive_message.decode_trigger_id.expired");
+        }
+        let signature = engine
+            .decode(signature)
+            .map_err(|_| "interactive_message.decode_trigger_id.base64_decode_failed_signature")?;
+        let (r, s) = der_signature(&signature)
+            .ok_or("interactive_message.decode_trigger_id.signature_decode_failed")?;
+        let (want_r, want_s) = self.sign(&format!("{client}:{user}:{timestamp}:"));
+        let strip = |v: &[u8]| {
+            v.iter()
+                .copied()
+                .skip_while(|&b| b == 0)
+                .collect::<Vec<u8>>()
+        };
+        if strip(&r) != strip(&want_r) || strip(&s) != strip(&want_s) {
+            return Err("interactive_message.decode_trigger_id.verify_signature_failed");
+        }
+        Ok(user.to_string())
     }
 
     pub fn ws_events(&self) -> impl Iterator<Item = &WsEvent> {
         self.ws_events.iter()
-    }
-
-    pub fn mails(&self) -> impl Iterator<Item = &Mail> {
-        self.mails.iter()
-    }
-
-    pub fn pushes(&self) -> impl Iterator<Item = &Push> {
-        self.pushes.iter()
     }
 
     pub fn dialogs(&self) -> impl Iterator<Item = &OpenedDialog> {
@@ -116,8 +200,10 @@ impl MiscState {
     }
 }
 
-/// `PublishWebSocketEvent`: send a plugin websocket event to chosen recipients. The
-/// reference server has no websocket clients: the event is recorded (never fails).
+/// `PublishWebSocketEvent`: send a plugin websocket event to chosen recipients, named
+/// `custom_<plugin id>_<event>` as upstream names plugin events. The reference server has
+/// no websocket clients: the event is recorded (never fails). Without a broadcast it goes
+/// to everyone (upstream hands a nil broadcast on: see the departures).
 pub fn publish_web_socket_event(
     cx: &mut Cx<'_>,
     req: PublishWebSocketEventRequest,
@@ -137,60 +223,125 @@ pub fn publish_web_socket_event(
     Ok(PublishWebSocketEventResponse::default())
 }
 
+/// An HTTP answer upstream's `PluginHTTP` makes itself (a body, no headers).
 fn http_answer(status: i32, text: &str) -> PluginHttpResponse {
     PluginHttpResponse {
         status_code: status,
-        headers: [(
-            "Content-Type".to_string(),
-            "text/plain; charset=utf-8".to_string(),
-        )]
-        .into(),
-        body: format!("{text}\n").into_bytes(),
+        body: text.as_bytes().to_vec(),
         ..Default::default()
     }
 }
 
+/// Go's `http.NotFound`: 404 with its plain-text body and headers.
+fn http_not_found() -> PluginHttpResponse {
+    PluginHttpResponse {
+        status_code: 404,
+        headers: [
+            (
+                "Content-Type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
+        ]
+        .into(),
+        body: b"404 page not found\n".to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Whether `b` may appear in an HTTP method (an RFC 7230 token character).
+fn token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The error Go's `url.Parse` reports for `url`, for the cases the reference server
+/// checks: control characters, and `%` escapes that are not two hex digits before the
+/// query.
+fn go_url_error(url: &str) -> Option<String> {
+    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Some("net/url: invalid control character in URL".into());
+    }
+    let head = url.split(['?', '#']).next().unwrap_or_default().as_bytes();
+    let mut i = 0;
+    while i < head.len() {
+        if head[i] == b'%' {
+            let ok = head.len() > i + 2
+                && head[i + 1].is_ascii_hexdigit()
+                && head[i + 2].is_ascii_hexdigit();
+            if !ok {
+                let end = (i + 3).min(head.len());
+                let escape = String::from_utf8_lossy(&head[i..end]);
+                return Some(format!("invalid URL escape {escape:?}"));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// `PluginHTTP`: an HTTP request to another plugin, addressed as `/<plugin id>/<path>`.
-/// Failures are HTTP answers, never AppErrors: a URL that names no plugin is 400, a plugin
-/// that is not installed or not enabled is 404. The reference server cannot reach a
-/// plugin's ServeHTTP from an API call, so a request to an active plugin is 501.
+/// As upstream: a request `http.NewRequest` refuses (an invalid method, an unparsable URL)
+/// is the guard-like INVALID_ARGUMENT `failed to create request: <Go's error>`; a URL
+/// with fewer than three `/`-separated parts (an empty one included) or no plugin id is an
+/// HTTP 400 answer; a plugin without hooks (not installed, not enabled, or without a
+/// server part) is Go's `http.NotFound` (404). The reference server cannot reach a
+/// plugin's ServeHTTP from an API call, so a request to a plugin with hooks is 501.
 pub fn plugin_http(cx: &mut Cx<'_>, req: PluginHttpRequest) -> Res<PluginHttpResponse> {
-    if req.url.is_empty() {
-        return Err(cx.required("url"));
+    if !req.method.is_empty() && !req.method.bytes().all(token_char) {
+        return Err(guard_error(format!(
+            "failed to create request: net/http: invalid method {:?}",
+            req.method
+        )));
     }
-    let method = if req.method.is_empty() {
-        "GET".to_string()
-    } else {
-        req.method.to_uppercase()
-    };
-    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(cx.bad(
-            "plugin_api.plugin_http.method.app_error",
-            format!("invalid HTTP method {:?}", req.method),
-        ));
+    if let Some(e) = go_url_error(&req.url) {
+        return Err(guard_error(format!(
+            "failed to create request: parse {:?}: {e}",
+            req.url
+        )));
     }
-    let path = req.url.split(['?', '#']).next().unwrap_or_default();
-    let Some(rest) = path.strip_prefix('/') else {
+    let mut path = req.url.split(['?', '#']).next().unwrap_or_default();
+    if let Some((_, rest)) = path.split_once("://") {
+        path = rest.find('/').map_or("", |i| &rest[i..]);
+    }
+    let split: Vec<&str> = path.splitn(3, '/').collect();
+    if split.len() != 3 {
         return Ok(http_answer(
             400,
-            "the URL must be a path of the form /<plugin id>/...",
+            "Not enough URL. Form of URL should be /<pluginid>/*",
         ));
-    };
-    let plugin = rest.split('/').next().unwrap_or_default();
+    }
+    let plugin = split[1];
     if plugin.is_empty() {
-        return Ok(http_answer(400, "the URL names no plugin"));
+        return Ok(http_answer(
+            400,
+            "No plugin specified. Form of URL should be /<pluginid>/*",
+        ));
+    }
+    if !cx.store.config.flag("PluginSettings.Enable") {
+        let mut answer = http_answer(
+            501,
+            "{\"id\":\"app.plugin.disabled.app_error\",\"status_code\":501}",
+        );
+        answer
+            .headers
+            .insert("Content-Type".into(), "application/json".into());
+        return Ok(answer);
     }
     let caller = cx.plugin_id.to_string();
-    if !cx.store.plugins.is_active(plugin, &caller) {
-        return Ok(http_answer(
-            404,
-            &format!("plugin {plugin:?} is not installed or not enabled"),
-        ));
+    if !cx.store.plugins.has_hooks(plugin, &caller) {
+        return Ok(http_not_found());
     }
     Ok(http_answer(
         501,
         &format!(
-            "{method} {}: the reference server does not forward requests to plugin {plugin:?}",
+            "{} {}: the reference server does not forward requests to plugin {plugin:?}\n",
+            if req.method.is_empty() {
+                "GET"
+            } else {
+                &req.method
+            },
             req.url
         ),
     ))
@@ -211,44 +362,36 @@ pub fn get_cloud_limits(
 const DIALOG_ELEMENT_TYPES: &[&str] = &["text", "textarea", "select", "bool", "radio"];
 const DIALOG_TITLE_MAX_RUNES: usize = 24;
 
-/// `OpenInteractiveDialog`: open a dialog for a trigger id issued by ExecuteSlashCommand
-/// (unknown ids and ids older than 3 minutes are 400), with a URL and a valid dialog.
+/// `OpenInteractiveDialog`: open a dialog for a trigger id. The trigger id is decoded and
+/// verified as upstream's `DecodeAndVerifyTriggerId` does (a request without a dialog is
+/// an empty one, so its trigger id is missing); the id must be younger than
+/// `ServiceSettings.OutgoingIntegrationRequestsTimeout`. The dialog checks that follow
+/// (URL, title, element names and types) are the reference server's own.
 pub fn open_interactive_dialog(
     cx: &mut Cx<'_>,
     req: OpenInteractiveDialogRequest,
 ) -> Res<OpenInteractiveDialogResponse> {
-    let request = req.dialog.ok_or_else(|| cx.required("dialog"))?;
-    if request.trigger_id.is_empty() {
-        return Err(cx.bad(
-            "interactive_message.decode_trigger_id.missing_data",
-            "the trigger id is missing",
-        ));
-    }
-    let Some((user_id, issued)) = cx.store.misc.triggers.get(&request.trigger_id).cloned() else {
-        return Err(cx.bad(
-            "interactive_message.decode_trigger_id.signature_decode_failed",
-            format!(
-                "the trigger id {:?} was not issued by this server",
-                request.trigger_id
-            ),
-        ));
-    };
-    if cx.now - issued > TRIGGER_TIMEOUT_MS {
-        return Err(cx.bad(
-            "interactive_message.decode_trigger_id.expired",
-            "the trigger id has expired",
-        ));
-    }
+    let request = req.dialog.unwrap_or_default();
+    let timeout_ms = cx
+        .store
+        .config
+        .setting("ServiceSettings.OutgoingIntegrationRequestsTimeout")
+        .as_i64()
+        .unwrap_or(30)
+        * 1000;
+    let now = cx.now;
+    let user_id = cx
+        .store
+        .misc
+        .decode_trigger_id(&request.trigger_id, now, timeout_ms)
+        .map_err(|id| cx.bad(id, "the trigger id is not valid"))?;
     if request.url.is_empty() {
         return Err(cx.bad(
             "interactive_message.open_dialog.missing_url.app_error",
             "the dialog needs a submission URL",
         ));
     }
-    let dialog = request
-        .dialog
-        .as_ref()
-        .ok_or_else(|| cx.required("dialog.dialog"))?;
+    let dialog = request.dialog.clone().unwrap_or_default();
     let title_len = dialog.title.chars().count();
     if title_len == 0 || title_len > DIALOG_TITLE_MAX_RUNES {
         return Err(cx.bad(
@@ -287,34 +430,24 @@ pub fn open_interactive_dialog(
     Ok(OpenInteractiveDialogResponse::default())
 }
 
-/// `PublishPluginClusterEvent`: send an event to this plugin on other cluster nodes. The
-/// reference server is a single node: a valid event is recorded and goes nowhere.
+/// `PublishPluginClusterEvent`: send an event to this plugin on other cluster nodes.
+/// Nothing is validated, and upstream's converter keeps only the target id of the
+/// options. The reference server is a single node without a cluster, where upstream
+/// returns at once: the event is recorded and goes nowhere.
 pub fn publish_plugin_cluster_event(
     cx: &mut Cx<'_>,
     req: PublishPluginClusterEventRequest,
 ) -> Res<PublishPluginClusterEventResponse> {
-    let event = req.event.ok_or_else(|| cx.required("event"))?;
-    if event.id.is_empty() {
-        return Err(cx.required("event.id"));
-    }
+    let event = req.event.unwrap_or_default();
     let opts = req.opts.unwrap_or_default();
-    if !matches!(opts.send_type.as_str(), "" | "reliable" | "best_effort") {
-        return Err(cx.bad(
-            "plugin_api.publish_plugin_cluster_event.send_type.app_error",
-            format!(
-                "send_type must be \"reliable\" or \"best_effort\", got {:?}",
-                opts.send_type
-            ),
-        ));
-    }
+    cx.effect = Some(format!(
+        "cluster event {:?} (single node: sent nowhere)",
+        event.id
+    ));
     let event = ClusterEvent {
         plugin_id: cx.plugin_id.to_string(),
         event,
-        send_type: if opts.send_type.is_empty() {
-            "best_effort".into()
-        } else {
-            opts.send_type
-        },
+        send_type: String::new(),
         target_id: opts.target_id,
         at: cx.now,
     };
@@ -322,63 +455,49 @@ pub fn publish_plugin_cluster_event(
     Ok(PublishPluginClusterEventResponse::default())
 }
 
-/// `RegisterCollectionAndTopic`: register a collection type (owned by the first plugin
-/// that registers it) and a topic type (bound to one collection type). Re-registering the
-/// same pair is fine; another plugin's collection or a topic of another collection is 400.
+/// `RegisterCollectionAndTopic`: no longer supported upstream, which accepts every call
+/// and does nothing.
 pub fn register_collection_and_topic(
-    cx: &mut Cx<'_>,
-    req: RegisterCollectionAndTopicRequest,
+    _cx: &mut Cx<'_>,
+    _req: RegisterCollectionAndTopicRequest,
 ) -> Res<RegisterCollectionAndTopicResponse> {
-    if req.collection_type.is_empty() {
-        return Err(cx.required("collection_type"));
-    }
-    if req.topic_type.is_empty() {
-        return Err(cx.required("topic_type"));
-    }
-    let misc = &cx.store.misc;
-    if let Some(owner) = misc.collections.get(&req.collection_type)
-        && owner != cx.plugin_id
-    {
-        return Err(cx.bad(
-            "app.collection.add_collection.exists.app_error",
-            format!(
-                "collection type {:?} is registered by plugin {owner:?}",
-                req.collection_type
-            ),
-        ));
-    }
-    if let Some(collection) = misc.topics.get(&req.topic_type)
-        && *collection != req.collection_type
-    {
-        return Err(cx.bad(
-            "app.collection.add_topic.exists.app_error",
-            format!(
-                "topic type {:?} belongs to collection type {collection:?}",
-                req.topic_type
-            ),
-        ));
-    }
-    let plugin = cx.plugin_id.to_string();
-    let misc = &mut cx.store.misc;
-    misc.collections.insert(req.collection_type.clone(), plugin);
-    misc.topics.insert(req.topic_type, req.collection_type);
     Ok(RegisterCollectionAndTopicResponse::default())
 }
 
-/// `RequestTrialLicense`: request and install a trial license.
+/// `RequestTrialLicense`: request and install a trial license, refused as upstream's
+/// `Channels.RequestTrialLicense` refuses: restricted system admin (403), terms not
+/// accepted, no users (400), unknown requester (404). Upstream then asks the Mattermost
+/// customer portal over the network; the reference server installs a licence of its own.
 pub fn request_trial_license(
     cx: &mut Cx<'_>,
     req: RequestTrialLicenseRequest,
 ) -> Res<RequestTrialLicenseResponse> {
+    if cx
+        .store
+        .config
+        .flag("ExperimentalSettings.RestrictSystemAdmin")
+    {
+        return Err(cx.forbidden(
+            "api.restricted_system_admin",
+            "system admin actions are restricted (ExperimentalSettings.RestrictSystemAdmin)",
+        ));
+    }
     if !req.terms_accepted {
         return Err(cx.bad(
-            "api.license.request_trial_license.terms_not_accepted.app_error",
+            "api.license.request-trial.bad-request.terms-not-accepted",
             "the trial terms must be accepted",
         ));
     }
-    if req.users <= 0 {
+    if req.users == 0 {
         return Err(cx.bad(
-            "api.license.request_trial_license.users.app_error",
+            "api.license.request-trial.bad-request",
+            "a trial license needs a number of users",
+        ));
+    }
+    cx.user(&req.requester_id)?;
+    if req.users < 0 {
+        return Err(cx.bad(
+            "api.license.request-trial.bad-request",
             "a trial license needs a positive number of users",
         ));
     }
@@ -398,19 +517,30 @@ pub fn request_trial_license(
     Ok(RequestTrialLicenseResponse::default())
 }
 
-/// `RolesGrantPermission`: whether any of the roles grants a permission (never fails).
+/// `RolesGrantPermission`: whether any of the roles' own permission lists holds the
+/// permission (upstream `App.RolesGrantPermission`: no implied roles). `system_admin`'s
+/// list holds every permission.
 pub fn roles_grant_permission(
     _cx: &mut Cx<'_>,
     req: RolesGrantPermissionRequest,
 ) -> Res<RolesGrantPermissionResponse> {
+    let permission = req.permission_id.as_str();
+    let has_permission = req.role_names.iter().any(|role| {
+        role == "system_admin"
+            || ROLE_PERMISSIONS
+                .iter()
+                .any(|(name, perms)| name == role && perms.contains(&permission))
+    });
     Ok(RolesGrantPermissionResponse {
-        has_permission: roles_grant(&req.role_names.join(" "), &req.permission_id),
+        has_permission,
         ..Default::default()
     })
 }
 
-/// `SendMail`: send an HTML email (recorded). Recipient, subject and body are required,
-/// and the recipient must be a valid address.
+/// `SendMail`: send an HTML email. Recipient, subject and body are required (400 each,
+/// in that order); with `EmailSettings.SendEmailNotifications` off the mail is dropped
+/// and the call succeeds; otherwise the reference server, which has no mail server to
+/// reach, fails as upstream fails to send: 500 `plugin_api.send_mail.missing_htmlbody`.
 pub fn send_mail(cx: &mut Cx<'_>, req: SendMailRequest) -> Res<SendMailResponse> {
     if req.to.is_empty() {
         return Err(cx.bad(
@@ -430,46 +560,47 @@ pub fn send_mail(cx: &mut Cx<'_>, req: SendMailRequest) -> Res<SendMailResponse>
             "the HTML body is required",
         ));
     }
-    if !valid_email(&req.to) {
-        return Err(cx.bad(
-            "plugin_api.send_mail.invalid_to",
-            format!("{:?} is not a valid email address", req.to),
+    if !cx.store.config.flag("EmailSettings.SendEmailNotifications") {
+        cx.effect = Some(format!(
+            "mail to {:?} dropped (EmailSettings.SendEmailNotifications is off)",
+            req.to
         ));
+        return Ok(SendMailResponse::default());
     }
-    let mail = Mail {
-        plugin_id: cx.plugin_id.to_string(),
-        to: req.to,
-        subject: req.subject,
-        html_body: req.html_body,
-        at: cx.now,
-    };
-    keep(&mut cx.store.misc.mails, mail);
-    Ok(SendMailResponse::default())
+    let server = format!(
+        "{}:{}",
+        cx.store
+            .config
+            .setting("EmailSettings.SMTPServer")
+            .as_str()
+            .unwrap_or_default(),
+        cx.store
+            .config
+            .setting("EmailSettings.SMTPPort")
+            .as_str()
+            .unwrap_or_default()
+    );
+    Err(cx.err(
+        500,
+        "plugin_api.send_mail.missing_htmlbody",
+        format!("the mail could not be sent: no SMTP server at {server}"),
+    ))
 }
 
-/// `SendPushNotification`: send a push notification to an existing, active user
-/// (recorded).
+/// `SendPushNotification`: push a notification to every mobile session of a user. A
+/// missing notification is the guard `notification is required`; the user is not looked
+/// up (an unknown or deactivated user has no mobile session, so nothing is sent), as
+/// upstream. The reference server's users have no mobile sessions.
 pub fn send_push_notification(
     cx: &mut Cx<'_>,
     req: SendPushNotificationRequest,
 ) -> Res<SendPushNotificationResponse> {
-    let notification = req
-        .notification
+    req.notification
         .ok_or_else(|| cx.required("notification"))?;
-    let user = cx.user(&req.user_id)?;
-    if user.delete_at != 0 {
-        return Err(cx.bad(
-            "api.push_notification.user_deactivated.app_error",
-            format!("user {:?} is deactivated", req.user_id),
-        ));
-    }
-    let push = Push {
-        plugin_id: cx.plugin_id.to_string(),
-        user_id: req.user_id,
-        notification,
-        at: cx.now,
-    };
-    keep(&mut cx.store.misc.pushes, push);
+    cx.effect = Some(format!(
+        "push notification for user {:?}: no mobile session, nothing sent",
+        req.user_id
+    ));
     Ok(SendPushNotificationResponse::default())
 }
 
@@ -477,50 +608,99 @@ pub fn send_push_notification(
 mod tests {
     use super::super::Store;
     use super::*;
+    use base64::Engine;
+
+    fn cx(store: &mut Store) -> Cx<'_> {
+        Cx {
+            store,
+            plugin_id: "com.example.p",
+            now: 1_000_000,
+            rpc: "OpenInteractiveDialog",
+            effect: None,
+        }
+    }
 
     #[test]
-    fn sent_items_are_recorded() {
+    fn trigger_ids_are_decoded_as_upstream_decodes_them() {
         let mut store = Store::default();
-        let mut cx = Cx {
-            store: &mut store,
-            plugin_id: "com.example.p",
-            now: 7,
-            rpc: "SendMail",
-            effect: None,
-        };
-        send_mail(
-            &mut cx,
-            SendMailRequest {
-                to: "a@example.com".into(),
-                subject: "s".into(),
-                html_body: "<p>b</p>".into(),
-            },
-        )
-        .unwrap();
-        assert!(
-            send_mail(
-                &mut cx,
-                SendMailRequest {
-                    to: "nope".into(),
-                    subject: "s".into(),
-                    html_body: "b".into(),
-                },
-            )
-            .is_err()
+        let now = 1_700_000_000_000;
+        let issued = store.misc.issue_trigger_id("u1", now);
+        let b64 = |s: &str| go_base64().encode(s);
+        let misc = &mut store.misc;
+        assert_eq!(
+            misc.decode_trigger_id(&issued, now + 100, 30_000),
+            Ok("u1".into())
         );
-        publish_web_socket_event(
-            &mut cx,
-            PublishWebSocketEventRequest {
-                event: "ev".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let mails: Vec<&Mail> = store.misc.mails().collect();
-        assert_eq!(mails.len(), 1);
-        assert_eq!(mails[0].to, "a@example.com");
-        assert_eq!(mails[0].at, 7);
-        let events: Vec<&WsEvent> = store.misc.ws_events().collect();
-        assert_eq!(events[0].event, "custom_com.example.p_ev");
+        let cases = [
+            (
+                "junk!",
+                "interactive_message.decode_trigger_id.base64_decode_failed",
+            ),
+            (
+                &b64("junk!"),
+                "interactive_message.decode_trigger_id.missing_data",
+            ),
+            ("", "interactive_message.decode_trigger_id.missing_data"),
+            (
+                &b64("some-trigger-id:some-user-id:1234567890:junksignature"),
+                "interactive_message.decode_trigger_id.expired",
+            ),
+            (
+                &b64("some-trigger-id:some-user-id:12345678900000:junk!"),
+                "interactive_message.decode_trigger_id.base64_decode_failed_signature",
+            ),
+            (
+                &b64("some-trigger-id:some-user-id:12345678900000:junk"),
+                "interactive_message.decode_trigger_id.signature_decode_failed",
+            ),
+            (
+                &b64("some-trigger-id:some-user-id:12345678900000:MAYCAQECAQE="),
+                "interactive_message.decode_trigger_id.verify_signature_failed",
+            ),
+        ];
+        for (trigger, id) in cases {
+            assert_eq!(
+                misc.decode_trigger_id(trigger, now + 100, 30_000),
+                Err(id),
+                "{trigger}"
+            );
+        }
+        assert_eq!(
+            misc.decode_trigger_id(&issued, now + 30_001, 30_000),
+            Err("interactive_message.decode_trigger_id.expired")
+        );
+    }
+
+    #[test]
+    fn plugin_http_refuses_as_go_does() {
+        let mut store = Store::default();
+        let mut cx = cx(&mut store);
+        let req = |method: &str, url: &str| PluginHttpRequest {
+            method: method.into(),
+            url: url.into(),
+            ..Default::default()
+        };
+        let e = plugin_http(&mut cx, req("GE T", "/p/x")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "failed to create request: net/http: invalid method \"GE T\""
+        );
+        let e = plugin_http(&mut cx, req("GET", "/p/%zz")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "failed to create request: parse \"/p/%zz\": invalid URL escape \"%zz\""
+        );
+        for url in ["", "/", "no-leading-slash", "/p"] {
+            assert_eq!(
+                plugin_http(&mut cx, req("", url)).unwrap().status_code,
+                400,
+                "{url}"
+            );
+        }
+        let nf = plugin_http(&mut cx, req("GET", "/nosuch/x")).unwrap();
+        assert_eq!(
+            (nf.status_code, nf.body.as_slice()),
+            (404, &b"404 page not found\n"[..])
+        );
     }
 }

@@ -31,7 +31,8 @@ impl ServerState {
     }
 }
 
-/// `GetLicense`: current license as a JSON blob (empty without a license).
+/// `GetLicense`: current license as a JSON blob (empty without a license: a session
+/// starts unlicensed, as a freshly installed server).
 pub fn get_license(cx: &mut Cx<'_>, _req: GetLicenseRequest) -> Res<GetLicenseResponse> {
     Ok(GetLicenseResponse {
         license_json: cx.store.server.license_json.clone(),
@@ -39,13 +40,15 @@ pub fn get_license(cx: &mut Cx<'_>, _req: GetLicenseRequest) -> Res<GetLicenseRe
     })
 }
 
-/// `IsEnterpriseReady`: whether the build is enterprise-capable.
+/// `IsEnterpriseReady`: whether the build is enterprise-capable. Upstream answers its
+/// build constant (`model.BuildEnterpriseReady`); the reference server stands for a
+/// Team Edition build, which answers false.
 pub fn is_enterprise_ready(
     _cx: &mut Cx<'_>,
     _req: IsEnterpriseReadyRequest,
 ) -> Res<IsEnterpriseReadyResponse> {
     Ok(IsEnterpriseReadyResponse {
-        is_enterprise_ready: true,
+        is_enterprise_ready: false,
         ..Default::default()
     })
 }
