@@ -616,15 +616,42 @@ pub fn batched_cases(
         for case in group {
             let batch = batch.clone();
             let body_case = case.clone();
-            out.push(
-                api_case(prefix, &case, move |ctx| {
-                    run_api_case(ctx, batch.clone(), body_case.clone())
-                })
-                .timeout(CASE_TIMEOUT),
-            );
+            let mut runner_case = api_case(prefix, &case, move |ctx| {
+                run_api_case(ctx, batch.clone(), body_case.clone())
+            })
+            .timeout(CASE_TIMEOUT);
+            // On a shared store (no sessions: a live server) a case that rewrites the
+            // configuration runs alone, as an administrator would change it: the others'
+            // changes and its cleanup would otherwise overwrite each other.
+            if !sessions && writes_server_wide(&case) {
+                runner_case = runner_case.exclusive();
+            }
+            out.push(runner_case);
         }
     }
     out
+}
+
+/// Rpcs that rewrite server-wide state as a whole: `SaveConfig` replaces the whole
+/// configuration document (upstream too), and the plugin rpcs and `SavePluginConfig`
+/// rewrite it as well. Two cases doing so at once on a shared store undo each other.
+const SERVER_WIDE_WRITES: &[&str] = &[
+    "SaveConfig",
+    "SavePluginConfig",
+    "EnablePlugin",
+    "DisablePlugin",
+    "InstallPlugin",
+    "RemovePlugin",
+    "RequestTrialLicense",
+];
+
+/// Whether `case` rewrites server-wide state (its steps or its cleanup).
+fn writes_server_wide(case: &ApiCase) -> bool {
+    case.steps
+        .iter()
+        .map(|s| s.call.as_str())
+        .chain(case.cleanup.iter().map(|s| s.call.as_str()))
+        .any(|call| SERVER_WIDE_WRITES.contains(&call))
 }
 
 /// The runner's case for an API case, with its clause and provenance.
