@@ -310,8 +310,13 @@ mod tests {
         let mut c = good();
         c["name"] = json!("CreateUser/x");
         c["rpc"] = json!("CreateUser");
-        c["steps"] = json!([{"call": "CreateUser", "expect": {"error": {"guard": "user is required"}}}]);
-        assert!(refused(c.clone()).problem.contains("produces only app-error"));
+        c["steps"] =
+            json!([{"call": "CreateUser", "expect": {"error": {"guard": "user is required"}}}]);
+        assert!(
+            refused(c.clone())
+                .problem
+                .contains("produces only app-error")
+        );
         c["reference_only"] = json!("upstream dereferences the missing user");
         c["level"] = json!("MAY");
         load_case_file("t.json", &file(c)).unwrap();
