@@ -1,20 +1,28 @@
 //! Channel rpcs of the reference PluginAPI server.
 //!
-//! Semantics follow Mattermost's app layer:
-//! * `DeleteChannel` archives (soft delete: `delete_at` set); an archived channel stays
-//!   readable by id, is left out of listings and refuses new members and updates.
+//! Semantics follow Mattermost's app layer and store (SPEC §24.3):
+//! * `CreateChannel` saves the channel as upstream's store does (`PreSave` keeps a given
+//!   `create_at`; the team is not looked up; nobody becomes a member, not even the creator).
+//! * `DeleteChannel` archives (soft delete: `delete_at` set) any channel but town-square,
+//!   direct and group channels too, after an "archived" post by the system bot. An archived
+//!   channel stays readable by id and is left out of most listings.
+//! * `UpdateChannel` saves the channel exactly as sent (no merge with the stored row): a
+//!   missing `create_at` is invalid, an unknown id updates nothing and succeeds, an archived
+//!   channel sent with `delete_at` 0 is un-archived.
 //! * `DeleteChannelMember` removes the membership row (hard delete, as upstream).
 //! * Direct channels are named `<id1>__<id2>` (ids sorted) and group channels by the SHA-1
 //!   of their sorted member ids, as upstream; both are get-or-create.
 //! * New members get roles `channel_user` (`channel_guest` for guests) and Mattermost's
-//!   default channel notify props. No "joined/left" system posts are written.
-//! * `CreateChannel` makes the creator (if given) a member, as the lead's design asks.
-//! * Sidebar categories are kept per (user, team); the defaults (favorites, channels,
-//!   direct_messages) are created on first use, and the channels/direct_messages
-//!   categories implicitly hold the user's channels that no category lists.
+//!   default channel notify props; adding, joining and leaving write upstream's system posts
+//!   (`system_join_channel`, `system_add_to_channel`, `system_leave_channel`...).
+//! * Sidebar categories are kept per (user, team) for active members of live teams; the
+//!   defaults (favorites, channels, direct_messages) are created on first use, and the
+//!   channels/direct_messages categories implicitly hold, first, the user's channels that
+//!   no category lists.
 
 use std::collections::BTreeMap;
 
+use super::posts::insert_system_post;
 use super::prelude::*;
 
 /// Channels and memberships. Other domains read them (see `Cx::channel`).
@@ -37,6 +45,21 @@ const GROUP: i32 = 4;
 const DEFAULT_CHANNELS: &[(&str, &str)] =
     &[("town-square", "Town Square"), ("off-topic", "Off-Topic")];
 
+/// The notify props `UpdateChannelMemberNotifyProps` takes from a request; others are
+/// dropped.
+const NOTIFY_KEYS: &[&str] = &[
+    "mark_unread",
+    "desktop",
+    "desktop_sound",
+    "desktop_notification_sound",
+    "desktop_threads",
+    "email",
+    "push",
+    "push_threads",
+    "ignore_channel_mentions",
+    "channel_auto_follow_threads",
+];
+
 /// Mattermost's `GetDefaultChannelNotifyProps`.
 fn default_notify_props() -> std::collections::HashMap<String, String> {
     [
@@ -58,26 +81,85 @@ fn is_guest(user: &User) -> bool {
     user.roles.split_whitespace().any(|r| r == "system_guest")
 }
 
-fn new_member(channel_id: &str, user: &User, now: i64) -> ChannelMember {
+fn new_member(channel_id: &str, user: &User, admin: bool, now: i64) -> ChannelMember {
     let guest = is_guest(user);
+    let mut roles = if guest {
+        "channel_guest"
+    } else {
+        "channel_user"
+    }
+    .to_string();
+    if admin {
+        roles.push_str(" channel_admin");
+    }
     ChannelMember {
         channel_id: channel_id.to_string(),
         user_id: user.id.clone(),
-        roles: if guest {
-            "channel_guest"
-        } else {
-            "channel_user"
-        }
-        .to_string(),
+        roles,
         notify_props: default_notify_props(),
         last_update_at: now,
         scheme_guest: guest,
         scheme_user: !guest,
+        scheme_admin: admin,
         ..Default::default()
     }
 }
 
-/// Creates a team's default channels (called by `CreateTeam`).
+/// `ServiceSettings.ExperimentalEnableDefaultChannelLeaveJoinMessages` (default true):
+/// whether joining a team's default channels and leaving a team write system posts.
+pub(crate) fn leave_join_messages(cx: &mut Cx<'_>) -> bool {
+    cx.store
+        .config
+        .setting("ServiceSettings.ExperimentalEnableDefaultChannelLeaveJoinMessages")
+        != serde_json::Value::Bool(false)
+}
+
+/// A page as upstream's stores answer one (`LIMIT per_page OFFSET page*per_page`, no
+/// default page size): `per_page` 0 (or a negative value) is an empty page.
+pub(crate) fn store_page<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
+    if page < 0 || per_page <= 0 {
+        return Vec::new();
+    }
+    let per_page = per_page as usize;
+    items
+        .iter()
+        .skip((page as usize).saturating_mul(per_page))
+        .take(per_page)
+        .cloned()
+        .collect()
+}
+
+/// The system bot's user id (upstream's `GetSystemBot` creates it when missing: username
+/// `system-bot`, display name `System`).
+fn system_bot_id(cx: &mut Cx<'_>) -> String {
+    if let Some(u) = cx
+        .store
+        .users
+        .users
+        .values()
+        .find(|u| u.username == "system-bot")
+    {
+        return u.id.clone();
+    }
+    let user = User {
+        id: new_id(),
+        create_at: cx.now,
+        update_at: cx.now,
+        username: "system-bot".into(),
+        email: "system-bot@localhost".into(),
+        first_name: "System".into(),
+        roles: "system_user".into(),
+        is_bot: true,
+        locale: "en".into(),
+        ..Default::default()
+    };
+    let id = user.id.clone();
+    cx.store.users.users.insert(id.clone(), user);
+    id
+}
+
+/// Creates a team's default channels (called by `CreateTeam`): open, no creator, no
+/// members.
 pub(crate) fn create_default_channels(cx: &mut Cx<'_>, team_id: &str) {
     for (name, display) in DEFAULT_CHANNELS {
         let channel = Channel {
@@ -97,28 +179,50 @@ pub(crate) fn create_default_channels(cx: &mut Cx<'_>, team_id: &str) {
     }
 }
 
-/// Joins a new team member to the team's default channels (called on team join).
-pub(crate) fn join_default_channels(cx: &mut Cx<'_>, team_id: &str, user: &User) {
-    let ids: Vec<String> = cx
-        .store
-        .channels
-        .channels
-        .values()
-        .filter(|c| {
-            c.team_id == team_id
-                && c.delete_at == 0
-                && DEFAULT_CHANNELS.iter().any(|(n, _)| *n == c.name)
-        })
-        .map(|c| c.id.clone())
-        .collect();
-    for id in ids {
-        let member = new_member(&id, user, cx.now);
-        cx.store
+/// `JoinDefaultChannels` (called when a non-guest joins a team): the user becomes a member
+/// of the team's open default channels (`team_admin`s as `channel_admin`s too) and, unless
+/// `ExperimentalEnableDefaultChannelLeaveJoinMessages` is off, a "joined the team" post goes
+/// to town-square and a "joined the channel" post to the others.
+pub(crate) fn join_default_channels(cx: &mut Cx<'_>, team_id: &str, user: &User, admin: bool) {
+    let posts = leave_join_messages(cx);
+    for (name, _) in DEFAULT_CHANNELS {
+        let Some(id) = cx
+            .store
             .channels
-            .members
-            .entry((id, user.id.clone()))
-            .or_insert(member);
+            .channels
+            .values()
+            .find(|c| c.team_id == team_id && c.name == *name && c.r#type == OPEN)
+            .map(|c| c.id.clone())
+        else {
+            continue;
+        };
+        let key = (id.clone(), user.id.clone());
+        if cx.store.channels.members.contains_key(&key) {
+            continue;
+        }
+        let member = new_member(&id, user, admin, cx.now);
+        cx.store.channels.members.insert(key, member);
+        if posts {
+            let username = user.username.as_str();
+            let (kind, message) = if *name == "town-square" {
+                ("system_join_team", format!("{username} joined the team."))
+            } else {
+                (
+                    "system_join_channel",
+                    format!("{username} joined the channel."),
+                )
+            };
+            insert_system_post(cx, &id, &user.id, kind, &message, &[("username", username)]);
+        }
     }
+}
+
+/// `ClearSidebarOnTeamLeave`: the user's sidebar categories of the team are deleted.
+pub(crate) fn clear_sidebar(cx: &mut Cx<'_>, user_id: &str, team_id: &str) {
+    cx.store
+        .channels
+        .sidebar
+        .remove(&(user_id.to_string(), team_id.to_string()));
 }
 
 fn member_missing(cx: &Cx<'_>, channel_id: &str, user_id: &str) -> AppError {
@@ -129,42 +233,50 @@ fn member_missing(cx: &Cx<'_>, channel_id: &str, user_id: &str) -> AppError {
     )
 }
 
-fn exists_error(cx: &Cx<'_>, id: &str, name: &str) -> AppError {
-    cx.bad(
-        id,
-        format!("a channel named {name:?} already exists on the same team"),
-    )
+/// Whether `name` has the shape of a direct channel name (`<id>__<id>`) or of a group
+/// channel name (40 lower-case hex digits), which open and private channels may not use.
+fn dm_or_gm_like(name: &str) -> bool {
+    let gm = name.len() == 40 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let dm = name
+        .split_once("__")
+        .is_some_and(|(a, b)| is_valid_id(a) && is_valid_id(b));
+    gm || dm
 }
 
-fn check_paging(cx: &Cx<'_>, page: i32, per_page: i32) -> Res<()> {
-    if page < 0 || per_page < 0 {
+/// `Channel.IsValid`, in upstream's order, for a channel about to be saved (`PreSave` or
+/// `PreUpdate` done). An empty display name is valid.
+fn validate_channel(cx: &Cx<'_>, channel: &Channel) -> Res<()> {
+    if !is_valid_id(&channel.id) {
+        return Err(cx.bad("model.channel.is_valid.id.app_error", "invalid channel id"));
+    }
+    if channel.create_at == 0 {
         return Err(cx.bad(
-            "api.context.invalid_url_param.app_error",
-            "page and per_page must not be negative",
+            "model.channel.is_valid.create_at.app_error",
+            "create_at must be set",
         ));
     }
-    Ok(())
-}
-
-/// Mattermost's `Channel.IsValid` for the fields a plugin controls.
-fn validate_channel(cx: &Cx<'_>, channel: &Channel) -> Res<()> {
-    if !matches!(channel.r#type, OPEN | PRIVATE | DIRECT | GROUP) {
+    if channel.update_at == 0 {
         return Err(cx.bad(
-            "model.channel.is_valid.type.app_error",
-            "type must be open, private, direct or group",
+            "model.channel.is_valid.update_at.app_error",
+            "update_at must be set",
+        ));
+    }
+    if channel.display_name.chars().count() > 64 {
+        return Err(cx.bad(
+            "model.channel.is_valid.display_name.app_error",
+            "display_name is longer than 64 characters",
         ));
     }
     if !valid_channel_name(&channel.name) {
         return Err(cx.bad(
-            "model.channel.is_valid.2_or_more.app_error",
+            "model.channel.is_valid.1_or_more.app_error",
             format!("invalid channel name {:?}", channel.name),
         ));
     }
-    let display = channel.display_name.chars().count();
-    if display > 64 || (display == 0 && matches!(channel.r#type, OPEN | PRIVATE)) {
+    if !matches!(channel.r#type, OPEN | PRIVATE | DIRECT | GROUP) {
         return Err(cx.bad(
-            "model.channel.is_valid.display_name.app_error",
-            "display_name must be 1 to 64 characters",
+            "model.channel.is_valid.type.app_error",
+            "type must be open, private, direct or group",
         ));
     }
     if channel.header.chars().count() > 1024 {
@@ -177,6 +289,18 @@ fn validate_channel(cx: &Cx<'_>, channel: &Channel) -> Res<()> {
         return Err(cx.bad(
             "model.channel.is_valid.purpose.app_error",
             "purpose is longer than 250 characters",
+        ));
+    }
+    if channel.creator_id.len() > 26 {
+        return Err(cx.bad(
+            "model.channel.is_valid.creator_id.app_error",
+            "invalid creator_id",
+        ));
+    }
+    if matches!(channel.r#type, OPEN | PRIVATE) && dm_or_gm_like(&channel.name) {
+        return Err(cx.bad(
+            "model.channel.is_valid.name.app_error",
+            format!("{:?} is a direct or group channel name", channel.name),
         ));
     }
     Ok(())
@@ -209,17 +333,18 @@ fn channel_by_name(cx: &Cx<'_>, team_id: &str, name: &str, include_deleted: bool
     })
 }
 
-/// `CreateChannel`: create an open or private channel in an existing team.
+/// `CreateChannel`: save a new channel as upstream's `CreateChannel(addMember=false)` and
+/// store `Save` do: archived, direct (and, in the reference server, group) channels and
+/// given ids are refused first; `PreSave` keeps a given `create_at`; then `IsValid`, the
+/// `TeamSettings.MaxChannelsPerTeam` limit and the (team, name) uniqueness, archived
+/// channels included. The team is not looked up and nobody becomes a member.
 pub fn create_channel(cx: &mut Cx<'_>, req: CreateChannelRequest) -> Res<CreateChannelResponse> {
+    // Upstream passes a missing channel on as nil and dereferences it (departure: a guard).
     let Some(mut channel) = req.channel else {
         return Err(cx.required("channel"));
     };
-    if !channel.id.is_empty() {
-        return Err(cx.bad(
-            "store.sql_channel.save_channel.existing.app_error",
-            "a new channel must not have an id",
-        ));
-    }
+    channel.display_name = channel.display_name.trim().to_string();
+    channel.default_category_name = channel.default_category_name.trim().to_string();
     if channel.delete_at != 0 {
         return Err(cx.bad(
             "store.sql_channel.save.archived_channel.app_error",
@@ -232,78 +357,104 @@ pub fn create_channel(cx: &mut Cx<'_>, req: CreateChannelRequest) -> Res<CreateC
             "direct and group channels are made with GetDirectChannel / GetGroupChannel",
         ));
     }
-    channel.display_name = channel.display_name.trim().to_string();
+    if !channel.id.is_empty() {
+        return Err(cx.bad(
+            "store.sql_channel.save_channel.existing.app_error",
+            "a new channel must not have an id",
+        ));
+    }
+    channel.id = new_id();
+    if channel.create_at == 0 {
+        channel.create_at = cx.now;
+    }
+    channel.update_at = channel.create_at;
+    channel.extra_update_at = 0;
     validate_channel(cx, &channel)?;
-    let team = cx.team(&channel.team_id)?;
+    let max = cx
+        .store
+        .config
+        .setting("TeamSettings.MaxChannelsPerTeam")
+        .as_i64()
+        .unwrap_or(2000);
+    let in_team = cx
+        .store
+        .channels
+        .channels
+        .values()
+        .filter(|c| {
+            c.team_id == channel.team_id && c.delete_at == 0 && matches!(c.r#type, OPEN | PRIVATE)
+        })
+        .count() as i64;
+    if in_team >= max {
+        return Err(cx.bad(
+            "store.sql_channel.save_channel.limit.app_error",
+            format!("the team has reached its limit of {max} channels"),
+        ));
+    }
     if cx
         .store
         .channels
         .channels
         .values()
-        .any(|c| c.team_id == team.id && c.name == channel.name)
+        .any(|c| c.team_id == channel.team_id && c.name == channel.name)
     {
-        return Err(exists_error(
-            cx,
+        return Err(cx.bad(
             "store.sql_channel.save_channel.exists.app_error",
-            &channel.name,
+            format!(
+                "a channel named {:?} already exists on the same team",
+                channel.name
+            ),
         ));
     }
-    let creator = if channel.creator_id.is_empty() {
-        None
-    } else {
-        Some(cx.user(&channel.creator_id)?)
-    };
-    channel.id = new_id();
-    channel.create_at = cx.now;
-    channel.update_at = cx.now;
     cx.store
         .channels
         .channels
         .insert(channel.id.clone(), channel.clone());
-    if let Some(user) = creator {
-        let member = new_member(&channel.id, &user, cx.now);
-        cx.store
-            .channels
-            .members
-            .insert((channel.id.clone(), user.id.clone()), member);
-    }
     Ok(CreateChannelResponse {
         channel: Some(channel),
         ..Default::default()
     })
 }
 
-/// `DeleteChannel`: archive a channel (soft delete).
+/// `DeleteChannel`: archive a channel (soft delete). Refused when already archived and for
+/// town-square; direct and group channels are archived too (the type check is REST-only
+/// upstream). The system bot posts that the channel was archived, before the archive.
 pub fn delete_channel(cx: &mut Cx<'_>, req: DeleteChannelRequest) -> Res<DeleteChannelResponse> {
-    let mut channel = cx.channel(&req.channel_id)?;
+    let channel = cx.channel(&req.channel_id)?;
     if channel.delete_at > 0 {
         return Err(cx.bad(
             "api.channel.delete_channel.deleted.app_error",
             "the channel is already archived",
         ));
     }
-    if matches!(channel.r#type, DIRECT | GROUP) {
+    if channel.name == "town-square" {
         return Err(cx.bad(
-            "api.channel.delete_channel.type.invalid",
-            "direct and group channels cannot be deleted",
+            "api.channel.delete_channel.cannot.app_error",
+            "the default channel town-square cannot be archived",
         ));
     }
-    channel.delete_at = cx.now;
-    channel.update_at = cx.now;
-    cx.store
-        .channels
-        .channels
-        .insert(channel.id.clone(), channel);
+    let bot = system_bot_id(cx);
+    insert_system_post(
+        cx,
+        &channel.id,
+        &bot,
+        "system_channel_deleted",
+        "system-bot archived the channel.",
+        &[("username", "system-bot")],
+    );
+    if let Some(c) = cx.store.channels.channels.get_mut(&channel.id) {
+        c.delete_at = cx.now;
+        c.update_at = cx.now;
+    }
     Ok(DeleteChannelResponse::default())
 }
 
-/// `GetPublicChannelsForTeam`: page through a team's open, unarchived channels, sorted by
+/// `GetPublicChannelsForTeam`: a page of a team's open, unarchived channels, sorted by
 /// display name.
 pub fn get_public_channels_for_team(
     cx: &mut Cx<'_>,
     req: GetPublicChannelsForTeamRequest,
 ) -> Res<GetPublicChannelsForTeamResponse> {
-    check_paging(cx, req.page, req.per_page)?;
     let mut all: Vec<Channel> = cx
         .store
         .channels
@@ -314,7 +465,7 @@ pub fn get_public_channels_for_team(
         .collect();
     sort_channels(&mut all);
     Ok(GetPublicChannelsForTeamResponse {
-        channels: paginate(&all, req.page, req.per_page),
+        channels: store_page(&all, req.page, req.per_page),
         ..Default::default()
     })
 }
@@ -401,42 +552,34 @@ pub fn get_channels_for_team_for_user(
     })
 }
 
-/// `GetChannelStats`: members (active users), guests, pinned posts and files of a
-/// channel. An unknown channel has zero counts, as upstream. (Upstream's plugin API fills
-/// only the member count, and reports it as the guest count too; the reference server
-/// answers every field with its real value.)
+/// `GetChannelStats`: as upstream's plugin API, only the member count is computed (members
+/// whose user is not deactivated) and it is also answered as the guest count; pinned posts
+/// and files are never counted (0). An unknown channel has zero counts.
 pub fn get_channel_stats(
     cx: &mut Cx<'_>,
     req: GetChannelStatsRequest,
 ) -> Res<GetChannelStatsResponse> {
     let store = &*cx.store;
-    let mut stats = ChannelStats {
-        channel_id: req.channel_id.clone(),
-        ..Default::default()
-    };
-    for (channel_id, user_id) in store.channels.members.keys() {
-        if *channel_id != req.channel_id {
-            continue;
-        }
-        if let Some(user) = store.users.users.get(user_id)
-            && user.delete_at == 0
-        {
-            stats.member_count += 1;
-            if is_guest(user) {
-                stats.guest_count += 1;
-            }
-        }
-    }
-    for post in store.posts.posts.values() {
-        if post.channel_id == req.channel_id && post.delete_at == 0 {
-            if post.is_pinned {
-                stats.pinnedpost_count += 1;
-            }
-            stats.files_count += post.file_ids.len() as i64;
-        }
-    }
+    let member_count = store
+        .channels
+        .members
+        .keys()
+        .filter(|(channel_id, user_id)| {
+            *channel_id == req.channel_id
+                && store
+                    .users
+                    .users
+                    .get(user_id)
+                    .is_some_and(|u| u.delete_at == 0)
+        })
+        .count() as i64;
     Ok(GetChannelStatsResponse {
-        channel_stats: Some(stats),
+        channel_stats: Some(ChannelStats {
+            channel_id: req.channel_id,
+            member_count,
+            guest_count: member_count,
+            ..Default::default()
+        }),
         ..Default::default()
     })
 }
@@ -447,18 +590,6 @@ pub fn get_direct_channel(
     cx: &mut Cx<'_>,
     req: GetDirectChannelRequest,
 ) -> Res<GetDirectChannelResponse> {
-    let mut users = Vec::new();
-    for id in [&req.user_id_1, &req.user_id_2] {
-        match cx.store.users.users.get(id.as_str()) {
-            Some(u) => users.push(u.clone()),
-            None => {
-                return Err(cx.bad(
-                    "api.channel.create_direct_channel.invalid_user.app_error",
-                    format!("user {id:?} does not exist"),
-                ));
-            }
-        }
-    }
     let mut ids = [req.user_id_1.clone(), req.user_id_2.clone()];
     ids.sort();
     let name = format!("{}__{}", ids[0], ids[1]);
@@ -474,6 +605,18 @@ pub fn get_direct_channel(
             ..Default::default()
         });
     }
+    let mut users = Vec::new();
+    for id in [&req.user_id_1, &req.user_id_2] {
+        match cx.store.users.users.get(id.as_str()) {
+            Some(u) => users.push(u.clone()),
+            None => {
+                return Err(cx.bad(
+                    "api.channel.create_direct_channel.invalid_user.app_error",
+                    format!("user {id:?} does not exist"),
+                ));
+            }
+        }
+    }
     let channel = Channel {
         id: new_id(),
         create_at: cx.now,
@@ -487,7 +630,7 @@ pub fn get_direct_channel(
         .channels
         .insert(channel.id.clone(), channel.clone());
     for user in &users {
-        let member = new_member(&channel.id, user, cx.now);
+        let member = new_member(&channel.id, user, false, cx.now);
         cx.store
             .channels
             .members
@@ -499,34 +642,34 @@ pub fn get_direct_channel(
     })
 }
 
-/// `GetGroupChannel`: get or create the group-message channel of 3 to 8 distinct users.
+/// `GetGroupChannel`: get or create the group-message channel of 3 to 8 users. As
+/// upstream, the size is that of the list as given (duplicates counted), and every id must
+/// be a distinct existing user (`bad_user` otherwise).
 pub fn get_group_channel(
     cx: &mut Cx<'_>,
     req: GetGroupChannelRequest,
 ) -> Res<GetGroupChannelResponse> {
-    let mut ids = req.user_ids.clone();
-    ids.sort();
-    ids.dedup();
-    if !(3..=8).contains(&ids.len()) {
+    if !(3..=8).contains(&req.user_ids.len()) {
         return Err(cx.bad(
             "api.channel.create_group.bad_size.app_error",
             format!(
-                "a group channel needs 3 to 8 distinct users, got {}",
-                ids.len()
+                "a group channel needs 3 to 8 users, got {}",
+                req.user_ids.len()
             ),
         ));
     }
-    let mut users = Vec::new();
-    for id in &ids {
-        match cx.store.users.users.get(id) {
-            Some(u) => users.push(u.clone()),
-            None => {
-                return Err(cx.bad(
-                    "api.channel.create_group.bad_user.app_error",
-                    format!("user {id:?} does not exist"),
-                ));
-            }
-        }
+    let mut ids = req.user_ids.clone();
+    ids.sort();
+    ids.dedup();
+    let users: Vec<User> = ids
+        .iter()
+        .filter_map(|id| cx.store.users.users.get(id).cloned())
+        .collect();
+    if users.len() != req.user_ids.len() {
+        return Err(cx.bad(
+            "api.channel.create_group.bad_user.app_error",
+            "every user of a group channel must exist, once",
+        ));
     }
     // Upstream names a group channel by the hex SHA-1 of its sorted member ids.
     let name = sha1_smol::Sha1::from(ids.concat().as_bytes())
@@ -560,7 +703,7 @@ pub fn get_group_channel(
         .channels
         .insert(channel.id.clone(), channel.clone());
     for user in &users {
-        let member = new_member(&channel.id, user, cx.now);
+        let member = new_member(&channel.id, user, false, cx.now);
         cx.store
             .channels
             .members
@@ -572,43 +715,26 @@ pub fn get_group_channel(
     })
 }
 
-/// `UpdateChannel`: overwrite a channel's plugin-controlled fields (names, header,
-/// purpose, props, open/private type...); id, team, creator, times and counters are the
-/// server's. Archived channels cannot be updated.
+/// `UpdateChannel`: as upstream's store `Update`, the channel is saved AS SENT, with no
+/// read of the stored row: `PreUpdate` sets `update_at`, a non-zero `delete_at` is refused,
+/// `IsValid` checks the request (a missing `create_at` is invalid), a (team, name) clash is
+/// refused. Every column is written from the request (times, team, type, names, counters,
+/// creator...), so an archived channel sent with `delete_at` 0 is un-archived; an unknown
+/// id updates nothing and succeeds. The request is answered back.
 pub fn update_channel(cx: &mut Cx<'_>, req: UpdateChannelRequest) -> Res<UpdateChannelResponse> {
-    let Some(new) = req.channel else {
+    // Upstream dereferences a missing channel (departure: a guard).
+    let Some(mut channel) = req.channel else {
         return Err(cx.required("channel"));
     };
-    let old = cx.channel(&new.id)?;
-    if old.delete_at != 0 || new.delete_at != 0 {
+    let stored = cx.store.channels.channels.get(&channel.id).cloned();
+    // Upstream takes the time of the call; the reference server keeps update_at growing.
+    channel.update_at = cx.now.max(stored.as_ref().map_or(0, |c| c.update_at + 1));
+    if channel.delete_at != 0 {
         return Err(cx.bad(
             "app.channel.update.bad_id",
             "an archived channel cannot be updated",
         ));
     }
-    let group_like = |t: i32| matches!(t, DIRECT | GROUP);
-    if new.r#type != old.r#type && (group_like(old.r#type) || group_like(new.r#type)) {
-        return Err(cx.bad(
-            "model.channel.is_valid.type.app_error",
-            "only open and private channels can change type",
-        ));
-    }
-    let channel = Channel {
-        id: old.id.clone(),
-        create_at: old.create_at,
-        update_at: cx.now.max(old.update_at + 1),
-        delete_at: 0,
-        team_id: old.team_id.clone(),
-        creator_id: old.creator_id.clone(),
-        last_post_at: old.last_post_at,
-        last_root_post_at: old.last_root_post_at,
-        total_msg_count: old.total_msg_count,
-        total_msg_count_root: old.total_msg_count_root,
-        extra_update_at: old.extra_update_at,
-        shared: old.shared,
-        display_name: new.display_name.trim().to_string(),
-        ..new
-    };
     validate_channel(cx, &channel)?;
     if cx
         .store
@@ -617,24 +743,47 @@ pub fn update_channel(cx: &mut Cx<'_>, req: UpdateChannelRequest) -> Res<UpdateC
         .values()
         .any(|c| c.id != channel.id && c.team_id == channel.team_id && c.name == channel.name)
     {
-        return Err(exists_error(
-            cx,
-            "store.sql_channel.update.exists.app_error",
-            &channel.name,
+        return Err(cx.bad(
+            "store.sql_channel.save_channel.exists.app_error",
+            format!(
+                "a channel named {:?} already exists on the same team",
+                channel.name
+            ),
         ));
     }
-    cx.store
-        .channels
-        .channels
-        .insert(channel.id.clone(), channel.clone());
+    if let Some(old) = stored {
+        let saved = Channel {
+            create_at: channel.create_at,
+            update_at: channel.update_at,
+            delete_at: channel.delete_at,
+            team_id: channel.team_id.clone(),
+            r#type: channel.r#type,
+            display_name: channel.display_name.clone(),
+            name: channel.name.clone(),
+            header: channel.header.clone(),
+            purpose: channel.purpose.clone(),
+            last_post_at: channel.last_post_at,
+            total_msg_count: channel.total_msg_count,
+            extra_update_at: channel.extra_update_at,
+            creator_id: channel.creator_id.clone(),
+            scheme_id: channel.scheme_id.clone(),
+            group_constrained: channel.group_constrained,
+            shared: channel.shared,
+            total_msg_count_root: channel.total_msg_count_root,
+            last_root_post_at: channel.last_root_post_at,
+            ..old
+        };
+        cx.store.channels.channels.insert(saved.id.clone(), saved);
+    }
     Ok(UpdateChannelResponse {
         channel: Some(channel),
         ..Default::default()
     })
 }
 
-/// `SearchChannels`: open, unarchived channels of a team whose name, display name or
-/// purpose contains the term (case-insensitive), sorted by display name; at most 100.
+/// `SearchChannels`: open channels of a team, archived ones included (upstream searches
+/// with `includeDeleted`), whose name, display name or purpose contains the trimmed term
+/// (case-insensitive), sorted by display name; at most 100.
 pub fn search_channels(cx: &mut Cx<'_>, req: SearchChannelsRequest) -> Res<SearchChannelsResponse> {
     let term = req.term.trim().to_lowercase();
     let mut channels: Vec<Channel> = cx
@@ -642,7 +791,7 @@ pub fn search_channels(cx: &mut Cx<'_>, req: SearchChannelsRequest) -> Res<Searc
         .channels
         .channels
         .values()
-        .filter(|c| c.team_id == req.team_id && c.r#type == OPEN && c.delete_at == 0)
+        .filter(|c| c.team_id == req.team_id && c.r#type == OPEN)
         .filter(|c| {
             c.name.to_lowercase().contains(&term)
                 || c.display_name.to_lowercase().contains(&term)
@@ -658,9 +807,12 @@ pub fn search_channels(cx: &mut Cx<'_>, req: SearchChannelsRequest) -> Res<Searc
     })
 }
 
-/// Upstream's `AddChannelMember`: an existing membership is returned as is; otherwise the
-/// user (and requestor, if any) must exist, the channel must be an unarchived open or
-/// private channel and the user an active member of its team.
+/// Upstream's `AddChannelMember` (plugin API): the channel must exist; an existing
+/// membership is returned as is; the user must exist and be active, the requestor (if any)
+/// exist, the user be an active member of the channel's team (direct/group channels have no
+/// team: 404), and the channel be open or private. Archived channels are not refused. The
+/// new member's join is posted: "joined the channel" by the user, or "added to the channel
+/// by" by the requestor when it is someone else.
 fn add_member(
     cx: &mut Cx<'_>,
     channel_id: &str,
@@ -673,21 +825,17 @@ fn add_member(
         return Ok(m.clone());
     }
     let user = cx.user(user_id)?;
-    if !requestor.is_empty() {
-        cx.user(requestor)?;
-    }
-    if channel.delete_at > 0 {
-        return Err(cx.bad(
-            "api.channel.add_user_to_channel.deleted.app_error",
-            "the channel is archived",
+    if user.delete_at > 0 {
+        return Err(cx.forbidden(
+            "app.channel.add_member.deleted_user.app_error",
+            format!("user {:?} is deactivated", user.id),
         ));
     }
-    if !matches!(channel.r#type, OPEN | PRIVATE) {
-        return Err(cx.bad(
-            "api.channel.add_user_to_channel.type.app_error",
-            "users can only be added to open and private channels",
-        ));
-    }
+    let requestor = if requestor.is_empty() {
+        None
+    } else {
+        Some(cx.user(requestor)?)
+    };
     match cx
         .store
         .teams
@@ -709,8 +857,53 @@ fn add_member(
         }
         Some(_) => {}
     }
-    let member = new_member(&channel.id, &user, cx.now);
+    if !matches!(channel.r#type, OPEN | PRIVATE) {
+        return Err(cx.bad(
+            "api.channel.add_user_to_channel.type.app_error",
+            "users can only be added to open and private channels",
+        ));
+    }
+    let member = new_member(&channel.id, &user, false, cx.now);
     cx.store.channels.members.insert(key, member.clone());
+    let username = user.username.as_str();
+    match requestor.filter(|r| r.id != user.id) {
+        None => {
+            let (kind, message) = if is_guest(&user) {
+                (
+                    "system_guest_join_channel",
+                    format!("{username} joined the channel as a guest."),
+                )
+            } else {
+                (
+                    "system_join_channel",
+                    format!("{username} joined the channel."),
+                )
+            };
+            insert_system_post(
+                cx,
+                &channel.id,
+                &user.id,
+                kind,
+                &message,
+                &[("username", username)],
+            );
+        }
+        Some(by) => {
+            insert_system_post(
+                cx,
+                &channel.id,
+                &by.id,
+                "system_add_to_channel",
+                &format!("{username} added to the channel by {}.", by.username),
+                &[
+                    ("userId", by.id.as_str()),
+                    ("username", by.username.as_str()),
+                    ("addedUserId", user.id.as_str()),
+                    ("addedUsername", username),
+                ],
+            );
+        }
+    }
     Ok(member)
 }
 
@@ -758,12 +951,11 @@ pub fn get_channel_member(
     })
 }
 
-/// `GetChannelMembers`: page through a channel's memberships, ordered by user id.
+/// `GetChannelMembers`: a page of a channel's memberships, ordered by user id.
 pub fn get_channel_members(
     cx: &mut Cx<'_>,
     req: GetChannelMembersRequest,
 ) -> Res<GetChannelMembersResponse> {
-    check_paging(cx, req.page, req.per_page)?;
     let all: Vec<ChannelMember> = cx
         .store
         .channels
@@ -773,7 +965,7 @@ pub fn get_channel_members(
         .cloned()
         .collect();
     Ok(GetChannelMembersResponse {
-        channel_members: paginate(&all, req.page, req.per_page),
+        channel_members: store_page(&all, req.page, req.per_page),
         ..Default::default()
     })
 }
@@ -798,14 +990,12 @@ pub fn get_channel_members_by_ids(
     })
 }
 
-/// `GetChannelMembersForUser`: page through all of a user's channel memberships, ordered
-/// by channel id. As upstream, the team id is ignored (it "was never used in the SQL
-/// query").
+/// `GetChannelMembersForUser`: a page of all of a user's channel memberships, ordered by
+/// channel id. As upstream, the team id is ignored (it "was never used in the SQL query").
 pub fn get_channel_members_for_user(
     cx: &mut Cx<'_>,
     req: GetChannelMembersForUserRequest,
 ) -> Res<GetChannelMembersForUserResponse> {
-    check_paging(cx, req.page, req.per_page)?;
     let all: Vec<ChannelMember> = cx
         .store
         .channels
@@ -815,25 +1005,43 @@ pub fn get_channel_members_for_user(
         .cloned()
         .collect();
     Ok(GetChannelMembersForUserResponse {
-        channel_members: paginate(&all, req.page, req.per_page),
+        channel_members: store_page(&all, req.page, req.per_page),
         ..Default::default()
     })
 }
 
-/// `UpdateChannelMemberRoles`: replace a member's channel roles. `channel_user`,
-/// `channel_admin` and `channel_guest` become scheme flags; other known roles are refused
-/// as not channel-scheme roles, unknown roles as unknown.
+/// `UpdateChannelMemberRoles`: replace a member's channel roles. The membership is looked
+/// up first, then the channel's scheme roles (through its team: a direct/group channel has
+/// none, 404). `channel_user`, `channel_admin` and `channel_guest` become scheme flags;
+/// other built-in roles are refused as not channel-scheme roles, unknown roles as unknown;
+/// guest with user, a change of the guest flag, and neither user nor guest (so
+/// `channel_admin` alone) are refused.
 pub fn update_channel_member_roles(
     cx: &mut Cx<'_>,
     req: UpdateChannelMemberRolesRequest,
 ) -> Res<UpdateChannelMemberRolesResponse> {
     let mut member = get_member(cx, &req.channel_id, &req.user_id)?;
+    let channel = cx.channel(&req.channel_id)?;
+    cx.team(&channel.team_id)?;
     let (guest, user, admin) = scheme_roles(
         cx,
         &req.new_roles,
         "channel",
-        "api.channel.update_channel_member_roles",
+        "api.channel.update_channel_member_roles.scheme_role.app_error",
+        "api.channel.update_channel_member_roles.guest_and_user.app_error",
     )?;
+    if guest != member.scheme_guest {
+        return Err(cx.bad(
+            "api.channel.update_channel_member_roles.changing_guest_role.app_error",
+            "the guest role of a member cannot be changed",
+        ));
+    }
+    if !user && !guest {
+        return Err(cx.bad(
+            "api.channel.update_channel_member_roles.unset_user_scheme.app_error",
+            "a member must keep channel_user (or channel_guest)",
+        ));
+    }
     let roles: Vec<&str> = [
         (guest, "channel_guest"),
         (user, "channel_user"),
@@ -857,57 +1065,19 @@ pub fn update_channel_member_roles(
     })
 }
 
-/// Mattermost's `ChannelMember.IsValid` rules for the notify props it knows.
-fn validate_notify_props(
-    cx: &Cx<'_>,
-    props: &std::collections::HashMap<String, String>,
-) -> Res<()> {
-    let rules: &[(&str, &[&str], &str)] = &[
-        (
-            "mark_unread",
-            &["all", "mention"],
-            "model.channel_member.is_valid.unread_level.app_error",
-        ),
-        (
-            "desktop",
-            &["default", "all", "mention", "none"],
-            "model.channel_member.is_valid.notify_level.app_error",
-        ),
-        (
-            "push",
-            &["default", "all", "mention", "none"],
-            "model.channel_member.is_valid.push_level.app_error",
-        ),
-        (
-            "email",
-            &["default", "true", "false"],
-            "model.channel_member.is_valid.email_value.app_error",
-        ),
-        (
-            "ignore_channel_mentions",
-            &["default", "off", "on"],
-            "model.channel_member.is_valid.ignore_channel_mentions_value.app_error",
-        ),
-    ];
-    for (key, allowed, id) in rules {
-        if let Some(v) = props.get(*key)
-            && !allowed.contains(&v.as_str())
-        {
-            return Err(cx.bad(id, format!("invalid {key} notify prop {v:?}")));
-        }
-    }
-    Ok(())
-}
-
-/// `UpdateChannelMemberNotifications`: merge notify props into a membership (other
-/// props are kept).
+/// `UpdateChannelMemberNotifications`: merge notify props into a membership. Only the keys
+/// upstream's `UpdateChannelMemberNotifyProps` knows are taken (others are dropped), and
+/// their values are stored as given, unvalidated (upstream's store merges the JSON).
 pub fn update_channel_member_notifications(
     cx: &mut Cx<'_>,
     req: UpdateChannelMemberNotificationsRequest,
 ) -> Res<UpdateChannelMemberNotificationsResponse> {
     let mut member = get_member(cx, &req.channel_id, &req.user_id)?;
-    member.notify_props.extend(req.notifications);
-    validate_notify_props(cx, &member.notify_props)?;
+    member.notify_props.extend(
+        req.notifications
+            .into_iter()
+            .filter(|(k, _)| NOTIFY_KEYS.contains(&k.as_str())),
+    );
     member.last_update_at = cx.now;
     cx.store.channels.members.insert(
         (member.channel_id.clone(), member.user_id.clone()),
@@ -920,7 +1090,8 @@ pub fn update_channel_member_notifications(
 }
 
 /// `PatchChannelMembersNotifications`: merge the same notify props into many memberships
-/// at once (at most 200); all must exist, else nothing changes.
+/// at once (at most 200), values unvalidated. (Reference choice, upstream's store not read:
+/// every membership must exist, else 404 and nothing changes.)
 pub fn patch_channel_members_notifications(
     cx: &mut Cx<'_>,
     req: PatchChannelMembersNotificationsRequest,
@@ -931,7 +1102,6 @@ pub fn patch_channel_members_notifications(
             "at most 200 memberships can be patched at once",
         ));
     }
-    validate_notify_props(cx, &req.notify_props)?;
     let mut updated = Vec::new();
     for id in &req.members {
         let mut member = get_member(cx, &id.channel_id, &id.user_id)?;
@@ -948,9 +1118,9 @@ pub fn patch_channel_members_notifications(
     Ok(PatchChannelMembersNotificationsResponse::default())
 }
 
-/// `DeleteChannelMember`: the user leaves the channel (the membership is removed). Not
-/// allowed for direct/group channels, for the last member of a private channel, or for
-/// town-square (guests excepted), checked in upstream's order.
+/// `DeleteChannelMember` (upstream's `LeaveChannel`): the user leaves the channel (the
+/// membership is removed) and a "left the channel" post is written. Refused, in upstream's
+/// order, for direct/group channels, for town-square (guests excepted) and for non-members.
 pub fn delete_channel_member(
     cx: &mut Cx<'_>,
     req: DeleteChannelMemberRequest,
@@ -961,21 +1131,6 @@ pub fn delete_channel_member(
         return Err(cx.bad(
             "api.channel.leave.direct.app_error",
             "direct and group channels cannot be left",
-        ));
-    }
-    if channel.r#type == PRIVATE
-        && cx
-            .store
-            .channels
-            .members
-            .keys()
-            .filter(|(c, _)| *c == channel.id)
-            .count()
-            == 1
-    {
-        return Err(cx.bad(
-            "api.channel.leave.last_member.app_error",
-            "the last member cannot leave a private channel",
         ));
     }
     if channel.name == "town-square" && !is_guest(&user) {
@@ -989,23 +1144,49 @@ pub fn delete_channel_member(
         return Err(member_missing(cx, &channel.id, &user.id));
     }
     cx.store.channels.members.remove(&key);
+    if channel.name != "town-square" || leave_join_messages(cx) {
+        let username = user.username.as_str();
+        insert_system_post(
+            cx,
+            &channel.id,
+            &user.id,
+            "system_leave_channel",
+            &format!("{username} left the channel."),
+            &[("username", username)],
+        );
+    }
     Ok(DeleteChannelMemberResponse::default())
 }
 
 // ---- sidebar categories ----
 
-const SIDEBAR_DEFAULTS: &[(&str, &str)] = &[
-    ("favorites", "Favorites"),
-    ("channels", "Channels"),
-    ("direct_messages", "Direct Messages"),
+/// The default categories: (type, display name, sorting: 0 default, 2 recent).
+const SIDEBAR_DEFAULTS: &[(&str, &str, i32)] = &[
+    ("favorites", "Favorites", 0),
+    ("channels", "Channels", 0),
+    ("direct_messages", "Direct Messages", 2),
 ];
 
-/// The (user, team) sidebar, created with the default categories on first use; the user
-/// and the team must exist.
-fn sidebar_key(cx: &mut Cx<'_>, user_id: &str, team_id: &str) -> Res<(String, String)> {
-    let user = cx.user(user_id)?;
-    let team = cx.team(team_id)?;
-    let key = (user.id.clone(), team.id.clone());
+/// The (user, team) sidebar of an active member of a live team, created with the default
+/// categories on first use (upstream creates them when the user joins the team); `None`
+/// for anyone else.
+fn sidebar_key(cx: &mut Cx<'_>, user_id: &str, team_id: &str) -> Option<(String, String)> {
+    let member = cx
+        .store
+        .teams
+        .members
+        .get(&(team_id.to_string(), user_id.to_string()))
+        .is_some_and(|m| m.delete_at == 0);
+    let live = cx
+        .store
+        .teams
+        .teams
+        .get(team_id)
+        .is_some_and(|t| t.delete_at == 0);
+    if !member || !live {
+        return None;
+    }
+    let key = (user_id.to_string(), team_id.to_string());
     cx.store
         .channels
         .sidebar
@@ -1013,22 +1194,23 @@ fn sidebar_key(cx: &mut Cx<'_>, user_id: &str, team_id: &str) -> Res<(String, St
         .or_insert_with(|| {
             SIDEBAR_DEFAULTS
                 .iter()
-                .map(|(kind, display)| SidebarCategoryWithChannels {
-                    id: format!("{kind}_{}_{}", user.id, team.id),
-                    user_id: user.id.clone(),
-                    team_id: team.id.clone(),
+                .map(|(kind, display, sorting)| SidebarCategoryWithChannels {
+                    id: format!("{kind}_{user_id}_{team_id}"),
+                    user_id: user_id.to_string(),
+                    team_id: team_id.to_string(),
                     display_name: display.to_string(),
                     r#type: kind.to_string(),
+                    sorting: *sorting,
                     ..Default::default()
                 })
                 .collect()
         });
-    Ok(key)
+    Some(key)
 }
 
 /// The categories as the user sees them: the `channels` and `direct_messages` categories
-/// also hold the user's unarchived channels of the team (resp. direct/group channels)
-/// that no category lists, sorted by display name.
+/// also hold, BEFORE their own, the user's unarchived channels of the team (resp.
+/// direct/group channels) that no category lists, sorted by display name.
 fn sidebar_view(cx: &Cx<'_>, key: &(String, String)) -> Vec<SidebarCategoryWithChannels> {
     let store = &*cx.store;
     let mut categories = store.channels.sidebar.get(key).cloned().unwrap_or_default();
@@ -1052,25 +1234,15 @@ fn sidebar_view(cx: &Cx<'_>, key: &(String, String)) -> Vec<SidebarCategoryWithC
             "direct_messages" => true,
             _ => continue,
         };
-        category.channel_ids.extend(
-            unlisted
-                .iter()
-                .filter(|c| matches!(c.r#type, DIRECT | GROUP) == direct)
-                .map(|c| c.id.clone()),
-        );
+        let mut ids: Vec<String> = unlisted
+            .iter()
+            .filter(|c| matches!(c.r#type, DIRECT | GROUP) == direct)
+            .map(|c| c.id.clone())
+            .collect();
+        ids.append(&mut category.channel_ids);
+        category.channel_ids = ids;
     }
     categories
-}
-
-/// Removes `channel_ids` from every category of the sidebar except `except`.
-fn take_channels(
-    categories: &mut [SidebarCategoryWithChannels],
-    channel_ids: &[String],
-    except: &str,
-) {
-    for category in categories.iter_mut().filter(|c| c.id != except) {
-        category.channel_ids.retain(|id| !channel_ids.contains(id));
-    }
 }
 
 fn dedup_ids(ids: Vec<String>) -> Vec<String> {
@@ -1080,49 +1252,67 @@ fn dedup_ids(ids: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// `CreateChannelSidebarCategory`: create a custom category at the top of the user's
-/// sidebar; channels it lists leave their previous category.
+fn categories_error(cx: &Cx<'_>, status: i32, what: String) -> AppError {
+    cx.err(status, "app.channel.sidebar_categories.app_error", what)
+}
+
+/// `CreateChannelSidebarCategory`: a custom category, placed right after favorites (first
+/// when favorites is not first). Its display name, sorting and muted flag are stored as
+/// given (`collapsed` is not); the channels it lists leave their previous category. A user
+/// without categories in the team (not an active member) is 404.
 pub fn create_channel_sidebar_category(
     cx: &mut Cx<'_>,
     req: CreateChannelSidebarCategoryRequest,
 ) -> Res<CreateChannelSidebarCategoryResponse> {
+    // Upstream dereferences a missing category (departure: a guard).
     let Some(new) = req.new_category else {
         return Err(cx.required("new_category"));
     };
-    if new.display_name.trim().is_empty() {
-        return Err(cx.bad(
-            "model.sidebar_category.is_valid.display_name.app_error",
-            "a category needs a display name",
+    let Some(key) = sidebar_key(cx, &req.user_id, &req.team_id) else {
+        return Err(categories_error(
+            cx,
+            404,
+            format!(
+                "user {:?} has no sidebar categories in team {:?}",
+                req.user_id, req.team_id
+            ),
         ));
-    }
-    let key = sidebar_key(cx, &req.user_id, &req.team_id)?;
+    };
     let category = SidebarCategoryWithChannels {
         id: new_id(),
         user_id: key.0.clone(),
         team_id: key.1.clone(),
-        display_name: new.display_name.trim().to_string(),
+        display_name: new.display_name,
         r#type: "custom".to_string(),
         sorting: new.sorting,
         muted: new.muted,
-        collapsed: new.collapsed,
+        collapsed: false,
         channel_ids: dedup_ids(new.channel_ids),
     };
     let categories = cx.store.channels.sidebar.entry(key).or_default();
-    take_channels(categories, &category.channel_ids, &category.id);
-    categories.insert(0, category.clone());
+    for other in categories.iter_mut() {
+        other
+            .channel_ids
+            .retain(|id| !category.channel_ids.contains(id));
+    }
+    let at = usize::from(categories.first().is_some_and(|c| c.r#type == "favorites"));
+    categories.insert(at, category.clone());
     Ok(CreateChannelSidebarCategoryResponse {
         category: Some(category),
         ..Default::default()
     })
 }
 
-/// `GetChannelSidebarCategories`: the user's ordered sidebar categories in a team.
+/// `GetChannelSidebarCategories`: the user's ordered sidebar categories in a team (none
+/// when the user is not an active member of the live team).
 pub fn get_channel_sidebar_categories(
     cx: &mut Cx<'_>,
     req: GetChannelSidebarCategoriesRequest,
 ) -> Res<GetChannelSidebarCategoriesResponse> {
-    let key = sidebar_key(cx, &req.user_id, &req.team_id)?;
-    let categories = sidebar_view(cx, &key);
+    let categories = match sidebar_key(cx, &req.user_id, &req.team_id) {
+        Some(key) => sidebar_view(cx, &key),
+        None => Vec::new(),
+    };
     let order = categories.iter().map(|c| c.id.clone()).collect();
     Ok(GetChannelSidebarCategoriesResponse {
         categories: Some(OrderedSidebarCategories { categories, order }),
@@ -1130,48 +1320,45 @@ pub fn get_channel_sidebar_categories(
     })
 }
 
-/// `UpdateChannelSidebarCategories`: update existing categories (display name of custom
-/// ones, sorting, muted, collapsed, channels); channels a category now lists leave
-/// their previous category. Unknown category ids are 404 and change nothing.
+/// `UpdateChannelSidebarCategories`: update existing categories of the user in the team.
+/// The type, owner and position are the stored ones; the display name changes for custom
+/// categories only; sorting and collapsed come from the request, muted too except for the
+/// direct_messages category; the given channels replace the category's own (a
+/// direct_messages category stores none), and are NOT taken out of categories the request
+/// does not name. An unknown category id is a store error: 500, nothing changed.
 pub fn update_channel_sidebar_categories(
     cx: &mut Cx<'_>,
     req: UpdateChannelSidebarCategoriesRequest,
 ) -> Res<UpdateChannelSidebarCategoriesResponse> {
-    let key = sidebar_key(cx, &req.user_id, &req.team_id)?;
-    let current = cx
-        .store
-        .channels
-        .sidebar
-        .get(&key)
-        .cloned()
+    let key = sidebar_key(cx, &req.user_id, &req.team_id);
+    let current = key
+        .as_ref()
+        .and_then(|k| cx.store.channels.sidebar.get(k).cloned())
         .unwrap_or_default();
     for update in &req.categories {
         if !current.iter().any(|c| c.id == update.id) {
-            return Err(cx.err(
-                404,
-                "app.channel.sidebar_categories.app_error",
+            return Err(categories_error(
+                cx,
+                500,
                 format!("sidebar category {:?} not found", update.id),
             ));
         }
-        if update.r#type == "custom" && update.display_name.trim().is_empty() {
-            return Err(cx.bad(
-                "model.sidebar_category.is_valid.display_name.app_error",
-                "a category needs a display name",
-            ));
-        }
     }
+    let Some(key) = key else {
+        return Ok(UpdateChannelSidebarCategoriesResponse::default());
+    };
     let categories = cx.store.channels.sidebar.entry(key.clone()).or_default();
     for update in &req.categories {
-        let channel_ids = dedup_ids(update.channel_ids.clone());
-        take_channels(categories, &channel_ids, &update.id);
         if let Some(c) = categories.iter_mut().find(|c| c.id == update.id) {
             if c.r#type == "custom" {
-                c.display_name = update.display_name.trim().to_string();
+                c.display_name = update.display_name.clone();
             }
             c.sorting = update.sorting;
-            c.muted = update.muted;
             c.collapsed = update.collapsed;
-            c.channel_ids = channel_ids;
+            if c.r#type != "direct_messages" {
+                c.muted = update.muted;
+                c.channel_ids = dedup_ids(update.channel_ids.clone());
+            }
         }
     }
     let view = sidebar_view(cx, &key);

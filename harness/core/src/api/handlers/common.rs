@@ -215,16 +215,17 @@ pub fn valid_email(email: &str) -> bool {
     }
 }
 
-/// Channel and team URL names: 1-64 of `a-z0-9-_` (teams also need a leading letter and
-/// at least 2 characters; see [`valid_team_name`]).
+/// Mattermost's channel name rule (`model.IsValidChannelIdentifier`: `^[a-z0-9]+([a-z\-_0-9]+|(__)?)[a-z0-9]*$`,
+/// at least 1 character), with the 64-character limit of the name column.
 pub fn valid_channel_name(name: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && !name.starts_with('-')
+        && name.starts_with(alnum)
+        && name.chars().all(|c| alnum(c) || c == '-' || c == '_')
 }
 
+/// Upstream's reserved team names (`model.reservedName`); a name that STARTS with one of
+/// them (case-insensitively) is reserved (`model.IsReservedTeamName`).
 const RESERVED_TEAM_NAMES: &[&str] = &[
     "admin",
     "api",
@@ -245,14 +246,31 @@ const RESERVED_TEAM_NAMES: &[&str] = &[
     "playbooks",
 ];
 
-/// Team URL names: 2-64 of `a-z0-9-`, starting with a letter, not reserved.
+/// `model.IsReservedTeamName`: the lower-cased name begins with a reserved word.
+pub fn is_reserved_team_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    RESERVED_TEAM_NAMES.iter().any(|r| lower.starts_with(r))
+}
+
+/// `model.IsValidTeamName` (reserved names aside): `^[a-z0-9]+([a-z\-0-9]+|(__)?)[a-z0-9]+$`,
+/// so 2 or more characters of `a-z0-9-` beginning and ending with a letter or digit, or two
+/// alphanumeric runs joined by `__`.
 pub fn valid_team_name(name: &str) -> bool {
-    (2..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !RESERVED_TEAM_NAMES.contains(&name)
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let b = name.as_bytes();
+    if b.len() < 2 || !name.starts_with(alnum) || !name.ends_with(alnum) {
+        return false;
+    }
+    if name.chars().all(|c| alnum(c) || c == '-') {
+        return true;
+    }
+    // The `__` form: alphanumeric, `__`, alphanumeric.
+    match name.split_once("__") {
+        Some((a, z)) => {
+            !a.is_empty() && !z.is_empty() && a.chars().all(alnum) && z.chars().all(alnum)
+        }
+        None => false,
+    }
 }
 
 /// Page `page` (0-based) of `per_page` items; `per_page <= 0` means 60, as the REST API
@@ -264,14 +282,18 @@ pub fn paginate<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec<T> {
 }
 
 /// Parses the roles of a team or channel member (`scope` = `team` or `channel`) into the
-/// scheme flags `(guest, user, admin)`. A built-in role of another scope is refused with
-/// `<id_prefix>.scheme_role.app_error`, an unknown role with `app.role.get_by_name.app_error`,
-/// and guest together with user with `<id_prefix>.guest_and_user.app_error` (all 400).
+/// scheme flags `(guest, user, admin)`, role by role as upstream's `UpdateTeamMemberRoles` /
+/// `updateChannelMemberRolesInternal` do: an unknown role is refused with
+/// `app.role.get_by_name.app_error`, a scheme-managed role of another scope with
+/// `scheme_role_id`, and guest together with user with `guest_and_user_id` (all 400).
+/// (Every built-in role of the reference server is scheme-managed, so there are no explicit
+/// roles.)
 pub fn scheme_roles(
     cx: &Cx<'_>,
     roles: &str,
     scope: &str,
-    id_prefix: &str,
+    scheme_role_id: &str,
+    guest_and_user_id: &str,
 ) -> Res<(bool, bool, bool)> {
     let (mut guest, mut user, mut admin) = (false, false, false);
     for role in roles.split_whitespace() {
@@ -281,7 +303,7 @@ pub fn scheme_roles(
             Some("admin") => admin = true,
             _ if ROLE_PERMISSIONS.iter().any(|(name, _)| *name == role) => {
                 return Err(cx.bad(
-                    &format!("{id_prefix}.scheme_role.app_error"),
+                    scheme_role_id,
                     format!("{role:?} is not a {scope} scheme role"),
                 ));
             }
@@ -295,7 +317,7 @@ pub fn scheme_roles(
     }
     if guest && user {
         return Err(cx.bad(
-            &format!("{id_prefix}.guest_and_user.app_error"),
+            guest_and_user_id,
             format!("a member cannot be both {scope}_guest and {scope}_user"),
         ));
     }
@@ -459,7 +481,17 @@ mod tests {
         assert!(!valid_email("a@b"));
         assert!(!valid_email("ab.co"));
         assert!(valid_team_name("core-team"));
-        assert!(!valid_team_name("api"));
+        assert!(valid_team_name("1a"));
+        assert!(valid_team_name("ab__cd"));
+        assert!(!valid_team_name("a"));
+        assert!(!valid_team_name("ab-"));
+        assert!(!valid_team_name("Bad Name"));
+        assert!(is_reserved_team_name("api"));
+        assert!(is_reserved_team_name("APIstuff"));
+        assert!(!is_reserved_team_name("myapi"));
+        assert!(valid_channel_name("a"));
+        assert!(valid_channel_name("a-"));
+        assert!(!valid_channel_name("_a"));
         assert!(valid_channel_name("town-square"));
         assert!(!valid_channel_name("Town"));
         assert_eq!(paginate(&[1, 2, 3, 4, 5], 1, 2), vec![3, 4]);
@@ -476,23 +508,20 @@ mod tests {
             rpc: "test",
             effect: None,
         };
-        let p = "api.x";
+        let (p, g) = ("api.x.scheme_role", "api.x.guest_and_user");
         assert_eq!(
-            scheme_roles(&cx, "channel_user channel_admin", "channel", p).unwrap(),
+            scheme_roles(&cx, "channel_user channel_admin", "channel", p, g).unwrap(),
             (false, true, true)
         );
         let id = |r: Res<(bool, bool, bool)>| r.unwrap_err().id;
+        assert_eq!(id(scheme_roles(&cx, "team_admin", "channel", p, g)), p);
         assert_eq!(
-            id(scheme_roles(&cx, "team_admin", "channel", p)),
-            "api.x.scheme_role.app_error"
-        );
-        assert_eq!(
-            id(scheme_roles(&cx, "nosuch", "team", p)),
+            id(scheme_roles(&cx, "nosuch", "team", p, g)),
             "app.role.get_by_name.app_error"
         );
         assert_eq!(
-            id(scheme_roles(&cx, "team_guest team_user", "team", p)),
-            "api.x.guest_and_user.app_error"
+            id(scheme_roles(&cx, "team_guest team_user", "team", p, g)),
+            g
         );
     }
 

@@ -1,18 +1,23 @@
 //! Team rpcs of the reference PluginAPI server.
 //!
-//! Semantics follow Mattermost's app layer:
-//! * `CreateTeam` also creates the default channels `town-square` and `off-topic`, and
-//!   joining a team (`CreateTeamMember*`) joins the user to them, as upstream does.
+//! Semantics follow Mattermost's app layer and store (SPEC §24.3):
+//! * `CreateTeam` validates as `Team.IsValid` after `PreSave` (which syncs the type with
+//!   `allow_open_invite`: a team without open invites is invite-only) and also creates the
+//!   default channels `town-square` and `off-topic`; joining a team (`CreateTeamMember*`)
+//!   joins the user to them, with the "joined the team" / "joined the channel" system posts.
 //! * `DeleteTeam` is a soft delete (`delete_at` set); the team stays readable by id and
-//!   name but leaves listings.
-//! * `DeleteTeamMember` is a soft delete too: the membership keeps its row with
-//!   `delete_at` set and no roles (still readable with `GetTeamMember`, left out of
-//!   listings), and the user leaves the team's channels; joining again revives it.
-//! * Team icons are stored as given; only PNG, JPEG and GIF data is accepted.
+//!   name, and stays in `GetTeams` and `SearchTeams` (upstream's store does not filter it).
+//! * `DeleteTeamMember` is a soft delete too: the membership keeps its row and scheme
+//!   flags with `delete_at` set (still readable with `GetTeamMember` and listed by
+//!   `GetTeamMembersForUser`), the user leaves the team's channels and a "left/removed from
+//!   the team" post is written in town-square; joining again revives it.
+//! * Team icons are stored as given (upstream re-encodes them as PNG); only PNG, JPEG and
+//!   GIF data is accepted. Removing an icon keeps the file, as upstream.
 
 use std::collections::BTreeMap;
 
-use super::channels::join_default_channels;
+use super::channels::{clear_sidebar, join_default_channels, leave_join_messages, store_page};
+use super::posts::insert_system_post;
 use super::prelude::*;
 
 /// Teams and memberships. Other domains read them (see `Cx::team`).
@@ -37,13 +42,20 @@ fn member_missing(cx: &Cx<'_>, team_id: &str, user_id: &str) -> AppError {
     )
 }
 
-/// Mattermost's `Team.IsValid` for the fields a plugin controls.
+/// `model.IsValidEmail`: lower-case, one `@`, a plausible address.
+fn valid_team_email(email: &str) -> bool {
+    email == email.to_lowercase() && valid_email(email)
+}
+
+/// `Team.IsValid` for the fields a plugin controls, in upstream's order (run after
+/// `PreSave`/`PreUpdate`, so the ids, times and invite id are set). Lengths are in bytes
+/// except the display name's, as upstream.
 fn validate_team(cx: &Cx<'_>, team: &Team) -> Res<()> {
-    if team.email.len() > 128 || (!team.email.is_empty() && !valid_email(&team.email)) {
+    if team.email.len() > 128 || (!team.email.is_empty() && !valid_team_email(&team.email)) {
         return Err(cx.bad("model.team.is_valid.email.app_error", "invalid team email"));
     }
-    let display = team.display_name.trim();
-    if display.is_empty() || display.chars().count() > 64 {
+    let display = team.display_name.chars().count();
+    if display == 0 || display > 64 {
         return Err(cx.bad(
             "model.team.is_valid.name.app_error",
             "display_name must be 1 to 64 characters",
@@ -52,42 +64,60 @@ fn validate_team(cx: &Cx<'_>, team: &Team) -> Res<()> {
     if team.name.len() > 64 {
         return Err(cx.bad("model.team.is_valid.url.app_error", "name is too long"));
     }
-    if !valid_team_name(&team.name) {
-        // A well-formed name that is still refused is a reserved one.
-        let well_formed = team.name.len() >= 2
-            && team.name.starts_with(|c: char| c.is_ascii_lowercase())
-            && team
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        let id = if well_formed {
-            "model.team.is_valid.reserved.app_error"
-        } else {
-            "model.team.is_valid.characters.app_error"
-        };
-        return Err(cx.bad(id, format!("invalid team name {:?}", team.name)));
-    }
-    if team.r#type != TEAM_TYPE_OPEN && team.r#type != TEAM_TYPE_INVITE {
-        return Err(cx.bad("model.team.is_valid.type.app_error", "invalid team type"));
-    }
-    if team.company_name.chars().count() > 64 {
-        return Err(cx.bad(
-            "model.team.is_valid.company.app_error",
-            "company_name is too long",
-        ));
-    }
-    if team.description.chars().count() > 255 {
+    if team.description.len() > 255 {
         return Err(cx.bad(
             "model.team.is_valid.description.app_error",
             "description is too long",
         ));
     }
+    if is_reserved_team_name(&team.name) {
+        return Err(cx.bad(
+            "model.team.is_valid.reserved.app_error",
+            format!("team name {:?} begins with a reserved word", team.name),
+        ));
+    }
+    if !valid_team_name(&team.name) {
+        return Err(cx.bad(
+            "model.team.is_valid.characters.app_error",
+            format!("invalid team name {:?}", team.name),
+        ));
+    }
+    if team.r#type != TEAM_TYPE_OPEN && team.r#type != TEAM_TYPE_INVITE {
+        return Err(cx.bad("model.team.is_valid.type.app_error", "invalid team type"));
+    }
+    if team.company_name.len() > 64 {
+        return Err(cx.bad(
+            "model.team.is_valid.company.app_error",
+            "company_name is too long",
+        ));
+    }
+    if team.allowed_domains.len() > 500 {
+        return Err(cx.bad(
+            "model.team.is_valid.domains.app_error",
+            "allowed_domains is too long",
+        ));
+    }
     Ok(())
 }
 
-/// Teams not deleted, sorted by display name, then name, then id.
-fn live_sorted(teams: impl Iterator<Item = Team>) -> Vec<Team> {
-    let mut out: Vec<Team> = teams.filter(|t| t.delete_at == 0).collect();
+/// `Team.syncTypeAndAllowOpenInvite` (run by `PreSave` and `PreUpdate`): an invite-only
+/// team has no open invite, and the type follows the open-invite flag, so a team without
+/// `allow_open_invite` is invite-only whatever type was asked.
+fn sync_type(team: &mut Team) {
+    if team.r#type == TEAM_TYPE_INVITE {
+        team.allow_open_invite = false;
+    }
+    team.r#type = if team.allow_open_invite {
+        TEAM_TYPE_OPEN
+    } else {
+        TEAM_TYPE_INVITE
+    };
+}
+
+/// Teams sorted by display name (case-insensitive), then name, then id; deleted ones
+/// included, as upstream's store does not filter them.
+fn sorted(teams: impl Iterator<Item = Team>) -> Vec<Team> {
+    let mut out: Vec<Team> = teams.collect();
     out.sort_by(|a, b| {
         (a.display_name.to_lowercase(), &a.name, &a.id).cmp(&(
             b.display_name.to_lowercase(),
@@ -98,7 +128,8 @@ fn live_sorted(teams: impl Iterator<Item = Team>) -> Vec<Team> {
     out
 }
 
-/// The membership's roles string from its scheme flags (explicit roles first).
+/// The membership's roles string from its scheme flags (explicit roles first), as the
+/// store computes it on every read.
 fn team_roles(explicit: &[String], guest: bool, user: bool, admin: bool) -> String {
     let mut roles: Vec<String> = explicit.to_vec();
     if guest {
@@ -113,44 +144,94 @@ fn team_roles(explicit: &[String], guest: bool, user: bool, admin: bool) -> Stri
     roles.join(" ")
 }
 
-/// `AddUserToTeam`: the team and user must exist; an existing membership is returned as
-/// is, a removed one is revived. The user joins the team's default channels.
+/// Whether a user's email domain is one of the team's allowed domains (bots always are).
+fn email_allowed(team: &Team, user: &User) -> bool {
+    let allowed: Vec<String> = team
+        .allowed_domains
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_start_matches('@').to_lowercase())
+        .collect();
+    if allowed.is_empty() || user.is_bot {
+        return true;
+    }
+    let domain = user
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_lowercase())
+        .unwrap_or_default();
+    allowed.contains(&domain)
+}
+
+/// `AddUserToTeam` + `JoinUserToTeam`: the team (first) and the user must exist; an active
+/// membership is returned unchanged, a removed one is revived, within
+/// `TeamSettings.MaxUsersPerTeam`. A new member is `team_admin` too when the team's email
+/// is the user's. Non-guests join the team's default channels.
 fn add_user_to_team(cx: &mut Cx<'_>, team_id: &str, user_id: &str) -> Res<TeamMember> {
     let team = cx.team(team_id)?;
     let user = cx.user(user_id)?;
+    if !email_allowed(&team, &user) {
+        return Err(cx.bad(
+            "api.team.join_user_to_team.allowed_domains.app_error",
+            format!(
+                "the email of user {:?} is not in the team's allowed domains",
+                user.id
+            ),
+        ));
+    }
     let key = (team.id.clone(), user.id.clone());
-    if let Some(m) = cx.store.teams.members.get(&key)
+    let existing = cx.store.teams.members.get(&key).cloned();
+    if let Some(m) = &existing
         && m.delete_at == 0
     {
         return Ok(m.clone());
     }
-    let guest = user.roles.split_whitespace().any(|r| r == "system_guest");
-    let create_at = cx
+    let max = cx
+        .store
+        .config
+        .setting("TeamSettings.MaxUsersPerTeam")
+        .as_i64()
+        .unwrap_or(50);
+    let active = cx
         .store
         .teams
         .members
-        .get(&key)
-        .map(|m| m.create_at)
-        .unwrap_or(cx.now);
+        .values()
+        .filter(|m| m.team_id == team.id && m.delete_at == 0)
+        .count() as i64;
+    if active >= max {
+        let id = if existing.is_some() {
+            "app.team.join_user_to_team.max_accounts.app_error"
+        } else {
+            "app.team.join_user_to_team.save_member.max_accounts.app_error"
+        };
+        return Err(cx.bad(
+            id,
+            format!("the team has reached its limit of {max} members"),
+        ));
+    }
+    let guest = user.roles.split_whitespace().any(|r| r == "system_guest");
+    let admin = !team.email.is_empty() && team.email == user.email;
     let member = TeamMember {
         team_id: team.id.clone(),
         user_id: user.id.clone(),
-        roles: team_roles(&[], guest, !guest, false),
+        roles: team_roles(&[], guest, !guest, admin),
         delete_at: 0,
         scheme_guest: guest,
         scheme_user: !guest,
-        scheme_admin: false,
-        create_at,
+        scheme_admin: admin,
+        create_at: cx.now,
     };
     cx.store.teams.members.insert(key, member.clone());
     if !guest {
-        join_default_channels(cx, &team.id, &user);
+        join_default_channels(cx, &team.id, &user, admin);
     }
     Ok(member)
 }
 
-/// `CreateTeam`: create a team.
+/// `CreateTeam`: create a team (and its default channels). Nobody becomes a member.
 pub fn create_team(cx: &mut Cx<'_>, req: CreateTeamRequest) -> Res<CreateTeamResponse> {
+    // Upstream passes a missing team on as nil and dereferences it (departure: a guard).
     let Some(mut team) = req.team else {
         return Err(cx.required("team"));
     };
@@ -160,24 +241,18 @@ pub fn create_team(cx: &mut Cx<'_>, req: CreateTeamRequest) -> Res<CreateTeamRes
             "a new team must not have an id",
         ));
     }
-    if team.r#type == 0 {
-        team.r#type = TEAM_TYPE_OPEN;
-    }
-    team.display_name = team.display_name.trim().to_string();
-    team.email = team.email.to_lowercase();
+    // The teams service discards a given invite id; PreSave makes a new one.
+    team.id = new_id();
+    team.create_at = cx.now;
+    team.update_at = cx.now;
+    team.invite_id = new_id();
+    sync_type(&mut team);
     validate_team(cx, &team)?;
     if cx.store.teams.teams.values().any(|t| t.name == team.name) {
         return Err(cx.bad(
             "app.team.save.existing.app_error",
             format!("a team named {:?} already exists", team.name),
         ));
-    }
-    team.id = new_id();
-    team.create_at = cx.now;
-    team.update_at = cx.now;
-    team.delete_at = 0;
-    if team.invite_id.is_empty() {
-        team.invite_id = new_id();
     }
     cx.store.teams.teams.insert(team.id.clone(), team.clone());
     super::channels::create_default_channels(cx, &team.id);
@@ -187,26 +262,25 @@ pub fn create_team(cx: &mut Cx<'_>, req: CreateTeamRequest) -> Res<CreateTeamRes
     })
 }
 
-/// `DeleteTeam`: delete a team by id (soft: `delete_at` is set).
+/// `DeleteTeam`: soft-delete a team (`delete_at` set, again on a second call). Channels
+/// and memberships are not touched.
 pub fn delete_team(cx: &mut Cx<'_>, req: DeleteTeamRequest) -> Res<DeleteTeamResponse> {
     let mut team = cx.team(&req.team_id)?;
-    if team.delete_at == 0 {
-        team.delete_at = cx.now;
-    }
+    team.delete_at = cx.now;
     team.update_at = cx.now;
     cx.store.teams.teams.insert(team.id.clone(), team);
     Ok(DeleteTeamResponse::default())
 }
 
-/// `GetTeams`: list all teams (not deleted), sorted by display name.
+/// `GetTeams`: every team, deleted ones included, sorted by display name.
 pub fn get_teams(cx: &mut Cx<'_>, _req: GetTeamsRequest) -> Res<GetTeamsResponse> {
     Ok(GetTeamsResponse {
-        teams: live_sorted(cx.store.teams.teams.values().cloned()),
+        teams: sorted(cx.store.teams.teams.values().cloned()),
         ..Default::default()
     })
 }
 
-/// `GetTeam`: fetch a team by id.
+/// `GetTeam`: fetch a team by id (a deleted one too).
 pub fn get_team(cx: &mut Cx<'_>, req: GetTeamRequest) -> Res<GetTeamResponse> {
     Ok(GetTeamResponse {
         team: Some(cx.team(&req.team_id)?),
@@ -214,7 +288,7 @@ pub fn get_team(cx: &mut Cx<'_>, req: GetTeamRequest) -> Res<GetTeamResponse> {
     })
 }
 
-/// `GetTeamByName`: fetch a team by URL name.
+/// `GetTeamByName`: fetch a team by URL name (a deleted one too).
 pub fn get_team_by_name(cx: &mut Cx<'_>, req: GetTeamByNameRequest) -> Res<GetTeamByNameResponse> {
     let team = cx
         .store
@@ -236,83 +310,69 @@ pub fn get_team_by_name(cx: &mut Cx<'_>, req: GetTeamByNameRequest) -> Res<GetTe
     })
 }
 
-/// `GetTeamsUnreadForUser`: unread/mention counts per team for a user.
-///
-/// A channel's unread messages are its live posts by other users created after the
-/// member's `last_viewed_at`; mentions are the member's `mention_count`. Direct and group
-/// channels (no team) are not counted, as upstream. An unknown user has no teams.
+/// `GetTeamsUnreadForUser`: unread/mention counts per team, from the user's CHANNEL
+/// memberships (upstream's `GetChannelUnreadsForAllTeams`): one entry per team that has an
+/// unarchived channel the user is a member of (team deletion and team membership are not
+/// consulted; direct/group channels have no team and are left out). Messages are the
+/// channel's totals minus the member's counts, skipped when the member's `mark_unread` is
+/// `mention`. An unknown user has no entries. Entries are sorted by team id (upstream's
+/// order is a map's).
 pub fn get_teams_unread_for_user(
     cx: &mut Cx<'_>,
     req: GetTeamsUnreadForUserRequest,
 ) -> Res<GetTeamsUnreadForUserResponse> {
     let store = &*cx.store;
-    let mut team_unreads = Vec::new();
-    for ((team_id, user_id), tm) in &store.teams.members {
-        if *user_id != req.user_id || tm.delete_at != 0 {
+    let mut per_team: BTreeMap<String, TeamUnread> = BTreeMap::new();
+    for ((channel_id, member_user), cm) in &store.channels.members {
+        if *member_user != req.user_id {
             continue;
         }
-        if store
-            .teams
-            .teams
-            .get(team_id)
-            .is_none_or(|t| t.delete_at != 0)
-        {
+        let Some(channel) = store.channels.channels.get(channel_id) else {
             continue;
-        }
-        let mut unread = TeamUnread {
-            team_id: team_id.clone(),
-            ..Default::default()
         };
-        for ((channel_id, member_user), cm) in &store.channels.members {
-            if member_user != user_id {
-                continue;
-            }
-            let Some(channel) = store.channels.channels.get(channel_id) else {
-                continue;
-            };
-            if channel.team_id != *team_id || channel.delete_at != 0 {
-                continue;
-            }
-            for post in store.posts.posts.values() {
-                if post.channel_id == *channel_id
-                    && post.delete_at == 0
-                    && post.user_id != *user_id
-                    && post.create_at > cm.last_viewed_at
-                {
-                    unread.msg_count += 1;
-                    if post.root_id.is_empty() {
-                        unread.msg_count_root += 1;
-                    }
-                }
-            }
-            unread.mention_count += cm.mention_count;
-            unread.mention_count_root += cm.mention_count_root;
+        if channel.delete_at != 0 || channel.team_id.is_empty() {
+            continue;
         }
-        team_unreads.push(unread);
+        let unread = per_team
+            .entry(channel.team_id.clone())
+            .or_insert_with(|| TeamUnread {
+                team_id: channel.team_id.clone(),
+                ..Default::default()
+            });
+        if cm.notify_props.get("mark_unread").map(String::as_str) != Some("mention") {
+            unread.msg_count += channel.total_msg_count - cm.msg_count;
+            unread.msg_count_root += channel.total_msg_count_root - cm.msg_count_root;
+        }
+        unread.mention_count += cm.mention_count;
+        unread.mention_count_root += cm.mention_count_root;
     }
     Ok(GetTeamsUnreadForUserResponse {
-        team_unreads,
+        team_unreads: per_team.into_values().collect(),
         ..Default::default()
     })
 }
 
-/// `UpdateTeam`: update a team record. As upstream's `UpdateTeam`, only the display
-/// name, description, open-invite flag, company name, allowed domains, icon time and
-/// group constraint change; the name, type and email are kept.
+/// `UpdateTeam`: as upstream's teams service, only the display name, description,
+/// open-invite flag, company name, allowed domains, icon time and group constraint are
+/// taken from the request (name, type, email, invite id are kept), then the type is synced
+/// with the open-invite flag and the team validated.
 pub fn update_team(cx: &mut Cx<'_>, req: UpdateTeamRequest) -> Res<UpdateTeamResponse> {
+    // Upstream dereferences a missing team (departure: a guard).
     let Some(new) = req.team else {
         return Err(cx.required("team"));
     };
     let mut team = cx.team(&new.id)?;
-    team.display_name = new.display_name.trim().to_string();
+    team.display_name = new.display_name;
     team.description = new.description;
     team.allow_open_invite = new.allow_open_invite;
     team.company_name = new.company_name;
     team.allowed_domains = new.allowed_domains;
     team.last_team_icon_update = new.last_team_icon_update;
     team.group_constrained = new.group_constrained;
-    validate_team(cx, &team)?;
+    // Upstream takes the time of the call; the reference server keeps update_at growing.
     team.update_at = cx.now.max(team.update_at + 1);
+    sync_type(&mut team);
+    validate_team(cx, &team)?;
     cx.store.teams.teams.insert(team.id.clone(), team.clone());
     Ok(UpdateTeamResponse {
         team: Some(team),
@@ -320,11 +380,12 @@ pub fn update_team(cx: &mut Cx<'_>, req: UpdateTeamRequest) -> Res<UpdateTeamRes
     })
 }
 
-/// `SearchTeams`: teams (not deleted) whose name or display name contains the term,
-/// case-insensitively.
+/// `SearchTeams`: teams whose name or display name contains the term, case-insensitively,
+/// deleted ones included (upstream's search has no delete filter); all teams for an empty
+/// term.
 pub fn search_teams(cx: &mut Cx<'_>, req: SearchTeamsRequest) -> Res<SearchTeamsResponse> {
-    let term = req.term.trim().to_lowercase();
-    let teams = live_sorted(
+    let term = req.term.to_lowercase();
+    let teams = sorted(
         cx.store
             .teams
             .teams
@@ -347,13 +408,14 @@ pub fn get_teams_for_user(
     req: GetTeamsForUserRequest,
 ) -> Res<GetTeamsForUserResponse> {
     let store = &*cx.store;
-    let teams = live_sorted(
+    let teams = sorted(
         store
             .teams
             .members
             .values()
             .filter(|m| m.user_id == req.user_id && m.delete_at == 0)
-            .filter_map(|m| store.teams.teams.get(&m.team_id).cloned()),
+            .filter_map(|m| store.teams.teams.get(&m.team_id).cloned())
+            .filter(|t| t.delete_at == 0),
     );
     Ok(GetTeamsForUserResponse {
         teams,
@@ -374,7 +436,7 @@ pub fn create_team_member(
 }
 
 /// `CreateTeamMembers`: add several users to a team; the first failure stops the call
-/// (users added before it stay added).
+/// (users added before it stay added). The requestor only names the actor for hooks.
 pub fn create_team_members(
     cx: &mut Cx<'_>,
     req: CreateTeamMembersRequest,
@@ -416,40 +478,31 @@ pub fn create_team_members_gracefully(
     })
 }
 
-/// `DeleteTeamMember`: remove a user from a team (soft: the membership gets `delete_at`
-/// and loses its roles; the user leaves the team's channels).
+/// `DeleteTeamMember` (upstream's `RemoveUserFromTeam` + `LeaveTeam`): the user leaves the
+/// team's channels (archived ones too), a "left the team" (requestor = the user) or
+/// "removed from the team" post goes to town-square, and the membership row keeps its
+/// scheme flags with `delete_at` set; the user's sidebar categories of the team are
+/// dropped. A removed membership can be removed again; only a user who never joined is
+/// refused. The requestor is not checked.
 pub fn delete_team_member(
     cx: &mut Cx<'_>,
     req: DeleteTeamMemberRequest,
 ) -> Res<DeleteTeamMemberResponse> {
-    let team = cx.team(&req.team_id)?;
+    let Some(team) = cx.store.teams.teams.get(&req.team_id).cloned() else {
+        return Err(cx.err(
+            404,
+            "app.team.get_by_invite_id.finding.app_error",
+            format!("team {:?} not found", req.team_id),
+        ));
+    };
     let user = cx.user(&req.user_id)?;
-    if !req.requestor_id.is_empty() {
-        cx.user(&req.requestor_id)?;
-    }
     let key = (team.id.clone(), user.id.clone());
-    let Some(member) = cx
-        .store
-        .teams
-        .members
-        .get(&key)
-        .filter(|m| m.delete_at == 0)
-        .cloned()
-    else {
+    let Some(mut member) = cx.store.teams.members.get(&key).cloned() else {
         return Err(cx.bad(
             "api.team.remove_user_from_team.missing.app_error",
             format!("user {:?} is not a member of team {:?}", user.id, team.id),
         ));
     };
-    let removed = TeamMember {
-        roles: String::new(),
-        delete_at: cx.now,
-        scheme_guest: false,
-        scheme_user: false,
-        scheme_admin: false,
-        ..member
-    };
-    cx.store.teams.members.insert(key, removed);
     let channels = &cx.store.channels.channels;
     cx.store
         .channels
@@ -460,39 +513,70 @@ pub fn delete_team_member(
                     .get(channel_id)
                     .is_none_or(|c| c.team_id != team.id)
         });
+    if leave_join_messages(cx) {
+        let town_square = cx
+            .store
+            .channels
+            .channels
+            .values()
+            .find(|c| c.team_id == team.id && c.name == "town-square" && c.delete_at == 0)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| {
+                cx.err(
+                    404,
+                    "app.channel.get_by_name.missing.app_error",
+                    format!("team {:?} has no town-square", team.id),
+                )
+            })?;
+        let username = user.username.as_str();
+        if req.requestor_id == user.id {
+            insert_system_post(
+                cx,
+                &town_square,
+                &user.id,
+                "system_leave_team",
+                &format!("{username} left the team."),
+                &[("username", username)],
+            );
+        } else {
+            insert_system_post(
+                cx,
+                &town_square,
+                &user.id,
+                "system_remove_from_team",
+                &format!("{username} was removed from the team."),
+                &[("username", username)],
+            );
+        }
+    }
+    member.delete_at = cx.now;
+    member.roles = team_roles(
+        &[],
+        member.scheme_guest,
+        member.scheme_user,
+        member.scheme_admin,
+    );
+    cx.store.teams.members.insert(key, member);
+    clear_sidebar(cx, &user.id, &team.id);
     Ok(DeleteTeamMemberResponse::default())
 }
 
-/// Active memberships matching `keep`, sorted by their key.
-fn live_members(cx: &Cx<'_>, keep: impl Fn(&TeamMember) -> bool) -> Vec<TeamMember> {
-    cx.store
-        .teams
-        .members
-        .values()
-        .filter(|m| m.delete_at == 0 && keep(m))
-        .cloned()
-        .collect()
-}
-
-fn check_paging(cx: &Cx<'_>, page: i32, per_page: i32) -> Res<()> {
-    if page < 0 || per_page < 0 {
-        return Err(cx.bad(
-            "api.context.invalid_url_param.app_error",
-            "page and per_page must not be negative",
-        ));
-    }
-    Ok(())
-}
-
-/// `GetTeamMembers`: page through a team's active memberships, ordered by user id.
+/// `GetTeamMembers`: a page of a team's active memberships, ordered by user id
+/// (`per_page` 0 is an empty page, as upstream's `LIMIT 0`).
 pub fn get_team_members(
     cx: &mut Cx<'_>,
     req: GetTeamMembersRequest,
 ) -> Res<GetTeamMembersResponse> {
-    check_paging(cx, req.page, req.per_page)?;
-    let all = live_members(cx, |m| m.team_id == req.team_id);
+    let all: Vec<TeamMember> = cx
+        .store
+        .teams
+        .members
+        .values()
+        .filter(|m| m.team_id == req.team_id && m.delete_at == 0)
+        .cloned()
+        .collect();
     Ok(GetTeamMembersResponse {
-        team_members: paginate(&all, req.page, req.per_page),
+        team_members: store_page(&all, req.page, req.per_page),
         ..Default::default()
     })
 }
@@ -512,23 +596,30 @@ pub fn get_team_member(cx: &mut Cx<'_>, req: GetTeamMemberRequest) -> Res<GetTea
     })
 }
 
-/// `GetTeamMembersForUser`: page through a user's active team memberships, ordered by
-/// team id.
+/// `GetTeamMembersForUser`: a page of ALL of a user's team memberships, removed ones
+/// included (upstream's query has no delete filter), ordered by team id.
 pub fn get_team_members_for_user(
     cx: &mut Cx<'_>,
     req: GetTeamMembersForUserRequest,
 ) -> Res<GetTeamMembersForUserResponse> {
-    check_paging(cx, req.page, req.per_page)?;
-    let all = live_members(cx, |m| m.user_id == req.user_id);
+    let all: Vec<TeamMember> = cx
+        .store
+        .teams
+        .members
+        .values()
+        .filter(|m| m.user_id == req.user_id)
+        .cloned()
+        .collect();
     Ok(GetTeamMembersForUserResponse {
-        team_members: paginate(&all, req.page, req.per_page),
+        team_members: store_page(&all, req.page, req.per_page),
         ..Default::default()
     })
 }
 
-/// `UpdateTeamMemberRoles`: replace a member's team roles. `team_user`, `team_admin` and
-/// `team_guest` become scheme flags; other known roles are refused as not team-scheme
-/// roles, unknown roles as unknown.
+/// `UpdateTeamMemberRoles`: replace a member's team roles (a removed member's too).
+/// `team_user`, `team_admin` and `team_guest` become scheme flags; other built-in roles
+/// are refused as not team-scheme roles, unknown roles as unknown; guest with user, and a
+/// change of the guest flag, are refused.
 pub fn update_team_member_roles(
     cx: &mut Cx<'_>,
     req: UpdateTeamMemberRolesRequest,
@@ -539,15 +630,22 @@ pub fn update_team_member_roles(
         .teams
         .members
         .get(&key)
-        .filter(|m| m.delete_at == 0)
         .cloned()
         .ok_or_else(|| member_missing(cx, &req.team_id, &req.user_id))?;
+    cx.team(&req.team_id)?;
     let (guest, user, admin) = scheme_roles(
         cx,
         &req.new_roles,
         "team",
-        "api.channel.update_team_member_roles",
+        "api.channel.update_team_member_roles.scheme_role.app_error",
+        "api.team.update_team_member_roles.guest_and_user.app_error",
     )?;
+    if guest != member.scheme_guest {
+        return Err(cx.bad(
+            "api.channel.update_team_member_roles.changing_guest_role.app_error",
+            "the guest role of a member cannot be changed",
+        ));
+    }
     member.scheme_guest = guest;
     member.scheme_user = user;
     member.scheme_admin = admin;
@@ -575,7 +673,8 @@ pub fn get_team_icon(cx: &mut Cx<'_>, req: GetTeamIconRequest) -> Res<GetTeamIco
     })
 }
 
-/// `SetTeamIcon`: upload a team icon (PNG, JPEG or GIF); sets `last_team_icon_update`.
+/// `SetTeamIcon`: upload a team icon (PNG, JPEG or GIF); sets `last_team_icon_update` and
+/// `update_at`.
 pub fn set_team_icon(cx: &mut Cx<'_>, req: SetTeamIconRequest) -> Res<SetTeamIconResponse> {
     let mut team = cx.team(&req.team_id)?;
     if !is_image(&req.data) {
@@ -591,21 +690,16 @@ pub fn set_team_icon(cx: &mut Cx<'_>, req: SetTeamIconRequest) -> Res<SetTeamIco
     Ok(SetTeamIconResponse::default())
 }
 
-/// `RemoveTeamIcon`: delete a team icon; `last_team_icon_update` goes back to 0. An
-/// unknown team is 400, as upstream.
+/// `RemoveTeamIcon`: as upstream's store `UpdateLastTeamIconUpdate(team, 0)`, both
+/// `last_team_icon_update` and `update_at` become 0; the icon file is not deleted (GetTeamIcon
+/// still answers it). An unknown team is 404 (the plugin API looks the team up first).
 pub fn remove_team_icon(
     cx: &mut Cx<'_>,
     req: RemoveTeamIconRequest,
 ) -> Res<RemoveTeamIconResponse> {
-    let Ok(mut team) = cx.team(&req.team_id) else {
-        return Err(cx.bad(
-            "api.team.remove_team_icon.get_team.app_error",
-            format!("team {:?} not found", req.team_id),
-        ));
-    };
-    cx.store.teams.icons.remove(&team.id);
+    let mut team = cx.team(&req.team_id)?;
     team.last_team_icon_update = 0;
-    team.update_at = cx.now;
+    team.update_at = 0;
     cx.store.teams.teams.insert(team.id.clone(), team);
     Ok(RemoveTeamIconResponse::default())
 }
@@ -614,7 +708,12 @@ pub fn remove_team_icon(
 /// (active). An unknown team has zero counts, as upstream.
 pub fn get_team_stats(cx: &mut Cx<'_>, req: GetTeamStatsRequest) -> Res<GetTeamStatsResponse> {
     let store = &*cx.store;
-    let members = live_members(cx, |m| m.team_id == req.team_id);
+    let members: Vec<&TeamMember> = store
+        .teams
+        .members
+        .values()
+        .filter(|m| m.team_id == req.team_id && m.delete_at == 0)
+        .collect();
     let active = members
         .iter()
         .filter(|m| {
