@@ -178,6 +178,40 @@ fn insert_bot(cx: &mut Cx<'_>, bot: Bot) -> Res<Bot> {
     Ok(bot)
 }
 
+/// The system bot's user id: the bot with username `system-bot`, created when missing
+/// (display name `System`), as upstream's `App.GetSystemBot` does for the posts the server
+/// writes itself (a channel's archive message). Its owner is not modelled.
+pub fn system_bot_user_id(cx: &mut Cx<'_>) -> String {
+    const USERNAME: &str = "system-bot";
+    if let Some(bot) = cx.store.bots.bots.values().find(|b| b.username == USERNAME) {
+        return bot.user_id.clone();
+    }
+    let id = new_id();
+    let bot = Bot {
+        user_id: id.clone(),
+        username: USERNAME.into(),
+        display_name: "System".into(),
+        create_at: cx.now,
+        update_at: cx.now,
+        ..Default::default()
+    };
+    let user = User {
+        id: id.clone(),
+        create_at: cx.now,
+        update_at: cx.now,
+        username: USERNAME.into(),
+        email: format!("{USERNAME}@localhost"),
+        first_name: bot.display_name.clone(),
+        roles: "system_user".into(),
+        is_bot: true,
+        locale: "en".into(),
+        ..Default::default()
+    };
+    cx.store.users.users.insert(id.clone(), user);
+    cx.store.bots.bots.insert(id.clone(), bot);
+    id
+}
+
 /// Upstream's `App.PatchBot` (also what `EnsureBotUser` uses to sync a known bot): a
 /// deactivated bot can be patched; a patch that changes nothing returns the bot as it is
 /// (no new `update_at`); otherwise the bot's user is updated first (username lower-cased,

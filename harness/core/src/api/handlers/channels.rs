@@ -129,35 +129,6 @@ pub(crate) fn store_page<T: Clone>(items: &[T], page: i32, per_page: i32) -> Vec
         .collect()
 }
 
-/// The system bot's user id (upstream's `GetSystemBot` creates it when missing: username
-/// `system-bot`, display name `System`).
-fn system_bot_id(cx: &mut Cx<'_>) -> String {
-    if let Some(u) = cx
-        .store
-        .users
-        .users
-        .values()
-        .find(|u| u.username == "system-bot")
-    {
-        return u.id.clone();
-    }
-    let user = User {
-        id: new_id(),
-        create_at: cx.now,
-        update_at: cx.now,
-        username: "system-bot".into(),
-        email: "system-bot@localhost".into(),
-        first_name: "System".into(),
-        roles: "system_user".into(),
-        is_bot: true,
-        locale: "en".into(),
-        ..Default::default()
-    };
-    let id = user.id.clone();
-    cx.store.users.users.insert(id.clone(), user);
-    id
-}
-
 /// Creates a team's default channels (called by `CreateTeam`): open, no creator, no
 /// members.
 pub(crate) fn create_default_channels(cx: &mut Cx<'_>, team_id: &str) {
@@ -433,7 +404,7 @@ pub fn delete_channel(cx: &mut Cx<'_>, req: DeleteChannelRequest) -> Res<DeleteC
             "the default channel town-square cannot be archived",
         ));
     }
-    let bot = system_bot_id(cx);
+    let bot = super::bots::system_bot_user_id(cx);
     insert_system_post(
         cx,
         &channel.id,
