@@ -65,10 +65,6 @@ pub fn load_case_file(file: &str, text: &str) -> Result<Vec<ApiCase>, CaseFileEr
     Ok(cases)
 }
 
-/// Whether a case without provenance is refused. Off only while the case files are being
-/// given their provenance (issue 13); switched on with the last of them.
-pub const REQUIRE_PROVENANCE: bool = false;
-
 fn known_rpc(name: &str) -> bool {
     pluginapi_proto::api::API_RPCS
         .iter()
@@ -83,7 +79,7 @@ fn check(case: &ApiCase) -> Result<(), String> {
     if !case.name.starts_with(&format!("{}/", case.rpc)) {
         return Err(format!("the name must start with \"{}/\"", case.rpc));
     }
-    if REQUIRE_PROVENANCE && case.provenance.is_empty() {
+    if case.provenance.is_empty() {
         return Err(
             "no provenance: name the upstream code or test whose behaviour the case asserts".into(),
         );
@@ -230,9 +226,6 @@ mod tests {
 
     #[test]
     fn a_case_without_provenance_is_refused_naming_file_and_case() {
-        if !REQUIRE_PROVENANCE {
-            return;
-        }
         let mut c = good();
         c.as_object_mut().unwrap().remove("provenance");
         let e = refused(c);
