@@ -80,7 +80,13 @@ async fn the_api_suite_leaves_a_shared_server_as_it_found_it() {
         sessions: false,
         plugin_identity: false,
     });
-    let cases = batched_cases(Plugin::Fake, &launcher, "live", ApiPolicy::default(), &|_| true);
+    let cases = batched_cases(
+        Plugin::Fake,
+        &launcher,
+        "live",
+        ApiPolicy::default(),
+        &|_| true,
+    );
     let total = cases.len();
     let (outcomes, _) = run_cases(cases, &RunOptions { jobs: 16 }, None)
         .await
@@ -88,9 +94,21 @@ async fn the_api_suite_leaves_a_shared_server_as_it_found_it() {
     let failures: Vec<String> = outcomes
         .iter()
         .filter(|o| o.status.is_failure())
-        .map(|o| format!("{} [{:?}]: {}", o.name, o.status, o.message.clone().unwrap_or_default()))
+        .map(|o| {
+            format!(
+                "{} [{:?}]: {}",
+                o.name,
+                o.status,
+                o.message.clone().unwrap_or_default()
+            )
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {total} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let odd_skips: Vec<String> = outcomes
         .iter()
         .filter(|o| o.status == Status::Skipped)
@@ -100,9 +118,19 @@ async fn the_api_suite_leaves_a_shared_server_as_it_found_it() {
                 .then(|| format!("{}: {why}", o.name))
         })
         .collect();
-    assert!(odd_skips.is_empty(), "skipped for other reasons:\n{}", odd_skips.join("\n"));
-    let ran = outcomes.iter().filter(|o| o.status == Status::Passed).count();
-    assert!(ran * 2 > total, "only {ran} of {total} cases ran on the shared store");
+    assert!(
+        odd_skips.is_empty(),
+        "skipped for other reasons:\n{}",
+        odd_skips.join("\n")
+    );
+    let ran = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Passed)
+        .count();
+    assert!(
+        ran * 2 > total,
+        "only {ran} of {total} cases ran on the shared store"
+    );
     let after = snapshot(&store, &seeded.user_ids);
     assert_eq!(before, after, "the shared server's state changed");
 }

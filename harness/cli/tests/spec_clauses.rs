@@ -12,7 +12,11 @@ use conformance_core::spec;
 fn unresolved(cases: &[Case]) -> Vec<String> {
     cases
         .iter()
-        .filter_map(|c| spec::resolve(&c.clause).err().map(|e| format!("{}: {e}", c.name)))
+        .filter_map(|c| {
+            spec::resolve(&c.clause)
+                .err()
+                .map(|e| format!("{}: {e}", c.name))
+        })
         .collect()
 }
 
@@ -41,7 +45,11 @@ fn every_plugin_case_cites_a_clause_that_exists() {
     )
     .unwrap();
     let cases = conformance_suites::plugin_check::cases(dir.path());
-    assert!(cases.iter().any(|c| c.name.starts_with("plugin/behaviour/")));
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.name.starts_with("plugin/behaviour/"))
+    );
     assert_eq!(unresolved(&cases), Vec::<String>::new());
 }
 
