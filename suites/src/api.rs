@@ -723,6 +723,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_destructive_cases() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("### Destructive API cases")
+            .nth(1)
+            .expect("README has a Destructive API cases section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let listed: BTreeSet<String> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `api/"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect();
+        let destructive: BTreeSet<String> = api_cases()
+            .into_iter()
+            .filter(|c| c.destructive.is_some())
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(listed, destructive, "README.md's list of destructive cases");
+    }
+
+    #[test]
     fn gating_skips_for_missing_capabilities_and_destructive_cases() {
         let mut case = api_cases().remove(0);
         case.requires = vec![Capability::PluginIdentity];

@@ -40,7 +40,7 @@ fn snapshot(store: &SharedStore, user_ids: &[String]) -> Shared {
         .license_json;
     let plugins = format!(
         "{:?}",
-        handlers::get_plugins(&mut cx, GetPluginsRequest {}).map(|r| r.plugins)
+        handlers::get_plugins(&mut cx, GetPluginsRequest {}).map(|r| r.manifests)
     );
     let users = user_ids
         .iter()
