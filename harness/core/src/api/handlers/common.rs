@@ -142,16 +142,6 @@ pub fn guard_error(text: impl Into<String>) -> AppError {
     }
 }
 
-/// Placeholder for an rpc without a handler yet; answers 501 (UNIMPLEMENTED).
-pub fn todo_rpc<T>(rpc: &str) -> Res<T> {
-    Err(AppError {
-        id: "api.plugin.not_implemented".into(),
-        message: format!("{rpc} is not implemented by the reference server yet"),
-        status_code: 501,
-        r#where: rpc.into(),
-        ..Default::default()
-    })
-}
 
 const ID_ALPHABET: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
 
