@@ -38,9 +38,15 @@ fn snapshot(store: &SharedStore, user_ids: &[String]) -> Shared {
     let license = handlers::get_license(&mut cx, GetLicenseRequest {})
         .expect("license")
         .license_json;
+    // The run's own exerciser plugins (and this snapshot's caller) are the host's doing,
+    // not the cases': the reference server lists a plugin as installed once it calls.
     let plugins = format!(
         "{:?}",
-        handlers::get_plugins(&mut cx, GetPluginsRequest {}).map(|r| r.manifests)
+        handlers::get_plugins(&mut cx, GetPluginsRequest {}).map(|r| r
+            .manifests
+            .into_iter()
+            .filter(|m| !m.id.starts_with("com.mattermost.conformance."))
+            .collect::<Vec<_>>())
     );
     let users = user_ids
         .iter()

@@ -38,11 +38,76 @@ fn the_reference_host_passes_every_host_case_through_its_driver() {
             .filter(|c| c["name"].as_str().unwrap().starts_with(prefix))
             .count()
     };
-    // 41 unary hooks + unlisted + coverage; 353 API cases; lifecycle and HTTP cases.
+    // 41 unary hooks + unlisted + coverage; every API case; lifecycle and HTTP cases.
     assert_eq!(count("host/hooks/"), 43);
-    assert_eq!(count("host/api/"), 353);
+    assert_eq!(
+        count("host/api/"),
+        conformance_suites::api::api_cases().len()
+    );
     assert!(count("host/handshake/") >= 10 && count("host/serve-http/") >= 2);
     assert_eq!(report["counts"]["passed"], report["counts"]["total"]);
+}
+
+/// Against a host that declares no capabilities (the reference host behaving like a real
+/// server), the API cases that need one, and the destructive ones, are skipped with the
+/// reason; every other API case passes on the shared store (SPEC §25.2, §25.4).
+#[test]
+fn a_driver_that_declares_no_capabilities_gets_the_gated_cases_skipped_with_the_reason() {
+    let out = tempfile::tempdir().unwrap();
+    let exe = assert_cmd::cargo::cargo_bin!("plugin-conformance");
+    let result = cli()
+        .env("CI", "true")
+        .args(["host", "--run", "host/api/*", "--out-dir"])
+        .arg(out.path())
+        .arg("--")
+        .arg(exe)
+        .args(["reference-host", "--capabilities", "none"])
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("conformance.json")).unwrap())
+            .unwrap();
+    let outcomes: std::collections::HashMap<String, (String, String)> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                (
+                    c["status"].as_str().unwrap().to_string(),
+                    c["message"].as_str().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let mut gated = 0;
+    for case in conformance_suites::api::api_cases() {
+        let (status, message) = &outcomes[&format!("host/api/{}", case.name)];
+        let needs = case.required_capabilities();
+        if let Some(first) = needs.iter().next() {
+            gated += 1;
+            assert_eq!(status, "skipped", "{}", case.name);
+            assert!(message.contains(first.name()), "{}: {message}", case.name);
+        } else if case.destructive.is_some() {
+            assert_eq!(status, "skipped", "{}", case.name);
+            assert!(
+                message.starts_with("destructive"),
+                "{}: {message}",
+                case.name
+            );
+        } else {
+            assert_eq!(status, "passed", "{}: {message}", case.name);
+        }
+    }
+    assert!(gated > 30, "only {gated} capability-gated cases");
 }
 
 #[test]
