@@ -686,7 +686,7 @@ pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     out.push(Case::new(
         "api/coverage",
         Level::Must,
-        "contract: every PluginAPI rpc",
+        "SPEC §24 (every PluginAPI rpc has cases)",
         "every rpc of mattermost.pluginapi.v1.PluginAPI, as compiled, has at least one API case",
         move |ctx| {
             let missing = uncovered(&all);

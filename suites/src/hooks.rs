@@ -1099,7 +1099,7 @@ pub fn cases() -> Vec<Case> {
     cases.push(Case::new(
         "hooks/coverage",
         Level::Must,
-        "contract: every PluginHooks rpc",
+        "SPEC §11.2 (every PluginHooks rpc has cases)",
         "every rpc of mattermost.pluginapi.v1.PluginHooks, as compiled, has at least one case",
         move |ctx| {
             let missing = uncovered_hooks(&names);

@@ -463,7 +463,7 @@ pub fn cases() -> Vec<Case> {
             plugin.shutdown().await;
             Ok(())
         }).timeout(Duration::from_secs(30)),
-        Case::new("serve-http/256mib-each-way", Level::Must, "issue: ServeHTTP streams without buffering", "256 MiB go each way through the bridge while the process's memory grows by less than 64 MiB", |ctx| async move {
+        Case::new("serve-http/256mib-each-way", Level::Must, "SPEC §13.3, §13.4 (chunks streamed as they come, not buffered whole)", "256 MiB go each way through the bridge while the process's memory grows by less than 64 MiB", |ctx| async move {
             let (bundle, plugin, bridge) = bridged(&ctx, plugin()).await?;
             let url = bridge.base_url(&bundle.plugin_id);
             let before = reset_peak();

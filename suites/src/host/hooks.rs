@@ -90,7 +90,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     out.push(Case::new(
         "host/hooks/coverage",
         Level::Must,
-        "contract: every PluginHooks rpc",
+        "SPEC §11.2 (every PluginHooks rpc has cases)",
         "every unary hook of mattermost.pluginapi.v1.PluginHooks, as compiled, has a host case (ServeHTTP: host/serve-http)",
         move |ctx| {
             let missing: Vec<String> = HOOK_RPCS

@@ -30,7 +30,8 @@ use super::{case, clip, finish, start};
 /// Files up to this size are copied into the scratch bundle; larger ones are linked.
 const COPY_LIMIT: u64 = 1 << 20;
 const CONFIG_FILE: &str = "conformance.json";
-const CLAUSE: &str = "BEHAVIOUR.md (declared by props.conformance_behaviour)";
+const CLAUSE: &str =
+    "SPEC §25.6; fixtures/plugins/BEHAVIOUR.md (declared by props.conformance_behaviour)";
 
 pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
     let mut cases: Vec<Case> = pluginapi_proto::hooks::HOOK_RPCS
