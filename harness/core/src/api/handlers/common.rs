@@ -142,7 +142,6 @@ pub fn guard_error(text: impl Into<String>) -> AppError {
     }
 }
 
-
 const ID_ALPHABET: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
 
 /// A new 26-character Mattermost id (base32 of 128 random bits).
