@@ -322,9 +322,24 @@ pub async fn execute(client: &mut DynamicClient, exercise: &Exercise) -> Vec<Ste
             continue;
         }
         let as_plugin = as_plugin(step, &vars);
-        let result = client
-            .call(&step.call, &request, as_plugin.as_deref(), session)
-            .await;
+        let deadline = step
+            .poll_ms
+            .map(|ms| std::time::Instant::now() + std::time::Duration::from_millis(ms));
+        let result = loop {
+            let result = client
+                .call(&step.call, &request, as_plugin.as_deref(), session)
+                .await;
+            match deadline {
+                Some(deadline)
+                    if std::time::Instant::now() < deadline
+                        && !expectation_holds(step, &result, &vars) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(super::POLL_INTERVAL_MS))
+                        .await;
+                }
+                _ => break result,
+            }
+        };
         if let Ok(response) = &result {
             for (name, path) in &step.capture {
                 if let Some(v) = lookup(response, path) {
@@ -342,6 +357,31 @@ pub async fn execute(client: &mut DynamicClient, exercise: &Exercise) -> Vec<Ste
         });
     }
     outcomes
+}
+
+/// Whether a call's answer satisfies its step (a polling step stops once it does): a
+/// success with no AppError, a value at every capture path, every field matcher holding.
+fn expectation_holds(
+    step: &Step,
+    result: &Result<Value, RpcError>,
+    vars: &BTreeMap<String, Value>,
+) -> bool {
+    let Ok(response) = result
+        .clone()
+        .and_then(|v| normalize_response(&step.call, &v))
+    else {
+        return false;
+    };
+    lookup(&response, "error").is_none()
+        && step
+            .capture
+            .values()
+            .all(|path| lookup(&response, path).is_some())
+        && step
+            .expect
+            .fields
+            .iter()
+            .all(|(path, m)| matches(&substitute(m, vars), lookup(&response, path)))
 }
 
 fn as_plugin(step: &Step, vars: &BTreeMap<String, Value>) -> Option<String> {
@@ -508,6 +548,37 @@ mod tests {
         );
         let bad = substitute(&json!({"$json_set": {"json": "!!", "set": {}}}), &vars);
         assert!(bad.as_str().unwrap().contains("could not be applied"));
+    }
+
+    #[test]
+    fn a_polling_step_stops_once_its_expectation_holds() {
+        let c = case(json!([
+            {"call": "KVGet", "request": {"key": "k"}, "poll_ms": 1000,
+             "capture": {"v": "value"}, "expect": {"fields": {"value": "${want}"}}}
+        ]));
+        let step = &c.steps[0];
+        let vars: BTreeMap<String, Value> = [("want".to_string(), json!("dg=="))].into();
+        assert!(expectation_holds(
+            step,
+            &Ok(json!({"value": "dg=="})),
+            &vars
+        ));
+        assert!(!expectation_holds(step, &Ok(json!({})), &vars));
+        assert!(!expectation_holds(
+            step,
+            &Ok(json!({"value": "eA=="})),
+            &vars
+        ));
+        assert!(!expectation_holds(
+            step,
+            &Ok(json!({"value": "dg==", "error": {"id": "x", "statusCode": 500}})),
+            &vars
+        ));
+        let failed = Err(RpcError::Status {
+            code: tonic::Code::Unavailable,
+            message: "down".into(),
+        });
+        assert!(!expectation_holds(step, &failed, &vars));
     }
 
     #[test]

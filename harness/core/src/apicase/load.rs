@@ -154,6 +154,14 @@ fn check_step(step: &Step, upstream_classes: bool) -> Result<(), String> {
     if !known_rpc(&step.call) {
         return Err("unknown rpc".into());
     }
+    if let Some(ms) = step.poll_ms {
+        if ms > super::MAX_POLL_MS {
+            return Err(format!("poll_ms is at most {}", super::MAX_POLL_MS));
+        }
+        if step.expect.error.is_some() {
+            return Err("a polling step waits for a success, not an error".into());
+        }
+    }
     let Some(error) = &step.expect.error else {
         return Ok(());
     };
@@ -312,6 +320,19 @@ mod tests {
         );
         c["reference_only"] = json!("upstream dereferences the missing user");
         c["level"] = json!("MAY");
+        load_case_file("t.json", &file(c)).unwrap();
+    }
+
+    #[test]
+    fn polling_steps_wait_for_a_success_within_the_limit() {
+        let mut c = good();
+        c["steps"] = json!([{"call": "KVGet", "poll_ms": 20000}]);
+        assert!(refused(c.clone()).problem.contains("at most"));
+        c["steps"] = json!([{"call": "KVGet", "poll_ms": 500,
+                             "expect": {"error": {"http": 500}}}]);
+        assert!(refused(c.clone()).problem.contains("success"));
+        c["steps"] = json!([{"call": "KVGet", "poll_ms": 500,
+                             "expect": {"fields": {"value": {"absent": true}}}}]);
         load_case_file("t.json", &file(c)).unwrap();
     }
 

@@ -98,6 +98,12 @@ pub struct Step {
     /// Wait this long before the call (for expiry cases: time passing is the event).
     #[serde(default)]
     pub after_ms: Option<u64>,
+    /// Poll: repeat the call (every [`POLL_INTERVAL_MS`]) until its expectation holds, for
+    /// at most this long: for effects upstream produces asynchronously (a post an /echo
+    /// writes, a plugin's state after enabling, a key's expiry). The exerciser checks the
+    /// expectation to know when to stop; the runner judges the last call as usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_ms: Option<u64>,
     /// Where this step's expectation comes from, when it is not the case's provenance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provenance: Vec<Provenance>,
@@ -124,10 +130,17 @@ impl CleanupStep {
             expect: Expect::default(),
             as_plugin: self.as_plugin.clone(),
             after_ms: None,
+            poll_ms: None,
             provenance: Vec::new(),
         }
     }
 }
+
+/// How often a polling step repeats its call.
+pub const POLL_INTERVAL_MS: u64 = 50;
+
+/// The longest a step may poll.
+pub const MAX_POLL_MS: u64 = 10_000;
 
 fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
