@@ -29,12 +29,6 @@ pub use provenance::Provenance;
 
 use crate::runner::Level;
 
-/// A file of API cases.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiCaseFile {
-    pub cases: Vec<ApiCase>,
-}
-
 /// One API case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
