@@ -20,8 +20,7 @@ pub const CHUNK: usize = 64 * 1024;
 
 pub struct ConformanceHooks {
     pub observe: PathBuf,
-    pub hooks: Vec<String>,
-    pub fail_activate: bool,
+    pub settings: behaviour::Settings,
 }
 
 pluginapi_proto::plugin_hooks_impl!(ConformanceHooks);
@@ -47,9 +46,6 @@ impl ConformanceHooks {
                 request: behaviour::to_json(&dynamic),
             },
         );
-        if behaviour::contains_marker(&dynamic, behaviour::HANG) {
-            std::future::pending::<()>().await;
-        }
         if behaviour::contains_marker(&dynamic, CRASH) {
             let _ = observe::record(
                 &self.observe,
@@ -69,11 +65,14 @@ impl ConformanceHooks {
         if hook == "OnActivate" {
             activate().await;
         }
-        let answer = behaviour::respond(hook, &dynamic, &self.hooks, self.fail_activate)
-            .map_err(Status::internal)?;
-        Resp::decode(answer.encode_to_vec().as_slice())
-            .map(Response::new)
-            .map_err(|e| Status::internal(e.to_string()))
+        match behaviour::respond(hook, &dynamic, &self.settings).map_err(Status::internal)? {
+            behaviour::Reply::Answer(answer) => Resp::decode(answer.encode_to_vec().as_slice())
+                .map(Response::new)
+                .map_err(|e| Status::internal(e.to_string())),
+            // The SDK's error path: the handler raised, the plugin answers a status.
+            behaviour::Reply::Raise(why) => Err(Status::internal(why)),
+            behaviour::Reply::Hang => std::future::pending().await,
+        }
     }
 
     async fn serve_http_stream(

@@ -313,20 +313,28 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             ..Serve::healthy()
         },
         "conformance-plugin" | "api-load" => {
-            let hooks = match opt("hooks").as_deref() {
-                None | Some("all") => conformance_core::behaviour::all_hooks(),
-                Some(list) => list
+            let list = |value: Option<String>| -> Vec<String> {
+                value
+                    .unwrap_or_default()
                     .split(',')
                     .map(str::trim)
                     .filter(|h| !h.is_empty())
                     .map(str::to_string)
-                    .collect(),
+                    .collect()
+            };
+            let hooks = match opt("hooks").as_deref() {
+                None | Some("all") => conformance_core::behaviour::listed_hooks(),
+                Some(names) => list(Some(names.to_string())),
             };
             Serve {
                 hooks: Some(hooks::ConformanceHooks {
                     observe: obs.clone(),
-                    hooks,
-                    fail_activate: opt("fail_activate").as_deref() == Some("true"),
+                    settings: conformance_core::behaviour::Settings {
+                        hooks,
+                        fail_activate: opt("fail_activate").as_deref() == Some("true"),
+                        fail_hooks: list(opt("fail_hooks")),
+                        hang_hooks: list(opt("hang_hooks")),
+                    },
                 }),
                 api_load: (script.mode == "api-load")
                     .then(|| load::Load::from_options(&script.options)),
@@ -508,8 +516,7 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
     // a host asks it before it considers a plugin started.
     let hooks = spec.hooks.unwrap_or_else(|| hooks::ConformanceHooks {
         observe: obs.to_path_buf(),
-        hooks: Vec::new(),
-        fail_activate: false,
+        settings: conformance_core::behaviour::Settings::default(),
     });
     let hooks = Some(
         pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(hooks)

@@ -367,8 +367,7 @@ where
     let hooks = pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(
         crate::hooks::ConformanceHooks {
             observe: obs.to_path_buf(),
-            hooks: conformance_core::behaviour::all_hooks(),
-            fail_activate: false,
+            settings: conformance_core::behaviour::Settings::all(),
         },
     );
     let stopped = async move { stop.notified().await };

@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use conformance_core::behaviour::{self, message_of, to_json};
+use conformance_core::behaviour::{self, b64, message_of, to_json};
+use conformance_core::conveyance;
 use conformance_core::fixtures::{Bundle, BundleBuilder};
 use conformance_core::observe::Observed;
 use conformance_core::requestgen::{differences, populate};
@@ -139,8 +140,9 @@ pub(crate) fn seen_requests(bundle: &Bundle, hook: &str) -> Vec<Json> {
     })
 }
 
-/// The plugin saw exactly `sent`: its report parses into the request type and every field
-/// (optional presence and map entries included) equals what the host sent.
+/// The plugin saw what Mattermost's hook client conveys of `sent` (SPEC §11.5): its report
+/// parses into the request type, and every field upstream conveys equals what the host was
+/// given (in upstream's form); fields upstream never sets are not required either way.
 pub(crate) fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &DynamicMessage) {
     let seen = seen_requests(bundle, hook);
     ctx.eq("calls the plugin saw", 1, seen.len());
@@ -149,17 +151,33 @@ pub(crate) fn check_intact(ctx: &Ctx, bundle: &Bundle, hook: &str, sent: &Dynami
     }
 }
 
-/// One reported request parses into the request type and equals `sent` field by field.
-fn check_seen_intact(ctx: &Ctx, hook: &str, sent: &DynamicMessage, json: &Json) {
+/// One reported request parses into the request type and carries every field upstream's
+/// hook client conveys of `sent`, as it conveys it (a JSON blob may have gained the fields
+/// upstream's Go struct adds).
+pub(crate) fn check_seen_intact(ctx: &Ctx, hook: &str, sent: &DynamicMessage, json: &Json) {
+    check_seen_intact_as(ctx, "request", hook, sent, json);
+}
+
+/// [`check_seen_intact`] with the checks named after `label`.
+pub(crate) fn check_seen_intact_as(
+    ctx: &Ctx,
+    label: &str,
+    hook: &str,
+    sent: &DynamicMessage,
+    json: &Json,
+) {
     let desc = message_of(hook, "Request").expect("hook descriptor");
     match DynamicMessage::deserialize(desc, json.clone()) {
         Ok(parsed) => {
-            let diffs = differences(&to_json(sent), &to_json(&parsed));
+            let expected = conveyance::convey_request(hook, sent);
+            let mut seen = conveyance::convey_request(hook, &parsed);
+            conveyance::reconcile_blobs(&expected, &mut seen);
+            let diffs = differences(&to_json(&expected), &to_json(&seen));
             ctx.check(
-                "request arrived intact",
-                "every field as sent",
+                &format!("{label} arrived with every field upstream conveys"),
+                "every conveyed field as sent",
                 if diffs.is_empty() {
-                    "every field as sent".to_string()
+                    "every conveyed field as sent".to_string()
                 } else {
                     diffs.join("; ")
                 },
@@ -168,11 +186,75 @@ fn check_seen_intact(ctx: &Ctx, hook: &str, sent: &DynamicMessage, json: &Json) 
         }
         Err(e) => {
             ctx.check(
-                "reported request parses",
+                &format!("reported {label} parses"),
                 "a request message",
                 e.to_string(),
                 false,
             );
+        }
+    }
+}
+
+/// What the host hands its caller for `sent`, by the behaviour: the plugin answers the
+/// request upstream conveys, and the host keeps what upstream's client applies of the
+/// answer (SPEC §11.5). `Err` when the plugin raises instead (a non-OK status).
+pub(crate) fn expected_answer(hook: &str, sent: &DynamicMessage) -> Result<DynamicMessage, String> {
+    let conveyed = conveyance::convey_request(hook, sent);
+    let answer = behaviour::expected_json(hook, &conveyed)?;
+    let desc = message_of(hook, "Response").ok_or_else(|| format!("no hook {hook}"))?;
+    let message = DynamicMessage::deserialize(desc, answer).map_err(|e| e.to_string())?;
+    Ok(conveyance::convey_answer(hook, &message))
+}
+
+/// Checks what the host handed over for `sent` (`Err`: the call failed, described)
+/// against [`expected_answer`].
+pub(crate) fn check_answer(
+    ctx: &Ctx,
+    hook: &str,
+    sent: &DynamicMessage,
+    answer: Result<&DynamicMessage, &str>,
+) {
+    check_answer_as(ctx, "answer", hook, sent, answer);
+}
+
+/// [`check_answer`] with the check named `label`.
+pub(crate) fn check_answer_as(
+    ctx: &Ctx,
+    label: &str,
+    hook: &str,
+    sent: &DynamicMessage,
+    answer: Result<&DynamicMessage, &str>,
+) {
+    match (expected_answer(hook, sent), answer) {
+        (Ok(expected), Ok(answer)) => {
+            let mut seen = conveyance::convey_answer(hook, answer);
+            conveyance::reconcile_blobs(&expected, &mut seen);
+            let (expected, seen) = (to_json(&expected), to_json(&seen));
+            let diffs = differences(&expected, &seen);
+            ctx.check(
+                label,
+                crate::support::clip(expected.to_string()),
+                if diffs.is_empty() {
+                    "as expected".to_string()
+                } else {
+                    crate::support::clip(diffs.join("; "))
+                },
+                diffs.is_empty(),
+            );
+        }
+        (Ok(expected), Err(why)) => {
+            ctx.check(label, to_json(&expected).to_string(), why, false);
+        }
+        (Err(raised), Ok(answer)) => {
+            ctx.check(
+                label,
+                format!("a failed call (the plugin raises: {raised})"),
+                to_json(answer).to_string(),
+                false,
+            );
+        }
+        (Err(_), Err(why)) => {
+            ctx.check(label, "a failed call (the plugin raises)", why, true);
         }
     }
 }
@@ -197,7 +279,7 @@ struct IntactResult {
 #[derive(Debug)]
 struct IntactCall {
     sent: DynamicMessage,
-    answer: Result<Json, String>,
+    answer: Result<DynamicMessage, String>,
     seen: Vec<Json>,
 }
 
@@ -286,10 +368,9 @@ async fn run_intact_batch(subject: Plugin) -> IntactResult {
         .iter()
         .filter(|(h, _)| *h != "ServeHTTP")
     {
-        let desc = message_of(hook, "Request").expect("hook descriptor");
-        let sent = populate(&desc, hook);
+        let sent = behaviour::populated(hook, hook).expect("hook descriptor");
         let answer = match plugin.call_hook(hook, sent.clone()).await {
-            HookOutcome::Answered(m) => Ok(to_json(&m)),
+            HookOutcome::Answered(m) => Ok(m),
             other => Err(other.describe()),
         };
         calls.push((hook.to_string(), sent, answer));
@@ -338,18 +419,12 @@ fn intact_case(subject: Plugin, hook: &'static str, batch: std::sync::Arc<Intact
                     ctx.check("the hook was called", "a call", "none", false);
                     return Ok(());
                 };
-                match &call.answer {
-                    Ok(answer) => {
-                        ctx.eq(
-                            "answer",
-                            behaviour::expected_json(hook, &call.sent),
-                            answer.clone(),
-                        );
-                    }
-                    Err(why) => {
-                        ctx.check("answered", "an answer", why, false);
-                    }
-                }
+                check_answer(
+                    &ctx,
+                    hook,
+                    &call.sent,
+                    call.answer.as_ref().map_err(String::as_str),
+                );
                 // Activation called Implemented and OnActivate once already.
                 let activation_calls = usize::from(hook == "OnActivate" || hook == "Implemented");
                 ctx.eq(
@@ -399,8 +474,12 @@ impl AppliedBatch {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let scratch = conformance_core::scratch::dir("behaviour").map_err(|e| e.to_string())?;
+        // The two hooks whose requests carry nothing to put a marker in fail by
+        // configuration (BEHAVIOUR.md `fail_hooks`).
         let bundle = match self.subject {
-            Plugin::Fake => conformance_plugin().write(&scratch.path().join("b"))?,
+            Plugin::Fake => conformance_plugin()
+                .option("fail_hooks", FAIL_HOOKS.join(","))
+                .write(&scratch.path().join("b"))?,
             Plugin::Python => {
                 let prepared =
                     tokio::task::spawn_blocking(conformance_core::python_reference::prepare)
@@ -414,7 +493,10 @@ impl AppliedBatch {
                 conformance_core::python_reference::write_bundle(
                     prepared,
                     &scratch.path().join("b"),
-                    Default::default(),
+                    conformance_core::python_reference::PluginOptions {
+                        fail_hooks: FAIL_HOOKS,
+                        ..Default::default()
+                    },
                 )?
             }
         };
@@ -450,6 +532,7 @@ fn applied_case(
     name: &str,
     hook: &'static str,
     summary: &str,
+    ground: Vec<String>,
     req: Json,
     checks: Vec<(&'static str, Json)>,
 ) -> Case {
@@ -464,7 +547,7 @@ fn applied_case(
     Case::new(
         &case_name,
         Level::Must,
-        "SPEC §10.2, §10.3; BEHAVIOUR.md",
+        "SPEC §10.2, §10.3, §11.5; BEHAVIOUR.md",
         summary,
         move |ctx| {
             let (batch, key, checks) = (batch.clone(), key.clone(), checks.clone());
@@ -501,154 +584,325 @@ fn applied_case(
             }
         },
     )
+    .provenance(ground)
+}
+
+/// The hooks the applied batch's plugin is configured to fail (BEHAVIOUR.md `fail_hooks`).
+const FAIL_HOOKS: &[&str] = &["OnDeactivate", "OnConfigurationChange"];
+
+/// The checks of an SDK AppError (fixed id, 500, `where` = the hook) applied by the host.
+fn sdk_error_checks(hook: &str) -> Vec<(&'static str, Json)> {
+    let error = behaviour::sdk_error(hook);
+    vec![
+        ("error.id", error["id"].clone()),
+        ("error.status_code", json!(500)),
+        ("error.where", json!(hook)),
+    ]
 }
 
 fn behaviour_cases(subject: Plugin) -> Vec<Case> {
+    use crate::ground;
     let batch = std::sync::Arc::new(AppliedBatch {
         subject,
         requests: std::sync::Mutex::default(),
         result: crate::support::SharedResult::default(),
     });
-    let applied_case = |name: &str,
-                        hook: &'static str,
-                        summary: &str,
-                        req: Json,
-                        checks: Vec<(&'static str, Json)>| {
-        applied_case(&batch, name, hook, summary, req, checks)
+    let case = |name: &str,
+                hook: &'static str,
+                summary: &str,
+                mut ground: Vec<String>,
+                req: Json,
+                checks: Vec<(&'static str, Json)>| {
+        ground.extend(ground::hook(hook));
+        applied_case(&batch, name, hook, summary, ground, req, checks)
     };
     let rejected = |reason: &str| vec![("rejected", json!(true)), ("reason", json!(reason))];
-    // Hooks whose only answer is an AppError: `fail-me` in the request context makes one.
-    let fail_case = |hook: &'static str| {
-        applied_case(
+    let raised = |hook: &str| {
+        vec![
+            ground::sdk_runner(),
+            ground::client(&format!("hooksGRPCClient.{hook} (gRPC error branch)")),
+        ]
+    };
+    let config = |site_name: &str| {
+        json!({"new_config": {"config_json": b64(&json!({
+            "ServiceSettings": {"SiteURL": "http://conformance.test"},
+            "TeamSettings": {"SiteName": site_name},
+        }).to_string())}})
+    };
+    // The SDK's fixed AppError of a hook answering `fail-me` in-band.
+    let fail_case = |hook: &'static str, req: Json| {
+        case(
             "fail",
             hook,
-            &format!("an AppError from {hook} reaches the host"),
-            json!({"context": {"request_id": "fail-me"}}),
+            &format!(
+                "a failure {hook} answers in-band (the SDK's AppError {}, 500) reaches the host as that AppError",
+                behaviour::sdk_error(hook)["id"]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
             vec![
-                (
-                    "error.id",
-                    json!(format!("conformance.{}.failed", hook.to_lowercase())),
-                ),
-                ("error.status_code", json!(500)),
+                ground::client("appErrorFromProto"),
+                ground::behaviour(&format!("{hook} fail-me")),
             ],
+            req,
+            sdk_error_checks(hook),
         )
     };
-    vec![
-        applied_case(
+    // A handler that raises: the plugin answers a status, the host takes its failure branch.
+    let plain_error = |hook: &'static str, req: Json| {
+        case(
+            "raise",
+            hook,
+            &format!(
+                "a {hook} handler that raises fails the call, and the host returns a plain error (not an AppError)"
+            ),
+            raised(hook),
+            req,
+            vec![("error.id", Json::Null), ("failed", json!(true))],
+        )
+    };
+    let mut cases = vec![
+        case(
             "reject",
             "MessageWillBePosted",
             "a post containing reject-me is rejected with the plugin's reason",
+            vec![ground::behaviour("MessageWillBePosted reject-me")],
             json!({"post": {"id": "p1", "message": "please reject-me"}}),
             rejected(behaviour::REJECTION),
         ),
-        applied_case(
+        case(
+            "dismiss",
+            "MessageWillBePosted",
+            "a rejection with Mattermost's dismiss constant reaches the host as that reason",
+            vec![
+                "mattermost server/public/plugin/hooks.go DismissPostError".into(),
+                ground::behaviour("MessageWillBePosted dismiss-me"),
+            ],
+            json!({"post": {"id": "p1", "message": "dismiss-me"}}),
+            rejected(behaviour::DISMISS_POST_ERROR),
+        ),
+        case(
             "modify",
             "MessageWillBePosted",
-            "a post containing modify-me is replaced by the plugin's modified post",
-            json!({"post": {"id": "p1", "message": "modify-me"}}),
+            "a post containing modify-me is replaced by the plugin's post, which carries no props (postFromProto has none)",
+            vec![
+                ground::client("postFromProto"),
+                ground::behaviour("MessageWillBePosted modify-me"),
+            ],
+            json!({"post": {"id": "p1", "message": "modify-me", "props": {"a": "b"}}}),
             vec![
                 ("rejected", json!(false)),
                 ("result.message", json!("modify-me [modified]")),
                 ("result.id", json!("p1")),
+                ("result.props", Json::Null),
             ],
         ),
-        applied_case(
+        case(
             "pass",
             "MessageWillBePosted",
             "a plain post passes unchanged",
+            vec![ground::behaviour("MessageWillBePosted")],
             json!({"post": {"id": "p1", "message": "hello"}}),
             vec![
                 ("rejected", json!(false)),
                 ("result.message", json!("hello")),
             ],
         ),
-        applied_case(
+        case(
+            "raise",
+            "MessageWillBePosted",
+            "a handler that raises lets the post through unchanged (fail open)",
+            raised("MessageWillBePosted"),
+            json!({"post": {"id": "p1", "message": "raise-me"}}),
+            vec![
+                ("failed", json!(true)),
+                ("rejected", json!(false)),
+                ("result.message", json!("raise-me")),
+            ],
+        ),
+        case(
             "reject",
             "MessageWillBeUpdated",
             "an edit containing reject-me is rejected",
+            vec![ground::behaviour("MessageWillBeUpdated reject-me")],
             json!({"new_post": {"message": "reject-me"}, "old_post": {"message": "before"}}),
             rejected(behaviour::REJECTION),
         ),
-        applied_case(
+        case(
             "modify",
             "MessageWillBeUpdated",
             "an edit containing modify-me is replaced",
+            vec![ground::behaviour("MessageWillBeUpdated modify-me")],
             json!({"new_post": {"message": "modify-me"}, "old_post": {"message": "before"}}),
             vec![("result.message", json!("modify-me [modified]"))],
         ),
-        applied_case(
+        case(
+            "raise",
+            "MessageWillBeUpdated",
+            "a handler that raises lets the edit through unchanged (fail open)",
+            raised("MessageWillBeUpdated"),
+            json!({"new_post": {"message": "raise-me"}, "old_post": {"message": "before"}}),
+            vec![
+                ("failed", json!(true)),
+                ("rejected", json!(false)),
+                ("result.message", json!("raise-me")),
+            ],
+        ),
+        case(
             "reject",
             "FileWillBeUploaded",
             "an upload named reject-me is rejected",
+            vec![ground::behaviour("FileWillBeUploaded reject-me")],
             json!({"file_info": {"name": "reject-me.txt"}, "file_content": "aGk="}),
             rejected(behaviour::REJECTION),
         ),
-        applied_case(
+        case(
             "modify",
             "FileWillBeUploaded",
-            "an upload named modify-me gets the plugin's name",
+            "an upload named modify-me gets the plugin's name and content",
+            vec![
+                ground::client(
+                    "hooksGRPCClient.FileWillBeUploaded (modified_content written when not empty)",
+                ),
+                ground::behaviour("FileWillBeUploaded modify-me"),
+            ],
             json!({"file_info": {"name": "modify-me.txt"}, "file_content": "aGk="}),
             vec![
                 ("rejected", json!(false)),
                 ("result.name", json!("modified-modify-me.txt")),
+                ("content", json!(b64(behaviour::MODIFIED_CONTENT))),
             ],
         ),
-        applied_case(
+        case(
+            "raise",
+            "FileWillBeUploaded",
+            "a handler that raises lets the upload through unchanged (fail open)",
+            raised("FileWillBeUploaded"),
+            json!({"file_info": {"name": "raise-me.txt"}, "file_content": "aGk="}),
+            vec![
+                ("failed", json!(true)),
+                ("rejected", json!(false)),
+                ("result.name", json!("raise-me.txt")),
+                ("content", json!("aGk=")),
+            ],
+        ),
+        case(
             "reject",
             "NotificationWillBePushed",
             "a push notification containing reject-me is rejected",
+            vec![ground::behaviour("NotificationWillBePushed reject-me")],
             json!({"push_notification": {"message": "reject-me"}, "user_id": "u1"}),
             rejected(behaviour::REJECTION),
         ),
-        applied_case(
+        case(
             "modify",
             "NotificationWillBePushed",
             "a push notification containing modify-me is replaced",
-            json!({"push_notification": {"message": "modify-me"}, "user_id": "u1"}),
-            vec![("result.message", json!("modify-me [modified]"))],
+            vec![ground::behaviour("NotificationWillBePushed modify-me")],
+            json!({"push_notification": {"message": "modify-me", "badge": "3"}, "user_id": "u1"}),
+            vec![
+                ("result.message", json!("modify-me [modified]")),
+                ("result.badge", json!("3")),
+            ],
         ),
-        applied_case(
+        case(
+            "raise",
+            "NotificationWillBePushed",
+            "a handler that raises lets the notification through unchanged (fail open)",
+            raised("NotificationWillBePushed"),
+            json!({"push_notification": {"message": "raise-me"}, "user_id": "u1"}),
+            vec![
+                ("failed", json!(true)),
+                ("rejected", json!(false)),
+                ("result.message", json!("raise-me")),
+            ],
+        ),
+        case(
             "reject",
             "EmailNotificationWillBeSent",
             "an email notification containing reject-me is rejected",
-            json!({"email_notification": {"notification_json": "eyJzdWJqZWN0IjoicmVqZWN0LW1lIn0="}}),
+            vec![ground::behaviour("EmailNotificationWillBeSent reject-me")],
+            json!({"email_notification": {"notification_json": b64(r#"{"post_id":"p","subject":"reject-me"}"#)}}),
             rejected(behaviour::REJECTION),
         ),
-        applied_case(
+        case(
             "modify",
             "EmailNotificationWillBeSent",
             "an email notification containing modify-me gets the plugin's subject",
-            json!({"email_notification": {"notification_json": "eyJzdWJqZWN0IjoibW9kaWZ5LW1lIn0="}}),
+            vec![
+                ground::client("emailNotificationContentFromProto"),
+                ground::behaviour("EmailNotificationWillBeSent modify-me"),
+            ],
+            json!({"email_notification": {"notification_json": b64(r#"{"post_id":"p","subject":"modify-me"}"#)}}),
             vec![("result.subject", json!(behaviour::MODIFIED_CONTENT))],
         ),
-        applied_case(
+        case(
+            "raise",
+            "EmailNotificationWillBeSent",
+            "a handler that raises leaves the email as it was (no rejection)",
+            raised("EmailNotificationWillBeSent"),
+            json!({"email_notification": {"notification_json": b64(r#"{"post_id":"p","subject":"raise-me"}"#)}}),
+            vec![("failed", json!(true)), ("rejected", json!(false))],
+        ),
+        case(
             "blocked",
             "UserWillLogIn",
             "the login of user blocked is rejected",
+            vec![ground::behaviour("UserWillLogIn")],
             json!({"user": {"username": "blocked"}}),
             rejected(behaviour::LOGIN_REJECTION),
         ),
-        applied_case(
+        case(
             "allowed",
             "UserWillLogIn",
             "any other login is allowed",
+            vec![ground::behaviour("UserWillLogIn")],
             json!({"user": {"username": "alice"}}),
             vec![("rejected", json!(false))],
         ),
-        applied_case(
+        case(
+            "raise",
+            "UserWillLogIn",
+            "a handler that raises lets the login go ahead (fail open)",
+            raised("UserWillLogIn"),
+            json!({"user": {"username": "raise-me"}}),
+            vec![("failed", json!(true)), ("rejected", json!(false))],
+        ),
+        case(
             "reject",
             "ConfigurationWillBeSaved",
-            "a configuration containing reject-me is refused with the plugin's AppError",
-            json!({"new_config": {"config_json": "eyJyZWplY3QtbWUiOjF9"}}),
+            "a configuration the plugin refuses is refused with the SDK's AppError (500)",
             vec![
-                ("error.id", json!("conformance.config.rejected")),
-                ("error.status_code", json!(400)),
+                ground::client("appErrorFromProto"),
+                ground::behaviour("ConfigurationWillBeSaved reject-me"),
             ],
+            config("reject-me"),
+            sdk_error_checks("ConfigurationWillBeSaved"),
         ),
-        applied_case(
+        case(
+            "modify",
+            "ConfigurationWillBeSaved",
+            "a configuration containing modify-me is replaced by the plugin's",
+            vec![ground::behaviour("ConfigurationWillBeSaved modify-me")],
+            config("modify-me"),
+            vec![(
+                "modified_config.config_json",
+                json!(b64(&json!({
+                    "ServiceSettings": {"SiteURL": "http://conformance.test"},
+                    "TeamSettings": {"SiteName": behaviour::MODIFIED_CONTENT},
+                })
+                .to_string())),
+            )],
+        ),
+        plain_error("ConfigurationWillBeSaved", config("raise-me")),
+        case(
             "echo",
             "ExecuteCommand",
             "/echo TEXT answers TEXT as an ephemeral response",
+            vec![
+                ground::client("commandResponseFromProto"),
+                ground::behaviour("ExecuteCommand"),
+            ],
             json!({"args": {"command": "/echo hello there"}}),
             vec![
                 ("response.text", json!("hello there")),
@@ -656,70 +910,261 @@ fn behaviour_cases(subject: Plugin) -> Vec<Case> {
                 ("error", Json::Null),
             ],
         ),
-        applied_case(
+        case(
             "unknown",
             "ExecuteCommand",
-            "an unknown command answers the plugin's AppError",
+            "an unknown command makes the handler raise, and the host answers its own AppError plugin.grpc.execute_command.error (500)",
+            raised("ExecuteCommand"),
             json!({"args": {"command": "/nosuch"}}),
             vec![
-                ("error.id", json!("conformance.command.unknown")),
-                ("error.status_code", json!(404)),
+                ("failed", json!(true)),
+                ("error.id", json!("plugin.grpc.execute_command.error")),
+                ("error.status_code", json!(500)),
+                ("error.where", json!("ExecuteCommand")),
+                ("response", Json::Null),
             ],
         ),
-        applied_case(
+        case(
             "count",
             "RunDataRetention",
             "the deleted count the plugin reports reaches the host",
+            vec![ground::behaviour("RunDataRetention")],
             json!({"now_time": 1_700_000_000_000i64, "batch_size": 50}),
             vec![("deleted_count", json!(100))],
         ),
-        applied_case(
-            "fail",
-            "OnSAMLLogin",
-            "an AppError from OnSAMLLogin reaches the host",
+        {
+            let mut checks = sdk_error_checks("RunDataRetention");
+            checks.push(("deleted_count", Json::Null));
+            case(
+                "fail",
+                "RunDataRetention",
+                "a refused batch reaches the host as the SDK's AppError, and no count with it",
+                vec![
+                    ground::client("hooksGRPCClient.RunDataRetention (error returns 0)"),
+                    ground::behaviour("RunDataRetention negative batch"),
+                ],
+                json!({"now_time": 1_700_000_000_000i64, "batch_size": -1}),
+                checks,
+            )
+        },
+        fail_case("OnSAMLLogin", json!({"user": {"username": "fail-me"}})),
+        plain_error("OnSAMLLogin", json!({"user": {"username": "raise-me"}})),
+        fail_case("OnInstall", json!({"event": {"user_id": "fail-me"}})),
+        plain_error("OnInstall", json!({"event": {"user_id": "raise-me"}})),
+        fail_case(
+            "OnSharedChannelsAttachmentSyncMsg",
+            json!({"post": {"message": "fail-me"}}),
+        ),
+        fail_case(
+            "OnSharedChannelsProfileImageSyncMsg",
             json!({"user": {"username": "fail-me"}}),
+        ),
+        fail_case(
+            "OnSharedChannelsSyncMsg",
+            json!({"remote_cluster": {"name": "fail-me"}}),
+        ),
+        case(
+            "sync",
+            "OnSharedChannelsSyncMsg",
+            "the plugin's sync response reaches the host",
             vec![
-                ("error.id", json!("conformance.onsamllogin.failed")),
-                ("error.status_code", json!(500)),
+                ground::client("syncResponseFromProto"),
+                ground::behaviour("OnSharedChannelsSyncMsg"),
+            ],
+            json!({"remote_cluster": {"name": "remote"}}),
+            vec![
+                ("response.users_syncd", json!(["conformance"])),
+                ("response.users_last_update_at", json!(1)),
             ],
         ),
-        fail_case("OnDeactivate"),
-        fail_case("OnConfigurationChange"),
-        fail_case("OnInstall"),
-        fail_case("OnSharedChannelsAttachmentSyncMsg"),
-        fail_case("OnSharedChannelsProfileImageSyncMsg"),
-        applied_case(
+        fail_case(
+            "GenerateSupportData",
+            json!({"plugin_context": {"request_id": "fail-me"}}),
+        ),
+        case(
+            "files",
+            "GenerateSupportData",
+            "the plugin's support file reaches the host",
+            vec![ground::behaviour("GenerateSupportData")],
+            json!({}),
+            vec![("files.0.filename", json!("conformance.txt"))],
+        ),
+        case(
             "healthy",
             "OnSharedChannelsPing",
             "a healthy answer reaches the host",
+            vec![ground::behaviour("OnSharedChannelsPing")],
             json!({"remote_cluster": {"name": "remote"}}),
             vec![("healthy", json!(true))],
         ),
-        applied_case(
+        case(
             "unhealthy",
             "OnSharedChannelsPing",
             "an unhealthy answer reaches the host",
+            vec![ground::behaviour("OnSharedChannelsPing fail-me")],
             json!({"remote_cluster": {"name": "fail-me"}}),
             vec![("healthy", json!(false))],
         ),
-        applied_case(
+        case(
+            "raise",
+            "OnSharedChannelsPing",
+            "a handler that raises makes the remote unhealthy",
+            raised("OnSharedChannelsPing"),
+            json!({"remote_cluster": {"name": "raise-me"}}),
+            vec![("failed", json!(true)), ("healthy", json!(false))],
+        ),
+        case(
             "modifies-each",
             "MessagesWillBeConsumed",
             "every consumed post comes back modified, in order",
+            vec![ground::behaviour("MessagesWillBeConsumed")],
             json!({"posts": [{"message": "a"}, {"message": "b"}]}),
             vec![
                 ("posts.0.message", json!("a [consumed]")),
                 ("posts.1.message", json!("b [consumed]")),
             ],
         ),
-        applied_case(
-            "files",
-            "GenerateSupportData",
-            "the plugin's support file reaches the host",
-            json!({}),
-            vec![("files.0.filename", json!("conformance.txt"))],
+        case(
+            "empty-keeps",
+            "MessagesWillBeConsumed",
+            "an empty answer list keeps the original posts (the client cannot tell it from no answer)",
+            vec![
+                ground::client("hooksGRPCClient.MessagesWillBeConsumed (resp.Posts != nil)"),
+                ground::behaviour("MessagesWillBeConsumed drop-me"),
+            ],
+            json!({"posts": [{"message": "a"}, {"message": "drop-me"}]}),
+            vec![
+                ("posts.0.message", json!("a")),
+                ("posts.1.message", json!("drop-me")),
+            ],
         ),
-    ]
+        case(
+            "raise",
+            "MessagesWillBeConsumed",
+            "a handler that raises leaves the posts as they were",
+            raised("MessagesWillBeConsumed"),
+            json!({"posts": [{"message": "raise-me"}]}),
+            vec![
+                ("failed", json!(true)),
+                ("posts.0.message", json!("raise-me")),
+            ],
+        ),
+        case(
+            "raise",
+            "MessageHasBeenPosted",
+            "a notification hook whose handler raises fails the call; the host only logs it",
+            raised("MessageHasBeenPosted"),
+            json!({"post": {"message": "raise-me"}}),
+            vec![("error", Json::Null), ("failed", json!(true))],
+        ),
+    ];
+    // OnDeactivate and OnConfigurationChange carry nothing a marker could sit in: the
+    // batch's plugin is configured to fail them (the SDK embeds a raised exception of
+    // these two as its AppError in a gRPC-OK answer).
+    for hook in FAIL_HOOKS {
+        cases.push(case(
+            "fail",
+            hook,
+            &format!(
+                "{hook} configured to fail answers the SDK's AppError, which reaches the host"
+            ),
+            vec![
+                ground::client("appErrorFromProto"),
+                ground::behaviour(&format!("{hook} fail_hooks")),
+            ],
+            json!({}),
+            sdk_error_checks(hook),
+        ));
+    }
+    cases
+}
+
+/// `hooks/<Hook>/multi-*`: the hooks the application runs across plugins, with two fake
+/// conformance plugins through the reference host's [`run_multi_plugin_hook`].
+///
+/// [`run_multi_plugin_hook`]: conformance_core::supervisor::multi::run_multi_plugin_hook
+fn multi_plugin_cases() -> Vec<Case> {
+    crate::multi_hooks::scenarios()
+        .into_iter()
+        .map(|scenario| {
+            let scenario = std::sync::Arc::new(scenario);
+            let s = scenario.clone();
+            Case::new(
+                &format!("hooks/{}/{}", scenario.hook, scenario.name),
+                Level::Must,
+                "SPEC §11.6",
+                scenario.summary,
+                move |ctx| {
+                    let scenario = s.clone();
+                    async move {
+                        let first = conformance_plugin()
+                            .plugin_id("com.mattermost.conformance.first")
+                            .write(&ctx.scratch.join("first"))
+                            .map_err(anyhow::Error::msg)?;
+                        let second = conformance_plugin()
+                            .plugin_id("com.mattermost.conformance.second")
+                            .option("hooks", scenario.second_hooks())
+                            .write(&ctx.scratch.join("second"))
+                            .map_err(anyhow::Error::msg)?;
+                        let mut running = Vec::new();
+                        for bundle in [&first, &second] {
+                            match conformance_core::supervisor::start(
+                                &bundle.dir,
+                                HostConfig::default(),
+                            )
+                            .await
+                            {
+                                Ok(p) => running.push(p),
+                                Err(f) => {
+                                    ctx.check("plugin started", "started", f.to_string(), false);
+                                    for p in running {
+                                        p.shutdown().await;
+                                    }
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        let mut activated = true;
+                        for p in running.iter_mut() {
+                            if let Err(e) = p.activate().await {
+                                ctx.check("activated", "activated", e.to_string(), false);
+                                activated = false;
+                            }
+                        }
+                        if activated {
+                            let plugins: Vec<(String, &RunningPlugin)> = running
+                                .iter()
+                                .zip([&first, &second])
+                                .map(|(p, b)| (b.plugin_id.clone(), p))
+                                .collect();
+                            let request = scenario.request()?;
+                            match conformance_core::supervisor::multi::run_multi_plugin_hook(
+                                &plugins,
+                                scenario.hook,
+                                &request,
+                            )
+                            .await
+                            {
+                                Ok(outcome) => {
+                                    let mut seen = seen_requests(&first, scenario.hook);
+                                    seen.extend(seen_requests(&second, scenario.hook));
+                                    crate::multi_hooks::check(&ctx, &scenario, &outcome, &seen);
+                                }
+                                Err(e) => {
+                                    ctx.check("the run", "an outcome", e, false);
+                                }
+                            }
+                        }
+                        for p in running {
+                            shutdown_checked(&ctx, p).await;
+                        }
+                        Ok(())
+                    }
+                },
+            )
+            .provenance(scenario.provenance())
+        })
+        .collect()
 }
 
 fn lifecycle_cases() -> Vec<Case> {
@@ -739,9 +1184,9 @@ fn lifecycle_cases() -> Vec<Case> {
                 let result = plugin.activate().await;
                 ctx.check(
                     "activation refused",
-                    "refused with conformance.activate.refused",
+                    "refused with plugin.on_activate.error",
                     format!("{result:?}"),
-                    matches!(&result, Err(e) if e.to_string().contains("conformance.activate.refused")),
+                    matches!(&result, Err(e) if e.to_string().contains("plugin.on_activate.error")),
                 );
                 shutdown_checked(&ctx, plugin).await;
                 Ok(())
@@ -1089,12 +1534,15 @@ fn plugin_cases(subject: Plugin) -> Vec<Case> {
 /// prepare the plugin's venv on first use; when Python or its packages cannot be had,
 /// the test target marks them ignored with the reason and `run` reports them skipped.
 pub fn python_cases() -> Vec<Case> {
-    plugin_cases(Plugin::Python)
+    let mut cases = plugin_cases(Plugin::Python);
+    crate::ground::fill(&mut cases);
+    cases
 }
 
 pub fn cases() -> Vec<Case> {
     let mut cases = plugin_cases(Plugin::Fake);
     cases.extend(lifecycle_cases());
+    cases.extend(multi_plugin_cases());
     let names: BTreeSet<String> = cases.iter().map(|c| c.name.clone()).collect();
     cases.push(Case::new(
         "hooks/coverage",
@@ -1109,6 +1557,7 @@ pub fn cases() -> Vec<Case> {
             }
         },
     ));
+    crate::ground::fill(&mut cases);
     cases
 }
 
@@ -1130,6 +1579,33 @@ pub fn uncovered_hooks(case_names: &BTreeSet<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_hook_case_names_its_upstream_ground() {
+        let mut all = cases();
+        all.extend(python_cases());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("plugin.json"),
+            r#"{"id": "com.example.x", "server": {"executable": "plugin.py"},
+                "props": {"conformance_behaviour": "v2"}}"#,
+        )
+        .unwrap();
+        all.extend(
+            crate::plugin_check::cases(dir.path())
+                .into_iter()
+                .filter(|c| {
+                    c.name.starts_with("plugin/hooks/") || c.name.starts_with("plugin/behaviour/")
+                }),
+        );
+        let without: Vec<&str> = all
+            .iter()
+            .filter(|c| c.provenance.is_empty())
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(without, Vec::<&str>::new());
+        assert!(all.len() > 200, "{}", all.len());
+    }
 
     #[test]
     fn every_hook_is_covered_and_removing_one_is_caught() {

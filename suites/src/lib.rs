@@ -7,12 +7,14 @@
 pub mod api;
 mod environment;
 mod faults;
+mod ground;
 mod handshake;
 mod health;
 pub mod hooks;
 pub mod host;
 mod logs;
 mod manifest;
+mod multi_hooks;
 pub mod mutation;
 pub mod plugin_check;
 mod restart;
@@ -61,6 +63,11 @@ pub fn selected(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     cases.extend(api::cases(keep));
     cases.extend(api::python_cases(keep));
     cases
+}
+
+/// How many multi-plugin scenarios there are (one case each, per host).
+pub fn multi_hook_scenario_count() -> usize {
+    multi_hooks::scenarios().len()
 }
 
 #[cfg(test)]

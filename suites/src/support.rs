@@ -249,3 +249,18 @@ impl<T: Send + Sync + 'static> SharedResult<T> {
         }
     }
 }
+
+/// Longest JSON or text quoted in a note or an assertion.
+const QUOTE_LIMIT: usize = 600;
+
+/// `text`, cut at [`QUOTE_LIMIT`] bytes (with its full length said) for reports.
+pub fn clip(text: String) -> String {
+    if text.len() <= QUOTE_LIMIT {
+        return text;
+    }
+    let mut end = QUOTE_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}

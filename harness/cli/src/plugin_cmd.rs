@@ -16,7 +16,7 @@ use crate::execute::{ExecutionArgs, execute};
 #[derive(Args)]
 pub struct PluginArgs {
     /// The plugin bundle: a directory with plugin.json at its root (an unpacked
-    /// .tar.gz). Declare `"props": {"conformance_behaviour": "v1"}` in plugin.json to have
+    /// .tar.gz). Declare `"props": {"conformance_behaviour": "v2"}` in plugin.json to have
     /// the behaviour of fixtures/plugins/BEHAVIOUR.md checked too.
     #[arg(long, value_name = "DIR")]
     pub bundle: PathBuf,

@@ -394,7 +394,7 @@ fn behaviour_cases_are_listed_only_for_a_bundle_that_declares_them() {
     let bundle = work.path().join("declares");
     let manifest = r#"{"id": "com.example.declares", "version": "1.0.0",
         "server": {"runtime": "python", "executable": "plugin.py"},
-        "props": {"conformance_behaviour": "v1"}}"#;
+        "props": {"conformance_behaviour": "v2"}}"#;
     BundleBuilder::new("healthy")
         .manifest(manifest)
         .write(&bundle)

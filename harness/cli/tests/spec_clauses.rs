@@ -41,7 +41,7 @@ fn every_plugin_case_cites_a_clause_that_exists() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("plugin.json"),
-        r#"{"id": "x", "server": {"executable": "plugin.py"}, "props": {"conformance_behaviour": "v1"}}"#,
+        r#"{"id": "x", "server": {"executable": "plugin.py"}, "props": {"conformance_behaviour": "v2"}}"#,
     )
     .unwrap();
     let cases = conformance_suites::plugin_check::cases(dir.path());

@@ -7,10 +7,18 @@ use base64::Engine as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value};
 use serde_json::{Value as Json, json};
 
-/// Markers that select a behaviour when they appear anywhere in a request.
+/// Markers that select a behaviour when they appear in a field the hook's handler
+/// receives (never in `context`, which Mattermost's hook client does not send).
 pub const REJECT: &str = "reject-me";
 pub const MODIFY: &str = "modify-me";
+/// The hook answers its in-band error (the SDK's fixed AppError, or an unhealthy ping).
 pub const FAIL: &str = "fail-me";
+/// The handler raises: the plugin answers a non-OK gRPC status (the SDK's error path).
+pub const RAISE: &str = "raise-me";
+/// MessageWillBePosted/Updated reject with Mattermost's dismiss constant.
+pub const DISMISS: &str = "dismiss-me";
+/// MessagesWillBeConsumed answers an empty list.
+pub const DROP: &str = "drop-me";
 /// A request containing this is never answered (for deadline cases).
 pub const HANG: &str = "hang-me";
 
@@ -18,18 +26,61 @@ pub const HANG: &str = "hang-me";
 pub const REJECTION: &str = "rejected by the conformance plugin";
 /// The rejection reason of UserWillLogIn.
 pub const LOGIN_REJECTION: &str = "user blocked by the conformance plugin";
-/// The replacement content of FileWillBeUploaded and the subject of a modified email.
+/// The replacement content of FileWillBeUploaded, the subject of a modified email and
+/// the site name of a modified configuration.
 pub const MODIFIED_CONTENT: &str = "modified by the conformance plugin";
+/// Mattermost's `plugin.DismissPostError` (server/public/plugin/hooks.go): a rejection with
+/// this reason dismisses the post silently.
+pub const DISMISS_POST_ERROR: &str = "plugin.message_will_be_posted.dismiss_post";
 
-/// Hooks whose only result is `AppError error = 1`.
+/// Hooks that answer `fail-me` with the SDK's fixed AppError (`plugin.<snake>.error`, 500).
 const ERROR_HOOKS: &[&str] = &[
-    "OnDeactivate",
-    "OnConfigurationChange",
     "OnInstall",
     "OnSAMLLogin",
     "OnSharedChannelsAttachmentSyncMsg",
     "OnSharedChannelsProfileImageSyncMsg",
+    "OnSharedChannelsSyncMsg",
+    "GenerateSupportData",
 ];
+
+/// Hooks whose request carries nothing a marker could sit in: the configuration's
+/// `fail_hooks` and `hang_hooks` choose their behaviour. In the upstream SDK these are also
+/// the hooks whose raised exception becomes an AppError in a gRPC-OK answer.
+pub const CONFIGURED_HOOKS: &[&str] = &["OnActivate", "OnDeactivate", "OnConfigurationChange"];
+
+/// What the runner configures a conformance plugin with (`conformance.json`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// What `Implemented` answers.
+    pub hooks: Vec<String>,
+    /// OnActivate answers its AppError.
+    pub fail_activate: bool,
+    /// OnDeactivate / OnConfigurationChange named here answer their AppError.
+    pub fail_hooks: Vec<String>,
+    /// Hooks named here are never answered.
+    pub hang_hooks: Vec<String>,
+}
+
+impl Settings {
+    /// Every hook listed (`"all"`), nothing failing.
+    pub fn all() -> Self {
+        Settings {
+            hooks: listed_hooks(),
+            ..Settings::default()
+        }
+    }
+}
+
+/// What a conformance plugin does with a hook call.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A gRPC-OK answer.
+    Answer(DynamicMessage),
+    /// The handler raised: a non-OK status (INTERNAL) with this message.
+    Raise(String),
+    /// No answer at all.
+    Hang,
+}
 
 /// The request or response descriptor of a hook.
 pub fn message_of(hook: &str, suffix: &str) -> Option<MessageDescriptor> {
@@ -55,6 +106,15 @@ pub fn contains_marker(message: &DynamicMessage, marker: &str) -> bool {
     message.fields().any(|(_, value)| value_has(value, marker))
 }
 
+/// Whether a field the hook's handler receives contains `marker`: anything but the
+/// top-level `context` (SPEC §11.5: Mattermost never sends it, and the SDK never hands it
+/// to a handler).
+pub fn handler_sees(request: &DynamicMessage, marker: &str) -> bool {
+    let mut visible = request.clone();
+    visible.clear_field_by_name("context");
+    contains_marker(&visible, marker)
+}
+
 /// A message as proto3 JSON (proto field names, 64-bit integers as numbers).
 pub fn to_json(message: &DynamicMessage) -> Json {
     let options = prost_reflect::SerializeOptions::new()
@@ -69,20 +129,39 @@ fn from_json(desc: MessageDescriptor, json: Json) -> Result<DynamicMessage, Stri
     DynamicMessage::deserialize(desc, json).map_err(|e| e.to_string())
 }
 
-fn app_error(id: &str, status: i32, hook: &str, message: &str) -> Json {
-    json!({"id": id, "message": message, "status_code": status, "where": hook})
+/// `OnSAMLLogin` → `on_saml_login`, as the SDK names its hooks' AppError ids.
+pub fn snake_case(hook: &str) -> String {
+    let chars: Vec<char> = hook.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev_lower = i > 0 && chars[i - 1].is_ascii_lowercase();
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(*c);
+        }
+    }
+    out
 }
 
-fn failed(hook: &str) -> Json {
-    app_error(
-        &format!("conformance.{}.failed", hook.to_lowercase()),
-        500,
-        hook,
-        "the request asked the conformance plugin to fail",
-    )
+/// The AppError the upstream SDK answers for a failed `hook` (fixed id, 500, `where` = the
+/// hook; python-sdk `servicers/hooks_servicer.py` `_make_app_error`).
+pub fn sdk_error(hook: &str) -> Json {
+    let id = match hook {
+        "ConfigurationWillBeSaved" => "plugin.configuration_will_be_saved.rejected".to_string(),
+        _ => format!("plugin.{}.error", snake_case(hook)),
+    };
+    json!({"id": id, "message": format!("the conformance plugin failed {hook} on request"),
+           "status_code": 500, "where": hook})
 }
 
-fn b64(s: &str) -> String {
+/// Standard base64, as proto3 JSON writes bytes.
+pub fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
@@ -92,49 +171,55 @@ fn append_message(mut post: Json, suffix: &str) -> Json {
     post
 }
 
-/// What the conformance plugin answers. `hooks` is its `Implemented` list.
-pub fn respond(
-    hook: &str,
-    request: &DynamicMessage,
-    hooks: &[String],
-    fail_activate: bool,
-) -> Result<DynamicMessage, String> {
+/// The configuration JSON of a ConfigurationWillBeSaved request (empty object when none).
+fn config_of(request: &DynamicMessage) -> Json {
+    let raw = request
+        .get_field_by_name("new_config")
+        .and_then(|c| {
+            c.as_message()
+                .and_then(|m| m.get_field_by_name("config_json"))
+                .and_then(|v| v.as_bytes().map(|b| b.to_vec()))
+        })
+        .unwrap_or_default();
+    serde_json::from_slice(&raw).unwrap_or_else(|_| json!({}))
+}
+
+/// What the conformance plugin does with `request` (`fixtures/plugins/BEHAVIOUR.md`).
+pub fn respond(hook: &str, request: &DynamicMessage, settings: &Settings) -> Result<Reply, String> {
     let desc = message_of(hook, "Response").ok_or_else(|| format!("no hook {hook}"))?;
     let req = to_json(request);
-    let has = |m: &str| contains_marker(request, m);
+    let has = |m: &str| handler_sees(request, m);
+    if settings.hang_hooks.iter().any(|h| h == hook) || has(HANG) {
+        return Ok(Reply::Hang);
+    }
+    if !CONFIGURED_HOOKS.contains(&hook) && hook != "Implemented" && has(RAISE) {
+        return Ok(Reply::Raise(format!("{RAISE} in {hook}")));
+    }
     let response = match hook {
-        "Implemented" => json!({ "hooks": hooks }),
-        "OnActivate" if fail_activate => json!({"error": app_error(
-            "conformance.activate.refused", 500, hook, "activation refused by configuration")}),
-        "OnActivate" => json!({}),
-        h if ERROR_HOOKS.contains(&h) => {
-            if has(FAIL) {
-                json!({ "error": failed(hook) })
-            } else {
-                json!({})
-            }
+        "Implemented" => json!({ "hooks": settings.hooks }),
+        "OnActivate" if settings.fail_activate => json!({ "error": sdk_error(hook) }),
+        "OnDeactivate" | "OnConfigurationChange"
+            if settings.fail_hooks.iter().any(|h| h == hook) =>
+        {
+            json!({ "error": sdk_error(hook) })
         }
-        "RunDataRetention" if has(FAIL) => json!({ "error": failed(hook) }),
-        "RunDataRetention" => {
-            json!({"deleted_count": req["batch_size"].as_i64().unwrap_or(0) * 2})
-        }
+        h if ERROR_HOOKS.contains(&h) && has(FAIL) => json!({ "error": sdk_error(hook) }),
+        "RunDataRetention" => match req["batch_size"].as_i64().unwrap_or(0) {
+            n if n < 0 => json!({ "error": sdk_error(hook) }),
+            n => json!({ "deleted_count": n * 2 }),
+        },
         "ConfigurationWillBeSaved" => {
             if has(REJECT) {
-                json!({"error": app_error("conformance.config.rejected", 400, hook,
-                    "configuration rejected by the conformance plugin")})
+                json!({ "error": sdk_error(hook) })
             } else if has(MODIFY) {
-                let raw = request
-                    .get_field_by_name("new_config")
-                    .and_then(|c| {
-                        c.as_message()
-                            .and_then(|m| m.get_field_by_name("config_json"))
-                            .and_then(|v| v.as_bytes().map(|b| b.to_vec()))
-                    })
-                    .unwrap_or_default();
-                let mut config: Json = serde_json::from_slice(&raw).unwrap_or_else(|_| json!({}));
-                if let Some(obj) = config.as_object_mut() {
-                    obj.insert("ConformanceModified".into(), Json::Bool(true));
+                let mut config = config_of(request);
+                if !config.is_object() {
+                    config = json!({});
                 }
+                if !config["TeamSettings"].is_object() {
+                    config["TeamSettings"] = json!({});
+                }
+                config["TeamSettings"]["SiteName"] = json!(MODIFIED_CONTENT);
                 json!({"modified_config": {"config_json": b64(&config.to_string())}})
             } else {
                 json!({})
@@ -148,12 +233,15 @@ pub fn respond(
             };
             if has(REJECT) {
                 json!({ "rejection_reason": REJECTION })
+            } else if has(DISMISS) {
+                json!({ "rejection_reason": DISMISS_POST_ERROR })
             } else if has(MODIFY) {
                 json!({"modified_post": append_message(req[field].clone(), " [modified]")})
             } else {
                 json!({})
             }
         }
+        "MessagesWillBeConsumed" if has(DROP) => json!({ "posts": [] }),
         "MessagesWillBeConsumed" => {
             let posts: Vec<Json> = req["posts"]
                 .as_array()
@@ -208,11 +296,11 @@ pub fn respond(
                 Some(text) => {
                     json!({"response": {"text": text, "response_type": "ephemeral"}})
                 }
-                None => json!({"error": app_error("conformance.command.unknown", 404, hook,
-                    &format!("unknown command {command:?}"))}),
+                // The SDK's way to fail a command: raise (its handler cannot answer an
+                // AppError of its own).
+                None => return Ok(Reply::Raise(format!("unknown command {command:?}"))),
             }
         }
-        "OnSharedChannelsSyncMsg" if has(FAIL) => json!({ "error": failed(hook) }),
         "OnSharedChannelsSyncMsg" => {
             json!({"response": {"users_syncd": ["conformance"], "users_last_update_at": 1}})
         }
@@ -222,7 +310,31 @@ pub fn respond(
         ]}),
         _ => json!({}),
     };
-    from_json(desc, response).map_err(|e| format!("building the {hook} response: {e}"))
+    from_json(desc, response)
+        .map(Reply::Answer)
+        .map_err(|e| format!("building the {hook} response: {e}"))
+}
+
+/// A fully populated request of `hook` with no marker (strings start with `tag`) that the
+/// behaviour answers in-band: an ExecuteCommand request runs `/echo`.
+pub fn populated(hook: &str, tag: &str) -> Option<DynamicMessage> {
+    let desc = message_of(hook, "Request")?;
+    let mut request = crate::requestgen::populate(&desc, tag);
+    if hook == "ExecuteCommand" {
+        let mut json = to_json(&request);
+        json["args"]["command"] = json!(format!("/echo {tag}"));
+        request = DynamicMessage::deserialize(desc, json).ok()?;
+    }
+    Some(request)
+}
+
+/// The hook names a plugin can list in `Implemented`: every rpc but `Implemented` itself
+/// (an SDK plugin never lists it; upstream's host never gates it).
+pub fn listed_hooks() -> Vec<String> {
+    all_hooks()
+        .into_iter()
+        .filter(|h| h != "Implemented")
+        .collect()
 }
 
 /// Every hook name, in contract order.
@@ -233,11 +345,15 @@ pub fn all_hooks() -> Vec<String> {
         .collect()
 }
 
-/// The response a request would get, as JSON, for checks.
-pub fn expected_json(hook: &str, request: &DynamicMessage) -> Json {
-    respond(hook, request, &all_hooks(), false)
-        .map(|m| to_json(&m))
-        .unwrap_or(Json::Null)
+/// What a conformance plugin does with `request` under the runner's settings (every hook
+/// listed), as JSON for checks: `Ok(answer)`, or `Err(why)` when it raises (or hangs).
+pub fn expected_json(hook: &str, request: &DynamicMessage) -> Result<Json, String> {
+    match respond(hook, request, &Settings::all()) {
+        Ok(Reply::Answer(m)) => Ok(to_json(&m)),
+        Ok(Reply::Raise(why)) => Err(why),
+        Ok(Reply::Hang) => Err("no answer".into()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Decodes a typed message into a dynamic one of the same type.
@@ -259,6 +375,10 @@ mod tests {
         from_json(message_of(hook, "Request").unwrap(), json).unwrap()
     }
 
+    fn answer(hook: &str, r: &DynamicMessage) -> Json {
+        expected_json(hook, r).expect("an answer")
+    }
+
     #[test]
     fn every_hook_has_a_response() {
         for hook in all_hooks() {
@@ -266,41 +386,90 @@ mod tests {
                 continue;
             }
             let req = DynamicMessage::new(message_of(&hook, "Request").unwrap());
-            assert!(respond(&hook, &req, &all_hooks(), false).is_ok(), "{hook}");
+            assert!(respond(&hook, &req, &Settings::all()).is_ok(), "{hook}");
         }
     }
 
     #[test]
-    fn markers_choose_the_answer() {
+    fn markers_in_the_handlers_fields_choose_the_answer_and_context_is_ignored() {
         let post = |m: &str| request("MessageWillBePosted", json!({"post": {"message": m}}));
-        let answer =
-            |r: &DynamicMessage| to_json(&respond("MessageWillBePosted", r, &[], false).unwrap());
-        assert_eq!(answer(&post("hi")), json!({}));
+        assert_eq!(answer("MessageWillBePosted", &post("hi")), json!({}));
         assert_eq!(
-            answer(&post("please reject-me"))["rejection_reason"],
+            answer("MessageWillBePosted", &post("please reject-me"))["rejection_reason"],
             REJECTION
         );
         assert_eq!(
-            answer(&post("modify-me"))["modified_post"]["message"],
+            answer("MessageWillBePosted", &post("dismiss-me"))["rejection_reason"],
+            DISMISS_POST_ERROR
+        );
+        assert_eq!(
+            answer("MessageWillBePosted", &post("modify-me"))["modified_post"]["message"],
             "modify-me [modified]"
         );
+        let in_context = request(
+            "MessageWillBePosted",
+            json!({"context": {"request_id": "reject-me"}, "post": {"message": "hi"}}),
+        );
+        assert_eq!(answer("MessageWillBePosted", &in_context), json!({}));
+        assert!(expected_json("MessageWillBePosted", &post("raise-me")).is_err());
         let config = request(
             "ConfigurationWillBeSaved",
-            json!({"new_config": {"config_json": b64(r#"{"modify-me":1}"#)}}),
+            json!({"new_config": {"config_json": b64(r#"{"TeamSettings":{"SiteName":"modify-me"}}"#)}}),
         );
-        let modified = to_json(&respond("ConfigurationWillBeSaved", &config, &[], false).unwrap());
+        let modified = answer("ConfigurationWillBeSaved", &config);
         let raw = base64::engine::general_purpose::STANDARD
             .decode(modified["modified_config"]["config_json"].as_str().unwrap())
             .unwrap();
         let json: Json = serde_json::from_slice(&raw).unwrap();
-        assert_eq!(json["ConformanceModified"], true);
-        let cmd = request(
-            "ExecuteCommand",
-            json!({"args": {"command": "/echo hi there"}}),
-        );
+        assert_eq!(json["TeamSettings"]["SiteName"], MODIFIED_CONTENT);
+        let cmd = |c: &str| request("ExecuteCommand", json!({"args": {"command": c}}));
         assert_eq!(
-            to_json(&respond("ExecuteCommand", &cmd, &[], false).unwrap())["response"]["text"],
+            answer("ExecuteCommand", &cmd("/echo hi there"))["response"]["text"],
             "hi there"
         );
+        assert!(expected_json("ExecuteCommand", &cmd("/nosuch")).is_err());
+        let consumed = request(
+            "MessagesWillBeConsumed",
+            json!({"posts": [{"message": "a"}, {"message": "drop-me"}]}),
+        );
+        assert_eq!(answer("MessagesWillBeConsumed", &consumed), json!({}));
+    }
+
+    #[test]
+    fn errors_take_the_sdks_fixed_ids() {
+        assert_eq!(snake_case("OnSAMLLogin"), "on_saml_login");
+        assert_eq!(
+            snake_case("OnSharedChannelsProfileImageSyncMsg"),
+            "on_shared_channels_profile_image_sync_msg"
+        );
+        assert_eq!(snake_case("GenerateSupportData"), "generate_support_data");
+        let install = request("OnInstall", json!({"event": {"user_id": "fail-me"}}));
+        assert_eq!(
+            answer("OnInstall", &install)["error"]["id"],
+            "plugin.on_install.error"
+        );
+        let retention = request("RunDataRetention", json!({"batch_size": -1}));
+        assert_eq!(
+            answer("RunDataRetention", &retention)["error"]["id"],
+            "plugin.run_data_retention.error"
+        );
+        let settings = Settings {
+            fail_hooks: vec!["OnDeactivate".into()],
+            fail_activate: true,
+            ..Settings::all()
+        };
+        let empty = |h: &str| DynamicMessage::new(message_of(h, "Request").unwrap());
+        for (hook, id) in [
+            ("OnDeactivate", "plugin.on_deactivate.error"),
+            ("OnActivate", "plugin.on_activate.error"),
+        ] {
+            let Ok(Reply::Answer(m)) = respond(hook, &empty(hook), &settings) else {
+                panic!("{hook} answers");
+            };
+            assert_eq!(to_json(&m)["error"]["id"], id);
+            assert_eq!(to_json(&m)["error"]["status_code"], 500);
+        }
+        assert!(!listed_hooks().contains(&"Implemented".to_string()));
+        assert_eq!(listed_hooks().len(), 41);
     }
 }

@@ -11,6 +11,7 @@ pub mod api;
 pub mod apicase;
 pub mod behaviour;
 pub mod clock;
+pub mod conveyance;
 pub mod driver;
 pub mod expectations;
 pub mod fixtures;

@@ -307,8 +307,14 @@ pub fn generated() -> Vec<Mutant> {
         .filter(|(rpc, _)| !EQUIVALENT_API_DEFAULTS.iter().any(|(e, _)| e == rpc))
         .map(|(rpc, _)| Mutant::ApiDefault(rpc.to_string()))
         .collect();
+    // Hooks whose request holds only `context` have no request mutant: Mattermost never
+    // sends that field (SPEC §11.5), so there is nothing a host could send wrong.
     for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS {
-        out.push(Mutant::HookZeroField(hook.to_string()));
+        let has_payload = crate::behaviour::message_of(hook, "Request")
+            .is_some_and(|d| zeroed_field(&d).is_some());
+        if has_payload {
+            out.push(Mutant::HookZeroField(hook.to_string()));
+        }
     }
     for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS {
         let answers =
@@ -374,15 +380,11 @@ pub fn ignores_answer_of(hook: &str) -> bool {
 }
 
 /// The field a request mutant zeroes: the first field (by number) other than the request
-/// context, or the context when there is nothing else.
+/// context (which Mattermost never sends); `None` when there is no other.
 pub fn zeroed_field(request: &MessageDescriptor) -> Option<FieldDescriptor> {
     let mut fields: Vec<FieldDescriptor> = request.fields().collect();
     fields.sort_by_key(FieldDescriptor::number);
-    fields
-        .iter()
-        .find(|f| f.name() != "context")
-        .or_else(|| fields.first())
-        .cloned()
+    fields.into_iter().find(|f| f.name() != "context")
 }
 
 /// Applies a request mutant of `hook`, if one is on.
@@ -461,18 +463,19 @@ mod tests {
                 "{rpc}"
             );
         }
-        assert_eq!(count(|m| matches!(m, Mutant::HookZeroField(_))), 42);
+        // Implemented, OnActivate, OnDeactivate, OnConfigurationChange and
+        // OnSendDailyTelemetry carry only `context`.
+        assert_eq!(count(|m| matches!(m, Mutant::HookZeroField(_))), 37);
     }
 
     #[test]
-    fn the_zeroed_field_skips_the_context_unless_it_is_alone() {
+    fn the_zeroed_field_is_never_the_context() {
         let field = |hook: &str| {
             zeroed_field(&crate::behaviour::message_of(hook, "Request").unwrap())
-                .unwrap()
-                .name()
-                .to_string()
+                .map(|f| f.name().to_string())
         };
-        assert_eq!(field("OnActivate"), "context");
+        assert_eq!(field("OnActivate"), None);
+        let field = |hook: &str| field(hook).unwrap();
         assert_eq!(field("ServeHTTP"), "init");
         assert_ne!(field("MessageWillBePosted"), "context");
     }

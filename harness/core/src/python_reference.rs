@@ -377,6 +377,10 @@ pub struct PluginOptions<'a> {
     pub fail_activate: bool,
     /// An [`crate::apicase::ExerciseFile`] to run after the handshake.
     pub api_exercises: Option<&'a Path>,
+    /// OnDeactivate / OnConfigurationChange named here answer their AppError.
+    pub fail_hooks: &'a [&'a str],
+    /// Hooks named here are never answered.
+    pub hang_hooks: &'a [&'a str],
 }
 
 /// Writes a bundle of the reference plugin into `dir` (created if needed): the plugin's
@@ -423,6 +427,8 @@ pub fn write_bundle(
         "observe": observations,
         "hooks": hooks,
         "fail_activate": options.fail_activate,
+        "fail_hooks": options.fail_hooks,
+        "hang_hooks": options.hang_hooks,
         "api_exercises": options.api_exercises,
     });
     std::fs::write(

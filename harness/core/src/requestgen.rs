@@ -36,6 +36,43 @@ fn value(kind: &Kind, tag: &str, n: u32, depth: usize) -> Option<Value> {
     }
 }
 
+/// Fields whose upstream type is not the proto's: the JSON blobs Mattermost fills with
+/// `json.Marshal` of a Go struct (a document of that struct's shape, with real key names,
+/// so a handler's `json.loads` and the host's `json.Unmarshal` both take it), and
+/// PushNotification's `badge` (an int in Go, sent as its decimal string).
+fn upstream_form(field: &str, kind: &Kind, tag: &str, n: u32) -> Option<Value> {
+    let doc = match (field, kind) {
+        ("badge", Kind::String) => return Some(Value::String((40 + n).to_string())),
+        ("config_json", Kind::Bytes) => serde_json::json!({
+            "ServiceSettings": {"SiteURL": format!("http://{tag}.test")},
+            "TeamSettings": {"SiteName": tag},
+        }),
+        ("notification_json", Kind::Bytes) => serde_json::json!({
+            "post_id": format!("{tag}-post"),
+            "channel_id": format!("{tag}-channel"),
+            "team_id": format!("{tag}-team"),
+            "sender_id": format!("{tag}-sender"),
+            "recipient_id": format!("{tag}-recipient"),
+            "channel_name": format!("{tag}-channel-name"),
+            "is_thread_reply": true,
+            "subject": format!("{tag}-subject"),
+            "message_text": tag,
+        }),
+        ("assertion_json", Kind::Bytes) => serde_json::json!({
+            "NameID": tag,
+            "SessionIndex": format!("{tag}-session"),
+            "ResponseSignatureValidated": true,
+        }),
+        ("sync_msg_json", Kind::Bytes) => serde_json::json!({
+            "id": format!("{tag}-id"),
+            "channel_id": format!("{tag}-channel"),
+            "mention_transforms": {format!("{tag}-from"): format!("{tag}-to")},
+        }),
+        _ => return None,
+    };
+    Some(Value::Bytes(doc.to_string().into_bytes().into()))
+}
+
 fn populate_at(desc: &MessageDescriptor, tag: &str, depth: usize) -> DynamicMessage {
     let mut message = DynamicMessage::new(desc.clone());
     // google.protobuf.Value is a oneof: give it one string.
@@ -79,7 +116,9 @@ fn populate_at(desc: &MessageDescriptor, tag: &str, depth: usize) -> DynamicMess
             if first && let Some(v) = value(&field.kind(), &name, n, depth) {
                 message.set_field(&field, v);
             }
-        } else if let Some(v) = value(&field.kind(), &name, n, depth) {
+        } else if let Some(v) = upstream_form(field.name(), &field.kind(), &name, n)
+            .or_else(|| value(&field.kind(), &name, n, depth))
+        {
             message.set_field(&field, v);
         }
     }

@@ -248,7 +248,7 @@ async fn go_plugin_host_drives_fake_plugins_over_the_driver_contract() {
         "{loaded:?}"
     );
     assert!(loaded.pid != 0 && is_running(loaded.pid), "{loaded:?}");
-    assert_eq!(loaded.implemented.len(), 42, "{loaded:?}");
+    assert_eq!(loaded.implemented.len(), 41, "{loaded:?}");
     assert!(
         loaded
             .implemented

@@ -55,7 +55,7 @@ async fn start(
         python_reference::PluginOptions {
             hooks,
             fail_activate,
-            api_exercises: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -97,17 +97,15 @@ fn parse_back<T: prost::Message + Default>(hook: &str, request: &serde_json::Val
 fn expected<Req: prost::Message, Resp: prost::Message + Default>(hook: &str, req: &Req) -> Resp {
     let desc = behaviour::message_of(hook, "Request").unwrap();
     let dynamic = behaviour::dynamic_of(req, desc);
-    behaviour::respond(hook, &dynamic, &behaviour::all_hooks(), false)
-        .unwrap()
-        .transcode_to::<Resp>()
-        .unwrap()
+    match behaviour::respond(hook, &dynamic, &behaviour::Settings::all()).unwrap() {
+        behaviour::Reply::Answer(m) => m.transcode_to::<Resp>().unwrap(),
+        other => panic!("{hook}: the model does not answer: {other:?}"),
+    }
 }
 
-fn all_hook_names() -> BTreeSet<String> {
-    pluginapi_proto::hooks::HOOK_RPCS
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect()
+/// The hook names `"all"` lists: every rpc but Implemented.
+fn listed_hook_names() -> BTreeSet<String> {
+    behaviour::listed_hooks().into_iter().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,10 +132,10 @@ async fn starts_like_the_sdk_answers_health_and_implemented_and_stops_gracefully
         .unwrap()
         .into_inner();
     assert!(resp.error.is_none());
-    assert_eq!(resp.hooks.len(), 42);
+    assert_eq!(resp.hooks.len(), 41);
     assert_eq!(
         resp.hooks.iter().cloned().collect::<BTreeSet<_>>(),
-        all_hook_names()
+        listed_hook_names()
     );
 
     let calls = hook_calls(&bundle);
@@ -254,7 +252,7 @@ async fn hooks_answer_as_specified_and_report_every_request_intact() {
     // More hooks, each compared with the Rust model of BEHAVIOUR.md.
     let config = pb::ConfigurationWillBeSavedRequest {
         new_config: Some(pb::ConfigJson {
-            config_json: br#"{"ServiceSettings":{"SiteURL":"http://x"},"Note":"modify-me"}"#
+            config_json: br#"{"ServiceSettings":{"SiteURL":"http://x"},"TeamSettings":{"SiteName":"modify-me"}}"#
                 .to_vec(),
         }),
         ..Default::default()
@@ -266,7 +264,10 @@ async fn hooks_answer_as_specified_and_report_every_request_intact() {
         .into_inner();
     let modified: serde_json::Value =
         serde_json::from_slice(&resp.modified_config.as_ref().unwrap().config_json).unwrap();
-    assert_eq!(modified["ConformanceModified"], true);
+    assert_eq!(
+        modified["TeamSettings"]["SiteName"],
+        "modified by the conformance plugin"
+    );
     assert_eq!(modified["ServiceSettings"]["SiteURL"], "http://x");
     assert_eq!(resp, expected("ConfigurationWillBeSaved", &config));
 
@@ -316,17 +317,12 @@ async fn hooks_answer_as_specified_and_report_every_request_intact() {
         }),
         ..Default::default()
     };
-    let resp = client
+    // The SDK's way to fail a command: the handler raises, the call fails with a status.
+    let status = client
         .execute_command(unknown.clone())
         .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        resp.error.as_ref().unwrap().id,
-        "conformance.command.unknown"
-    );
-    assert_eq!(resp.error.as_ref().unwrap().status_code, 404);
-    assert_eq!(resp, expected("ExecuteCommand", &unknown));
+        .expect_err("an unknown command fails the call");
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
 
     let retention = pb::RunDataRetentionRequest {
         now_time: 1_700_000_000_000,
@@ -532,7 +528,7 @@ async fn on_activate_calls_the_plugin_api_and_fail_activate_refuses() {
         .unwrap()
         .into_inner();
     let error = resp.error.expect("activation refused");
-    assert_eq!(error.id, "conformance.activate.refused");
+    assert_eq!(error.id, "plugin.on_activate.error");
     assert_eq!(error.status_code, 500);
     let report = plugin.shutdown().await;
     assert!(report.graceful && !report.killed, "{report:?}");
@@ -810,7 +806,7 @@ fn write_bundle_lays_out_a_launchable_bundle() {
         python_reference::PluginOptions {
             hooks: Some(&["OnActivate"]),
             fail_activate: true,
-            api_exercises: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -830,6 +826,8 @@ fn write_bundle_lays_out_a_launchable_bundle() {
             "observe": bundle.observations,
             "hooks": ["OnActivate"],
             "fail_activate": true,
+            "fail_hooks": [],
+            "hang_hooks": [],
             "api_exercises": null,
         })
     );
@@ -852,7 +850,7 @@ async fn every_unary_hook_answers_as_the_behaviour_model() {
     let Some(prepared) = prepared() else { return };
     let (_scratch, bundle, mut plugin) = start(prepared, None, false).await;
     let activation = plugin.activate().await.expect("activation");
-    assert_eq!(activation.implemented.len(), 42);
+    assert_eq!(activation.implemented.len(), 41);
 
     let mut mismatches = Vec::new();
     let mut sent = Vec::new();
@@ -860,28 +858,48 @@ async fn every_unary_hook_answers_as_the_behaviour_model() {
         if hook == "ServeHTTP" || hook == "Implemented" || hook == "OnActivate" {
             continue;
         }
-        let desc = behaviour::message_of(&hook, "Request").unwrap();
         for tag in [
             "plain",
             behaviour::MODIFY,
             behaviour::REJECT,
             behaviour::FAIL,
+            behaviour::RAISE,
+            behaviour::DISMISS,
+            behaviour::DROP,
         ] {
-            let request = populate(&desc, tag);
-            let expected = behaviour::respond(&hook, &request, &behaviour::all_hooks(), false)
-                .map(|m| behaviour::to_json(&m))
-                .unwrap();
-            match plugin.call_hook(&hook, request.clone()).await {
-                HookOutcome::Answered(m) => {
+            let request = behaviour::populated(&hook, tag).unwrap();
+            // What the plugin gets: what Mattermost's hook client conveys.
+            let conveyed = conformance_core::conveyance::convey_request(&hook, &request);
+            // And what the host applies of the answer (an AppError's message is dropped).
+            let expected = behaviour::expected_json(&hook, &conveyed).map(|answer| {
+                let desc = behaviour::message_of(&hook, "Response").unwrap();
+                let message = DynamicMessage::deserialize(desc, answer).unwrap();
+                behaviour::to_json(&conformance_core::conveyance::convey_answer(
+                    &hook, &message,
+                ))
+            });
+            match (plugin.call_hook(&hook, request.clone()).await, expected) {
+                (HookOutcome::Answered(m), Ok(expected)) => {
                     let seen = behaviour::to_json(&m);
                     let diffs = differences(&expected, &seen);
                     if !diffs.is_empty() {
                         mismatches.push(format!("{hook} [{tag}]: {}", diffs.join("; ")));
                     }
                 }
-                other => mismatches.push(format!("{hook} [{tag}]: {}", other.describe())),
+                // The SDK's error path: the handler raised, the call failed with INTERNAL.
+                (
+                    HookOutcome::Failed {
+                        code: tonic::Code::Internal,
+                        ..
+                    },
+                    Err(_),
+                ) => {}
+                (other, expected) => mismatches.push(format!(
+                    "{hook} [{tag}]: expected {expected:?}, saw {}",
+                    other.describe()
+                )),
             }
-            sent.push((hook.clone(), request));
+            sent.push((hook.clone(), conveyed));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

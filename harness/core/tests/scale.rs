@@ -240,7 +240,10 @@ fn check(
     let ok = match expect {
         Expect::Unchanged => applied["rejected"] == false && applied["result"] == sent["post"],
         Expect::Message(m) => {
-            let mut post = sent["post"].clone();
+            // The replacement as the host applies it: what the hook client conveyed of
+            // the post, without the props no gRPC replacement carries (SPEC §11.5).
+            let conveyed = conformance_core::conveyance::convey_request(hook, request);
+            let mut post = behaviour::to_json(&conveyed)["post"].clone();
             post["message"] = json!(m);
             applied["rejected"] == false && applied["result"] == post
         }

@@ -5,18 +5,114 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance_core::behaviour::{self, message_of, to_json};
+use conformance_core::apicase::Capability;
+use conformance_core::behaviour::{self, message_of};
 use conformance_core::driver::process::{DriverProcess, ProxiedHook};
 use conformance_core::fixtures::BundleBuilder;
 use conformance_core::requestgen::populate;
 use conformance_core::runner::{Case, Level};
 use pluginapi_proto::hooks::HOOK_RPCS;
 
-use super::{load_ok, unload};
-use crate::hooks::{check_intact, seen_requests};
+use super::{load_in, load_ok, unload};
+use crate::hooks::{check_answer, check_intact, seen_requests};
 
 /// How long one proxied hook call may take (the host's own deadline is 30 s upstream).
 const HOOK_CALL: Duration = Duration::from_secs(35);
+
+/// `host/hooks/<Hook>/multi-*`: the scenarios of [`crate::multi_hooks`] through
+/// `RunMultiPluginHook`, for a driver that declares `multi-plugin-hooks`. Each runs alone:
+/// the driver runs the hook across every plugin it has loaded.
+fn multi_plugin_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
+    crate::multi_hooks::scenarios()
+        .into_iter()
+        .map(|scenario| {
+            let scenario = Arc::new(scenario);
+            let (s, driver) = (scenario.clone(), driver.clone());
+            Case::new(
+                &format!("host/hooks/{}/{}", scenario.hook, scenario.name),
+                Level::Must,
+                "SPEC §11.6; driver.proto RunMultiPluginHook",
+                scenario.summary,
+                move |ctx| {
+                    let (scenario, driver) = (s.clone(), driver.clone());
+                    async move {
+                        match driver.capabilities() {
+                            Ok(c) if c.contains(&Capability::MultiPluginHooks) => {}
+                            Ok(_) => {
+                                let reason = format!(
+                                    "the driver does not declare {} ({})",
+                                    Capability::MultiPluginHooks,
+                                    Capability::MultiPluginHooks.meaning()
+                                );
+                                ctx.skip(&reason);
+                                anyhow::bail!("skipped: {reason}");
+                            }
+                            Err(e) => anyhow::bail!("the driver's capabilities: {e}"),
+                        }
+                        let (first, a) = load_in(
+                            &ctx,
+                            &driver,
+                            BundleBuilder::new("conformance-plugin"),
+                            "multi",
+                            true,
+                            "first",
+                        )
+                        .await?;
+                        let loaded_second = load_in(
+                            &ctx,
+                            &driver,
+                            BundleBuilder::new("conformance-plugin")
+                                .option("hooks", scenario.second_hooks()),
+                            "multi",
+                            true,
+                            "second",
+                        )
+                        .await;
+                        if let Ok((second, b)) = &loaded_second
+                            && ctx.check(
+                                "both plugins started",
+                                "started",
+                                &b.error,
+                                a.started && b.started,
+                            )
+                        {
+                            let request = scenario.request()?;
+                            match driver
+                                .run_multi_plugin_hook(scenario.hook, &request, HOOK_CALL)
+                                .await
+                            {
+                                Ok(outcome) => {
+                                    let ours = [a.plugin_id.clone(), b.plugin_id.clone()];
+                                    ctx.check(
+                                        "only this case's plugins were called",
+                                        format!("{ours:?}"),
+                                        format!("{:?}", outcome.called),
+                                        outcome.called.iter().all(|c| ours.contains(c)),
+                                    );
+                                    let mut seen = seen_requests(&first, scenario.hook);
+                                    seen.extend(seen_requests(second, scenario.hook));
+                                    crate::multi_hooks::check(&ctx, &scenario, &outcome, &seen);
+                                }
+                                Err(e) => {
+                                    ctx.check("RunMultiPluginHook answers", "an outcome", e, false);
+                                }
+                            }
+                        }
+                        if let Ok((_, b)) = &loaded_second
+                            && b.started
+                        {
+                            unload(&ctx, &driver, &b.plugin_id).await;
+                        }
+                        unload(&ctx, &driver, &a.plugin_id).await;
+                        Ok(())
+                    }
+                },
+            )
+            .exclusive()
+            .provenance(scenario.provenance())
+        })
+        .collect()
+}
 
 pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
     let mut out = Vec::new();
@@ -32,15 +128,10 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                 let driver = driver.clone();
                 async move {
                     let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "hooks", true).await?;
-                    let desc = message_of(hook, "Request").expect("hook descriptor");
-                    let sent = populate(&desc, hook);
+                    let sent = behaviour::populated(hook, hook).expect("hook descriptor");
                     match driver.call_hook(&loaded.plugin_id, hook, sent.clone(), HOOK_CALL).await {
-                        ProxiedHook::Answered(answer) => {
-                            ctx.eq("answer", behaviour::expected_json(hook, &sent), to_json(&answer));
-                        }
-                        other => {
-                            ctx.check("answered", "an answer from the plugin", other.describe(), false);
-                        }
+                        ProxiedHook::Answered(answer) => check_answer(&ctx, hook, &sent, Ok(&answer)),
+                        other => check_answer(&ctx, hook, &sent, Err(&other.describe())),
                     }
                     if hook == "Implemented" || hook == "OnActivate" {
                         // The host called it once at activation already.
@@ -105,5 +196,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             }
         },
     ));
+    out.extend(multi_plugin_cases(driver));
+    crate::ground::fill(&mut out);
     out
 }

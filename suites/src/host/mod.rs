@@ -57,9 +57,21 @@ async fn load(
     tag: &str,
     activate: bool,
 ) -> anyhow::Result<(Bundle, LoadPluginResponse)> {
+    load_in(ctx, driver, builder, tag, activate, "b").await
+}
+
+/// [`load`] with the bundle in `<scratch>/<dir>` (for cases that load several).
+async fn load_in(
+    ctx: &Ctx,
+    driver: &DriverProcess,
+    builder: BundleBuilder,
+    tag: &str,
+    activate: bool,
+    dir: &str,
+) -> anyhow::Result<(Bundle, LoadPluginResponse)> {
     let bundle = builder
         .plugin_id(&unique_id(tag))
-        .write(&ctx.scratch.join("b"))
+        .write(&ctx.scratch.join(dir))
         .map_err(anyhow::Error::msg)?;
     let dir = std::path::absolute(&bundle.dir)?;
     let answer = tokio::time::timeout(

@@ -9,7 +9,8 @@ use std::time::Instant;
 use conformance_core::behaviour::{message_of, to_json};
 use conformance_core::requestgen::populate;
 use conformance_core::runner::{Case, Ctx, Level};
-use conformance_core::supervisor::hooks::HookOutcome;
+use conformance_core::supervisor::RunningPlugin;
+use conformance_core::supervisor::hooks::{HookOutcome, failure_rule};
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 use serde_json::Value as Json;
 
@@ -39,7 +40,7 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
                 Level::Must,
                 "SPEC §10.2, §11, hooks.tsv",
                 &format!(
-                    "if listed, {hook} answers a fully populated request with a well-formed {hook}Response"
+                    "if listed, {hook} answers a fully populated request within the deadline with a well-formed {hook}Response, or fails it with a non-OK status (the SDK's error path: a handler that raises; the host then takes its failure branch), never UNIMPLEMENTED"
                 ),
                 move |ctx, bundle| hook_case(ctx, bundle, hook),
             )
@@ -63,8 +64,12 @@ async fn hook_case(ctx: Ctx, bundle: Arc<PathBuf>, hook: &'static str) -> anyhow
         activation.on_activate.clone()
     } else {
         let desc = message_of(hook, "Request").expect("every hook has a request message");
+        let mut request = populate(&desc, hook);
+        if hook == "ExecuteCommand" {
+            request = command_request(&ctx, &plugin, request);
+        }
         let started = Instant::now();
-        let outcome = plugin.call_hook(hook, populate(&desc, hook)).await;
+        let outcome = plugin.call_hook(hook, request).await;
         ctx.note(format!(
             "{hook} with a fully populated request: {:.1} ms",
             started.elapsed().as_secs_f64() * 1000.0
@@ -76,11 +81,42 @@ async fn hook_case(ctx: Ctx, bundle: Arc<PathBuf>, hook: &'static str) -> anyhow
     Ok(())
 }
 
+/// An ExecuteCommand request for a command the plugin registered (at activation, through
+/// the PluginAPI), so that a plugin which only answers its own commands gets one of them.
+fn command_request(ctx: &Ctx, plugin: &RunningPlugin, request: DynamicMessage) -> DynamicMessage {
+    let Some((trigger, team)) = plugin.registered_commands().into_iter().next() else {
+        ctx.note("the plugin registered no command: ExecuteCommand gets a made-up one");
+        return request;
+    };
+    ctx.note(format!(
+        "ExecuteCommand runs /{trigger}, which the plugin registered"
+    ));
+    let mut json = to_json(&request);
+    json["args"]["command"] = Json::String(format!("/{trigger}"));
+    if !team.is_empty() {
+        json["args"]["team_id"] = Json::String(team);
+    }
+    DynamicMessage::deserialize(request.descriptor(), json).unwrap_or(request)
+}
+
 /// The shape checks of one hook answer.
 pub(super) fn check_answer(ctx: &Ctx, hook: &str, outcome: &HookOutcome) {
     let response_type = format!("mattermost.pluginapi.v1.{hook}Response");
     let answer = match outcome {
         HookOutcome::Answered(answer) => answer,
+        HookOutcome::Failed { code, message } if format!("{code:?}") != "Unimplemented" => {
+            ctx.check(
+                "answered or failed with a status",
+                format!("a {response_type}, or a non-OK status other than UNIMPLEMENTED"),
+                format!("{code:?}: {}", clip(message.clone())),
+                true,
+            );
+            ctx.note(format!(
+                "the plugin failed the call (the SDK's error path); Mattermost then: {}",
+                failure_rule(hook)
+            ));
+            return;
+        }
         other => {
             ctx.check(
                 "answered",

@@ -12,7 +12,7 @@
 //! * [`http`]: `ServeHTTP`, when listed: a GET through the reference host's HTTP bridge
 //!   and on the raw stream, a chunked request body, the response stream's shape.
 //! * [`behaviour`]: `fixtures/plugins/BEHAVIOUR.md`, only for a plugin that declares it
-//!   implements it, with `"props": {"conformance_behaviour": "v1"}` in its `plugin.json`
+//!   implements it, with `"props": {"conformance_behaviour": "v2"}` in its `plugin.json`
 //!   (see [`BEHAVIOUR_PROP`]). Those cases start a scratch copy of the bundle with the
 //!   runner's `conformance.json`; the user's bundle is never written to.
 //!
@@ -37,7 +37,7 @@ use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
 /// The manifest `props` key by which a plugin declares it implements
 /// `fixtures/plugins/BEHAVIOUR.md`, and the version of the behaviour this harness checks.
 pub const BEHAVIOUR_PROP: &str = "conformance_behaviour";
-pub const BEHAVIOUR_VERSION: &str = "v1";
+pub const BEHAVIOUR_VERSION: &str = "v2";
 
 /// The case name prefix.
 pub const SUITE: &str = "plugin";
@@ -53,6 +53,7 @@ pub fn cases(bundle: &Path) -> Vec<Case> {
     if declared_behaviour(&bundle).as_deref() == Some(BEHAVIOUR_VERSION) {
         cases.extend(behaviour::cases(&bundle));
     }
+    crate::ground::fill(&mut cases);
     cases
 }
 
@@ -160,20 +161,7 @@ fn note_api_calls(ctx: &Ctx, plugin: &RunningPlugin) {
 /// activation, so that a hanging plugin is diagnosed by the deadline, not the case timeout.
 const HOOK_CASE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Longest JSON or text quoted in a note or an assertion.
-const QUOTE_LIMIT: usize = 600;
-
-/// `text`, cut at [`QUOTE_LIMIT`] bytes (with its full length said) for reports.
-fn clip(text: String) -> String {
-    if text.len() <= QUOTE_LIMIT {
-        return text;
-    }
-    let mut end = QUOTE_LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..end], text.len())
-}
+use crate::support::clip;
 
 #[cfg(test)]
 mod tests {
@@ -191,8 +179,8 @@ mod tests {
     fn behaviour_cases_only_when_declared_every_hook_covered_names_unique() {
         let plain = r#"{"id": "com.example.x", "server": {"executable": "plugin.py"}}"#;
         let declared = r#"{"id": "com.example.x", "server": {"executable": "plugin.py"},
-            "props": {"conformance_behaviour": "v1"}}"#;
-        let other = r#"{"id": "com.example.x", "props": {"conformance_behaviour": "v2"}}"#;
+            "props": {"conformance_behaviour": "v2"}}"#;
+        let other = r#"{"id": "com.example.x", "props": {"conformance_behaviour": "v1"}}"#;
         let behaviour = |n: &Vec<String>| {
             n.iter()
                 .filter(|n| n.starts_with("plugin/behaviour/"))

@@ -20,14 +20,18 @@ pub enum Capability {
     /// The server has the harness's fixture custom emoji (SPEC §25.2), which no PluginAPI
     /// call can create: a fresh Mattermost server has none.
     FixtureEmoji,
+    /// The driver runs a hook across every loaded plugin as the host's application code
+    /// does (`HostDriver.RunMultiPluginHook`, SPEC §11.6).
+    MultiPluginHooks,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 4] = [
+    pub const ALL: [Capability; 5] = [
         Capability::ApiSessions,
         Capability::PluginIdentity,
         Capability::CallLog,
         Capability::FixtureEmoji,
+        Capability::MultiPluginHooks,
     ];
 
     /// The name used in case files and in `Describe.capabilities`.
@@ -37,6 +41,7 @@ impl Capability {
             Capability::PluginIdentity => "plugin-identity",
             Capability::CallLog => "call-log",
             Capability::FixtureEmoji => "fixture-emoji",
+            Capability::MultiPluginHooks => "multi-plugin-hooks",
         }
     }
 
@@ -52,6 +57,10 @@ impl Capability {
             }
             Capability::CallLog => "a readable record of what each PluginAPI call did",
             Capability::FixtureEmoji => "the harness's fixture custom emoji on the server",
+            Capability::MultiPluginHooks => {
+                "a hook run across every loaded plugin as the application runs it \
+                 (HostDriver.RunMultiPluginHook)"
+            }
         }
     }
 

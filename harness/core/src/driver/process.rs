@@ -248,6 +248,43 @@ impl DriverProcess {
         }
     }
 
+    /// `HostDriver.RunMultiPluginHook`: `hook` with `request` across every loaded plugin,
+    /// within `deadline`; what the host's application goes on with, as
+    /// [`crate::supervisor::multi::MultiOutcome`].
+    pub async fn run_multi_plugin_hook(
+        &self,
+        hook: &str,
+        request: &prost_reflect::DynamicMessage,
+        deadline: Duration,
+    ) -> Result<crate::supervisor::multi::MultiOutcome, String> {
+        use prost::Message as _;
+        let response = crate::behaviour::message_of(hook, "Response")
+            .ok_or_else(|| format!("no hook {hook}"))?;
+        let mut driver = self.driver();
+        let call =
+            driver.run_multi_plugin_hook(pluginapi_proto::harness::RunMultiPluginHookRequest {
+                hook: hook.to_string(),
+                request: request.encode_to_vec(),
+            });
+        let answer = tokio::time::timeout(deadline, call)
+            .await
+            .map_err(|_| format!("RunMultiPluginHook: no answer within {deadline:?}"))?
+            .map_err(|s| format!("RunMultiPluginHook: {:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        let result = prost_reflect::DynamicMessage::decode(response, answer.result.as_slice())
+            .map_err(|e| format!("RunMultiPluginHook: the result is no {hook}Response: {e}"))?;
+        Ok(crate::supervisor::multi::MultiOutcome {
+            result,
+            error: answer.error.map(|e| crate::supervisor::multi::HostError {
+                r#where: e.r#where,
+                id: e.id,
+                status_code: e.status_code,
+                detailed_error: e.detailed_error,
+            }),
+            called: answer.called,
+        })
+    }
+
     /// The newest part of what the driver wrote to stderr.
     pub fn log_tail(&self) -> String {
         tail(&self.log)

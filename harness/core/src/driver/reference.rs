@@ -464,6 +464,71 @@ impl HostDriver for ReferenceDriver {
         )))
     }
 
+    async fn run_multi_plugin_hook(
+        &self,
+        request: Request<RunMultiPluginHookRequest>,
+    ) -> Result<Response<RunMultiPluginHookResponse>, Status> {
+        use prost::Message as _;
+        if !self
+            .shared
+            .capabilities
+            .contains(&Capability::MultiPluginHooks)
+        {
+            return Err(Status::unimplemented(
+                "this driver does not declare multi-plugin-hooks",
+            ));
+        }
+        let request = request.into_inner();
+        let hook = request.hook.as_str();
+        if !supervisor::multi::MULTI_PLUGIN_HOOKS.contains(&hook) {
+            return Err(Status::invalid_argument(format!(
+                "{hook:?} is not one of {}",
+                supervisor::multi::MULTI_PLUGIN_HOOKS.join(", ")
+            )));
+        }
+        let desc = crate::behaviour::message_of(hook, "Request")
+            .ok_or_else(|| Status::invalid_argument(format!("no hook {hook:?}")))?;
+        let message = prost_reflect::DynamicMessage::decode(desc, request.request.as_slice())
+            .map_err(|e| Status::invalid_argument(format!("the {hook} request: {e}")))?;
+        // The activated plugins, in id order (Mattermost's order is unspecified).
+        let mut loaded: Vec<(String, Arc<Loaded>)> = self
+            .shared
+            .plugins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, l)| l.activated)
+            .map(|(id, l)| (id.clone(), l.clone()))
+            .collect();
+        loaded.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut guards = Vec::new();
+        for (id, l) in &loaded {
+            guards.push((id.clone(), l.plugin.read().await));
+        }
+        let plugins: Vec<(String, &RunningPlugin)> = guards
+            .iter()
+            .filter_map(|(id, g)| g.as_ref().map(|p| (id.clone(), p)))
+            .collect();
+        let outcome = supervisor::multi::run_multi_plugin_hook(&plugins, hook, &message)
+            .await
+            .map_err(Status::invalid_argument)?;
+        for id in &outcome.called {
+            if let Some((_, l)) = loaded.iter().find(|(i, _)| i == id) {
+                l.record(id, "hook_called", hook);
+            }
+        }
+        Ok(Response::new(RunMultiPluginHookResponse {
+            result: outcome.result.encode_to_vec(),
+            error: outcome.error.map(|e| HostError {
+                r#where: e.r#where,
+                id: e.id,
+                status_code: e.status_code,
+                detailed_error: e.detailed_error,
+            }),
+            called: outcome.called,
+        }))
+    }
+
     async fn shutdown(
         &self,
         _: Request<ShutdownRequest>,

@@ -72,6 +72,8 @@ async fn call_raw(
     deadline: Duration,
 ) -> HookOutcome {
     mutants::mutate_hook_request(hook, &mut request);
+    // What Mattermost's hook client sends of it (SPEC §11.5).
+    let request = crate::conveyance::convey_request(hook, &request);
     let deadline = if mutants::is(Protocol::HookDeadlineIgnored) {
         deadline * 10
     } else {
@@ -113,7 +115,8 @@ async fn call_raw(
         Ok(Ok(_)) if mutants::ignores_answer_of(hook) => {
             HookOutcome::Answered(DynamicMessage::new(response_descriptor))
         }
-        Ok(Ok(r)) => HookOutcome::Answered(r.into_inner()),
+        // What Mattermost's hook client hands its caller of the answer.
+        Ok(Ok(r)) => HookOutcome::Answered(crate::conveyance::convey_answer(hook, &r.into_inner())),
         Ok(Err(s)) => HookOutcome::Failed {
             code: s.code(),
             message: s.message().to_string(),
@@ -211,10 +214,45 @@ impl RunningPlugin {
 
     /// Calls a unary hook if the plugin listed it, with the configured hook deadline.
     pub async fn call_hook(&self, hook: &str, request: DynamicMessage) -> HookOutcome {
-        if !self.implements(hook) && !mutants::is(Protocol::ImplementedIgnored) {
+        // Implemented is how the host learns what is listed: never gated.
+        if hook != "Implemented"
+            && !self.implements(hook)
+            && !mutants::is(Protocol::ImplementedIgnored)
+        {
             return HookOutcome::NotCalled;
         }
         call_raw(self.channel(), hook, request, self.config.hook_deadline).await
+    }
+}
+
+/// What Mattermost does when a call of `hook` fails (a non-OK status or the deadline), by
+/// its hook client `server/public/plugin/hooks_grpc_client.go` (SPEC §10.3): the branch a
+/// plugin that raises in its handler takes.
+pub fn failure_rule(hook: &str) -> &'static str {
+    match hook {
+        "Implemented" => "the plugin does not start (failed to query implemented hooks)",
+        "OnActivate" => "activation fails and the plugin is stopped",
+        "OnDeactivate" | "OnConfigurationChange" => "the error is logged; nothing else changes",
+        "MessageWillBePosted"
+        | "MessageWillBeUpdated"
+        | "FileWillBeUploaded"
+        | "NotificationWillBePushed" => "the object passes unchanged (fail open)",
+        "UserWillLogIn" => "the login goes ahead (fail open)",
+        "MessagesWillBeConsumed" => "the original posts are used",
+        "EmailNotificationWillBeSent" => "the email is sent unchanged",
+        "ExecuteCommand" => {
+            "the command fails with AppError plugin.grpc.execute_command.error (500)"
+        }
+        "OnSharedChannelsPing" => "the remote is taken as unhealthy",
+        "RunDataRetention" => "no deletions are counted and the job gets the error",
+        "ConfigurationWillBeSaved" => "the configuration is not saved; the caller gets the error",
+        "OnInstall"
+        | "OnSAMLLogin"
+        | "OnSharedChannelsSyncMsg"
+        | "OnSharedChannelsAttachmentSyncMsg"
+        | "OnSharedChannelsProfileImageSyncMsg"
+        | "GenerateSupportData" => "the caller gets a plain error (gRPC <Hook> call failed)",
+        _ => "the error is logged; nothing else changes",
     }
 }
 
@@ -245,7 +283,7 @@ const FILTERS: &[(&str, &str, &str)] = &[
 /// * other hooks with an `error` field: `{"error"}` plus their result field;
 /// * void hooks: `{}`.
 ///
-/// plus `"called"` always. Unlisted hooks get upstream's defaults (nil error, unchanged
+/// plus `"called"` (the plugin was called) and `"failed"` (the call failed) always. Unlisted hooks get upstream's defaults (nil error, unchanged
 /// object, healthy ping, no command response); failures follow SPEC §10.3.
 pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Json {
     let req = to_json(request);
@@ -262,11 +300,19 @@ pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Jso
     let field = |name: &str| answer.as_ref().and_then(|a| a.get(name)).cloned();
     let mut out = if let Some((_, input, replacement)) = FILTERS.iter().find(|f| f.0 == hook) {
         let reason = field("rejection_reason").and_then(|r| r.as_str().map(str::to_string));
-        json!({
+        let mut out = json!({
             "rejected": reason.as_deref().is_some_and(|r| !r.is_empty()),
             "reason": reason.unwrap_or_default(),
             "result": field(replacement).unwrap_or_else(|| req.get(*input).cloned().unwrap_or(Json::Null)),
-        })
+        });
+        if hook == "FileWillBeUploaded" {
+            // Only non-empty content replaces the file (hooks_grpc_client.go writes
+            // modified_content to the output only when it has bytes).
+            out["content"] = field("modified_content")
+                .filter(|c| c.as_str().is_some_and(|c| !c.is_empty()))
+                .unwrap_or_else(|| req.get("file_content").cloned().unwrap_or(json!("")));
+        }
+        out
     } else {
         match hook {
             "UserWillLogIn" => {
@@ -275,8 +321,12 @@ pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Jso
                     .unwrap_or_default();
                 json!({"rejected": !reason.is_empty(), "reason": reason})
             }
+            // An empty (or absent) list keeps the originals: the client tests the decoded
+            // repeated field against nil, and proto3 decodes an empty one as nil.
             "MessagesWillBeConsumed" => json!({
-                "posts": if answer.is_some() { field("posts").unwrap_or(json!([])) } else { req.get("posts").cloned().unwrap_or(json!([])) }
+                "posts": field("posts")
+                    .filter(|p| p.as_array().is_some_and(|p| !p.is_empty()))
+                    .unwrap_or_else(|| req.get("posts").cloned().unwrap_or(json!([])))
             }),
             "OnSharedChannelsPing" => json!({
                 "healthy": match &answer {
@@ -286,26 +336,40 @@ pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Jso
             }),
             "ExecuteCommand" => match &failure {
                 Some(f) => {
-                    json!({"error": {"id": "plugin.grpc.execute_command.error", "status_code": 500, "message": f}, "response": null})
+                    json!({"error": {"id": "plugin.grpc.execute_command.error", "status_code": 500,
+                                     "where": "ExecuteCommand", "detailed_error": f}, "response": null})
                 }
-                None => json!({"error": field("error"), "response": field("response")}),
+                None if field("error").is_some() => {
+                    json!({"error": field("error"), "response": null})
+                }
+                None => json!({"error": null, "response": field("response")}),
             },
             _ => {
                 let mut o = json!({});
+                let returns_error = message_of(hook, "Response")
+                    .is_some_and(|d| d.get_field_by_name("error").is_some());
                 if let Some(f) = &failure {
-                    o["error"] = json!({"id": format!("plugin.grpc.{}.error", hook.to_lowercase()), "message": f});
+                    if returns_error {
+                        // A plain Go error, not an AppError.
+                        o["error"] = json!({"message": format!("gRPC {hook} call failed: {f}")});
+                    } else {
+                        // Hooks that return nothing only log a failed call.
+                        o["logged"] = json!(format!("gRPC {hook} call failed: {f}"));
+                    }
                 } else if let Some(e) = field("error") {
+                    // With an error, the client returns its zero result.
                     o["error"] = e;
-                }
-                for name in [
-                    "deleted_count",
-                    "modified_config",
-                    "response",
-                    "files",
-                    "hooks",
-                ] {
-                    if let Some(v) = field(name) {
-                        o[name] = v;
+                } else {
+                    for name in [
+                        "deleted_count",
+                        "modified_config",
+                        "response",
+                        "files",
+                        "hooks",
+                    ] {
+                        if let Some(v) = field(name) {
+                            o[name] = v;
+                        }
                     }
                 }
                 o
@@ -313,5 +377,6 @@ pub fn apply(hook: &str, request: &DynamicMessage, outcome: &HookOutcome) -> Jso
         }
     };
     out["called"] = Json::Bool(called);
+    out["failed"] = Json::Bool(failure.is_some());
     out
 }

@@ -12,6 +12,7 @@
 
 mod connect;
 pub mod hooks;
+pub mod multi;
 pub(crate) use connect::error_chain;
 mod api_restart;
 mod launch;
@@ -231,6 +232,21 @@ impl RunningPlugin {
     /// The PluginAPI calls the plugin made so far.
     pub fn api_calls(&self) -> Vec<crate::api::CallRecord> {
         self.api.as_ref().map(|a| a.calls()).unwrap_or_default()
+    }
+
+    /// The slash commands the plugin registered through the PluginAPI: `(trigger, team id)`.
+    pub fn registered_commands(&self) -> Vec<(String, String)> {
+        let Some(api) = &self.api else {
+            return Vec::new();
+        };
+        let store = api.store();
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .commands
+            .registered()
+            .into_iter()
+            .map(|(_, trigger, team)| (trigger, team))
+            .collect()
     }
 
     /// The lines the plugin logged through the PluginAPI (`LogDebug`...`LogError`).

@@ -38,6 +38,20 @@ pub struct CommandsState {
 }
 
 impl CommandsState {
+    /// The commands plugins registered: `(plugin id, trigger, team id)`, in order.
+    pub fn registered(&self) -> Vec<(String, String, String)> {
+        self.plugin
+            .iter()
+            .map(|pc| {
+                (
+                    pc.plugin_id.clone(),
+                    pc.command.trigger.clone(),
+                    pc.command.team_id.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// Drops every command `plugin_id` registered (upstream does so when a plugin is
     /// deactivated: `Channels.unregisterPluginCommands`).
     pub fn unregister_plugin_commands(&mut self, plugin_id: &str) {
