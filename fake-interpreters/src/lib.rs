@@ -334,6 +334,7 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                         fail_activate: opt("fail_activate").as_deref() == Some("true"),
                         fail_hooks: list(opt("fail_hooks")),
                         hang_hooks: list(opt("hang_hooks")),
+                        implemented_error: opt("implemented_error").as_deref() == Some("true"),
                     },
                 }),
                 api_load: (script.mode == "api-load")

@@ -1170,6 +1170,103 @@ fn multi_plugin_cases() -> Vec<Case> {
 fn lifecycle_cases() -> Vec<Case> {
     vec![
         Case::new(
+            "hooks/Implemented/error-refuses-start",
+            Level::Must,
+            "SPEC §11.4, §12",
+            "an AppError answered to Implemented fails the plugin's start, and OnActivate is never called",
+            |ctx| async move {
+                let (bundle, mut plugin) = start_ok(
+                    &ctx,
+                    conformance_plugin().option("implemented_error", "true"),
+                    HostConfig::default(),
+                )
+                .await?;
+                let result = plugin.activate().await;
+                ctx.check(
+                    "start refused",
+                    "failed to query implemented hooks: <the AppError>",
+                    format!("{result:?}"),
+                    matches!(&result, Err(e) if e.to_string().contains("failed to query implemented hooks")
+                        && e.to_string().contains("conformance.implemented.refused")),
+                );
+                ctx.eq("OnActivate calls", 0, seen_requests(&bundle, "OnActivate").len());
+                shutdown_checked(&ctx, plugin).await;
+                Ok(())
+            },
+        )
+        .provenance(vec![
+            crate::ground::client("newHooksGRPCClient, hooksGRPCClient.Implemented (resp.error → appErrorFromProto)"),
+        ]),
+        Case::new(
+            "hooks/ServeMetrics/not-called",
+            Level::Must,
+            "SPEC §11.2, §11.4",
+            "the metrics endpoint never reaches a gRPC plugin: 404 when it does not list ServeMetrics, 501 when it does",
+            |ctx| async move {
+                for (i, (hooks, expected)) in [
+                    ("OnActivate", (404, "404 page not found")),
+                    ("OnActivate,ServeMetrics", (501, "ServeMetrics not yet implemented for gRPC plugins")),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let bundle = conformance_plugin()
+                        .option("hooks", hooks)
+                        .write(&ctx.scratch.join(format!("b{i}")))
+                        .map_err(anyhow::Error::msg)?;
+                    let plugin = conformance_core::supervisor::start(&bundle.dir, HostConfig::default())
+                        .await
+                        .map_err(|f| anyhow::anyhow!("the plugin did not start: {f}"))?;
+                    let (bundle, plugin) = activate(&ctx, bundle, plugin).await?;
+                    ctx.eq(&format!("listed {hooks}"), expected, plugin.serve_metrics());
+                    ctx.eq(
+                        &format!("listed {hooks}: the plugin was asked nothing but Implemented and OnActivate"),
+                        2,
+                        observed(&bundle, |e| matches!(e, Observed::HookCall { .. }).then_some(())).len(),
+                    );
+                    shutdown_checked(&ctx, plugin).await;
+                }
+                Ok(())
+            },
+        )
+        .provenance(vec![crate::ground::client(
+            "hooksGRPCClient.ServeMetrics; init (hookNameToId gets ServeMetrics)",
+        )]),
+        Case::new(
+            "hooks/OnDeactivate/capped-at-environment-shutdown",
+            Level::Must,
+            "SPEC §9.1, §12",
+            "when the environment shuts down, an OnDeactivate that does not answer is given up at the cap and the plugin is stopped anyway",
+            |ctx| async move {
+                let cap = Duration::from_secs(1);
+                let config = HostConfig {
+                    deactivate_cap: cap,
+                    ..HostConfig::default()
+                };
+                let (bundle, plugin) = activated(
+                    &ctx,
+                    conformance_plugin().option("hang_hooks", "OnDeactivate"),
+                    config,
+                )
+                .await?;
+                let pid = plugin.pid;
+                let (outcome, report) = plugin.deactivate_at_environment_shutdown(cap).await;
+                ctx.check(
+                    "OnDeactivate given up at the cap",
+                    format!("TimedOut({cap:?})"),
+                    outcome.describe(),
+                    matches!(outcome, HookOutcome::TimedOut(d) if d == cap),
+                );
+                ctx.eq("the plugin saw OnDeactivate", 1, seen_requests(&bundle, "OnDeactivate").len());
+                ctx.eq("the process is gone", false, conformance_core::process::is_running(pid));
+                ctx.note(format!("shutdown: {report:?}"));
+                Ok(())
+            },
+        )
+        .provenance(vec![crate::ground::environment(
+            "Environment.Shutdown (OnDeactivate raced against 10 s, then supervisor.Shutdown)",
+        )]),
+        Case::new(
             "hooks/OnActivate/refused",
             Level::Must,
             "SPEC §12 (a non-empty error from OnActivate aborts activation)",

@@ -38,11 +38,12 @@ fn the_reference_host_passes_every_host_case_through_its_driver() {
             .filter(|c| c["name"].as_str().unwrap().starts_with(prefix))
             .count()
     };
-    // 41 unary hooks + unlisted + coverage + one per multi-plugin scenario; every API
+    // 41 unary hooks + unlisted + coverage + Implemented error + deadline + one per
+    // multi-plugin scenario; every API
     // case; lifecycle and HTTP cases.
     assert_eq!(
         count("host/hooks/"),
-        43 + conformance_suites::multi_hook_scenario_count()
+        45 + conformance_suites::multi_hook_scenario_count()
     );
     assert_eq!(
         count("host/api/"),

@@ -59,6 +59,9 @@ pub struct Settings {
     pub fail_hooks: Vec<String>,
     /// Hooks named here are never answered.
     pub hang_hooks: Vec<String>,
+    /// Not in BEHAVIOUR.md (an SDK cannot do it): `Implemented` answers an AppError
+    /// (the fake interpreter's `implemented_error` option, for host cases).
+    pub implemented_error: bool,
 }
 
 impl Settings {
@@ -196,6 +199,9 @@ pub fn respond(hook: &str, request: &DynamicMessage, settings: &Settings) -> Res
         return Ok(Reply::Raise(format!("{RAISE} in {hook}")));
     }
     let response = match hook {
+        "Implemented" if settings.implemented_error => json!({"error": {
+            "id": "conformance.implemented.refused", "message": "Implemented refused by configuration",
+            "status_code": 500, "where": "Implemented"}}),
         "Implemented" => json!({ "hooks": settings.hooks }),
         "OnActivate" if settings.fail_activate => json!({ "error": sdk_error(hook) }),
         "OnDeactivate" | "OnConfigurationChange"

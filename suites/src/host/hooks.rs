@@ -19,6 +19,9 @@ use crate::hooks::{check_answer, check_intact, seen_requests};
 /// How long one proxied hook call may take (the host's own deadline is 30 s upstream).
 const HOOK_CALL: Duration = Duration::from_secs(35);
 
+/// How long the deadline case waits for the host to give up on its own.
+const DEADLINE_WAIT: Duration = Duration::from_secs(45);
+
 /// `host/hooks/<Hook>/multi-*`: the scenarios of [`crate::multi_hooks`] through
 /// `RunMultiPluginHook`, for a driver that declares `multi-plugin-hooks`. Each runs alone:
 /// the driver runs the hook across every plugin it has loaded.
@@ -177,6 +180,76 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             }
         },
     ));
+    let d = driver.clone();
+    out.push(
+        Case::new(
+            "host/hooks/Implemented/error-refuses-load",
+            Level::Must,
+            "SPEC §11.4, §12",
+            "a plugin that answers Implemented with an AppError does not start, OnActivate is never called, and no process is left",
+            move |ctx| {
+                let driver = d.clone();
+                async move {
+                    let (bundle, loaded) = super::load(
+                        &ctx,
+                        &driver,
+                        BundleBuilder::new("conformance-plugin").option("implemented_error", "true"),
+                        "implerr",
+                        true,
+                    )
+                    .await?;
+                    ctx.check("the load failed", "started = false", format!("started = {}", loaded.started), !loaded.started);
+                    ctx.check("the host says why", "an error", &loaded.error, !loaded.error.is_empty());
+                    ctx.eq("OnActivate calls", 0, seen_requests(&bundle, "OnActivate").len());
+                    if loaded.pid != 0 {
+                        ctx.check("no process left", "gone", loaded.pid, super::gone(loaded.pid));
+                    }
+                    if loaded.started {
+                        unload(&ctx, &driver, &loaded.plugin_id).await;
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .provenance(vec![crate::ground::client(
+            "newHooksGRPCClient (\"failed to query implemented hooks\"), hooksGRPCClient.Implemented",
+        )]),
+    );
+    let d = driver.clone();
+    out.push(
+        Case::new(
+            "host/hooks/deadline",
+            Level::Must,
+            "SPEC §12 (30 s per hook)",
+            "a hook the plugin never answers fails at the host's own 30 s deadline, not before and not never",
+            move |ctx| {
+                let driver = d.clone();
+                async move {
+                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "deadline", true).await?;
+                    let desc = message_of("MessageWillBePosted", "Request").expect("hook descriptor");
+                    let sent = prost_reflect::DynamicMessage::deserialize(desc, serde_json::json!({"post": {"message": "hang-me"}}))?;
+                    let started = std::time::Instant::now();
+                    let outcome = driver.call_hook(&loaded.plugin_id, "MessageWillBePosted", sent, DEADLINE_WAIT).await;
+                    let took = started.elapsed();
+                    ctx.check(
+                        "the call failed at the host's deadline",
+                        "a failed call after 30 s (upstream's defaultGRPCTimeout)",
+                        format!("{} after {:.1} s", outcome.describe(), took.as_secs_f64()),
+                        matches!(outcome, ProxiedHook::Failed { .. })
+                            && took >= Duration::from_secs(29)
+                            && took < DEADLINE_WAIT,
+                    );
+                    ctx.eq("the plugin saw the call", 1, seen_requests(&bundle, "MessageWillBePosted").len());
+                    unload(&ctx, &driver, &loaded.plugin_id).await;
+                    Ok(())
+                }
+            },
+        )
+        .timeout(Duration::from_secs(90))
+        .provenance(vec![crate::ground::client(
+            "defaultGRPCTimeout (30 s), hooksGRPCClient.MessageWillBePosted",
+        )]),
+    );
     let names: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
     out.push(Case::new(
         "host/hooks/coverage",

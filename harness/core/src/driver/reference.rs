@@ -174,6 +174,8 @@ impl ReferenceDriver {
         result
     }
 
+    /// Unloads every plugin at once, as Mattermost's `Environment.Shutdown` does: each
+    /// plugin's OnDeactivate gets at most the configured cap (10 s), then it is stopped.
     async fn unload_all(&self) {
         let ids: Vec<String> = self
             .shared
@@ -183,12 +185,16 @@ impl ReferenceDriver {
             .keys()
             .cloned()
             .collect();
-        for id in ids {
-            let _ = self.unload(&id).await;
-        }
+        futures::future::join_all(ids.iter().map(|id| self.unload(id, true))).await;
     }
 
-    async fn unload(&self, plugin_id: &str) -> Result<UnloadPluginResponse, Status> {
+    /// Unloads one plugin: as a disabled plugin (OnDeactivate under the hook deadline), or
+    /// at `environment_shutdown` (OnDeactivate capped, [`unload_all`](Self::unload_all)).
+    async fn unload(
+        &self,
+        plugin_id: &str,
+        environment_shutdown: bool,
+    ) -> Result<UnloadPluginResponse, Status> {
         let loaded = self
             .shared
             .get(plugin_id)
@@ -204,7 +210,13 @@ impl ReferenceDriver {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(plugin_id);
-        let report = if loaded.activated {
+        let report = if loaded.activated && environment_shutdown {
+            loaded.record(plugin_id, "hook_called", "OnDeactivate");
+            plugin
+                .deactivate_at_environment_shutdown(self.shared.config.deactivate_cap)
+                .await
+                .1
+        } else if loaded.activated {
             loaded.record(plugin_id, "hook_called", "OnDeactivate");
             plugin.deactivate_and_shutdown().await.1
         } else {
@@ -402,7 +414,7 @@ impl HostDriver for ReferenceDriver {
         &self,
         request: Request<UnloadPluginRequest>,
     ) -> Result<Response<UnloadPluginResponse>, Status> {
-        self.unload(&request.into_inner().plugin_id)
+        self.unload(&request.into_inner().plugin_id, false)
             .await
             .map(Response::new)
     }

@@ -165,7 +165,17 @@ impl RunningPlugin {
                 HookOutcome::Answered(m) => to_json(&m),
                 other => return Err(ActivationError::Implemented(other.describe())),
             };
-        let known: BTreeSet<String> = crate::behaviour::all_hooks().into_iter().collect();
+        // An AppError fails the start (newHooksGRPCClient: "failed to query implemented
+        // hooks").
+        if let Some(error) = answer.get("error") {
+            return Err(ActivationError::Implemented(format!(
+                "failed to query implemented hooks: {error}"
+            )));
+        }
+        // Every rpc, and ServeMetrics, which has none but which upstream's hook client
+        // registers a name for (its init()).
+        let mut known: BTreeSet<String> = crate::behaviour::all_hooks().into_iter().collect();
+        known.insert(SERVE_METRICS.to_string());
         let listed: Vec<String> = answer["hooks"]
             .as_array()
             .map(|a| {
@@ -191,6 +201,37 @@ impl RunningPlugin {
                 DynamicMessage::new(message_of("OnDeactivate", "Request").expect("hook")),
             )
             .await;
+        (on_deactivate, self.shutdown().await)
+    }
+
+    /// What the host's metrics endpoint answers for this plugin: Mattermost's hook client
+    /// never calls a gRPC plugin for it (there is no rpc), answering 404 when the plugin
+    /// did not list `ServeMetrics` and 501 when it did (`hooksGRPCClient.ServeMetrics`).
+    pub fn serve_metrics(&self) -> (u16, &'static str) {
+        if self.implements(SERVE_METRICS) {
+            (501, "ServeMetrics not yet implemented for gRPC plugins")
+        } else {
+            (404, "404 page not found")
+        }
+    }
+
+    /// Deactivates and stops the plugin as Mattermost's environment does when the server
+    /// shuts down (`Environment.Shutdown`): OnDeactivate gets at most `cap` (upstream: 10 s),
+    /// after which the plugin is stopped whether it answered or not.
+    pub async fn deactivate_at_environment_shutdown(
+        self,
+        cap: Duration,
+    ) -> (HookOutcome, super::ShutdownReport) {
+        let request = DynamicMessage::new(message_of("OnDeactivate", "Request").expect("hook"));
+        let on_deactivate = match tokio::time::timeout(cap, self.call_hook("OnDeactivate", request))
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(plugin = %self.plan.manifest.id, "Plugin OnDeactivate() failed to complete in {cap:?}");
+                HookOutcome::TimedOut(cap)
+            }
+        };
         (on_deactivate, self.shutdown().await)
     }
 
@@ -224,6 +265,9 @@ impl RunningPlugin {
         call_raw(self.channel(), hook, request, self.config.hook_deadline).await
     }
 }
+
+/// The hook name upstream's hook client knows without an rpc (SPEC §11.4).
+pub const SERVE_METRICS: &str = "ServeMetrics";
 
 /// What Mattermost does when a call of `hook` fails (a non-OK status or the deadline), by
 /// its hook client `server/public/plugin/hooks_grpc_client.go` (SPEC §10.3): the branch a

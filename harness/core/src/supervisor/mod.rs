@@ -68,6 +68,9 @@ pub struct HostConfig {
     pub interpreter_search_path: Option<std::ffi::OsString>,
     /// Deadline of one unary hook call (upstream: 30 s).
     pub hook_deadline: Duration,
+    /// How long OnDeactivate may take when the whole environment shuts down (upstream's
+    /// `Environment.Shutdown`: 10 s).
+    pub deactivate_cap: Duration,
     /// Largest PluginAPI message each way, in bytes (default: the Python SDK client's
     /// 100 MiB; upstream's Go server accepts 4 MiB). A larger request is answered
     /// RESOURCE_EXHAUSTED.
@@ -96,6 +99,7 @@ impl Default for HostConfig {
             die_with_host: true,
             interpreter_search_path: None,
             hook_deadline: Duration::from_secs(30),
+            deactivate_cap: Duration::from_secs(10),
             api_max_message: crate::api::limits::DEFAULT_MAX_MESSAGE,
             auto_mtls: false,
             api: crate::api::ApiOptions::default(),
