@@ -11,6 +11,7 @@ use std::time::Duration;
 use conformance_core::api::ApiOptions;
 use conformance_core::api::CallRecord;
 use conformance_core::api::handlers::common::new_id;
+use conformance_core::apicase::fields::FieldCoverage;
 use conformance_core::apicase::{
     ApiCase, Capability, CaseFileError, Exercise, ExerciseFile, StepOutcome, evaluate,
     load_case_file,
@@ -572,6 +573,24 @@ pub fn batched_cases(
     policy: ApiPolicy,
     keep: &dyn Fn(&str) -> bool,
 ) -> Vec<Case> {
+    batched(plugin, launcher, prefix, policy, keep).cases
+}
+
+/// The cases of [`batched_cases`] with the batches that run them.
+struct Batched {
+    cases: Vec<Case>,
+    batches: Vec<Arc<Batch>>,
+    /// Every API case is among them and runnable (none left out by the selection or gated).
+    complete: bool,
+}
+
+fn batched(
+    plugin: Plugin,
+    launcher: &Launcher,
+    prefix: &str,
+    policy: ApiPolicy,
+    keep: &dyn Fn(&str) -> bool,
+) -> Batched {
     let capabilities = launcher.capabilities();
     let sessions = capabilities.contains(&Capability::ApiSessions);
     let mut out = Vec::new();
@@ -585,6 +604,8 @@ pub fn batched_cases(
             None => runnable.push((file, case.clone())),
         }
     }
+    let complete = runnable.len() == loaded().map_or(0, <[_]>::len);
+    let mut batches = Vec::new();
     let groups: Vec<(&'static str, Vec<ApiCase>)> = if sessions {
         vec![(
             "suites/api/*.json",
@@ -605,6 +626,7 @@ pub fn batched_cases(
             sessions,
             result: SharedResult::default(),
         });
+        batches.push(batch.clone());
         for case in group {
             let batch = batch.clone();
             let body_case = case.clone();
@@ -621,7 +643,11 @@ pub fn batched_cases(
             out.push(runner_case);
         }
     }
-    out
+    Batched {
+        cases: out,
+        batches,
+        complete,
+    }
 }
 
 /// Rpcs that rewrite server-wide state as a whole: `SaveConfig` replaces the whole
@@ -676,27 +702,118 @@ fn skipped_case(prefix: &str, case: &ApiCase, reason: String) -> Case {
 /// The API cases through the fake exerciser, and the coverage case.
 pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     let all = api_cases();
-    let mut out = batched_cases(
+    let Batched {
+        cases: mut out,
+        batches,
+        complete,
+    } = batched(
         Plugin::Fake,
         &Launcher::reference(),
         "api",
         ApiPolicy::default(),
         keep,
     );
-    out.push(Case::new(
-        "api/coverage",
-        Level::Must,
-        "SPEC §24 (every PluginAPI rpc has cases)",
-        "every rpc of mattermost.pluginapi.v1.PluginAPI, as compiled, has at least one API case",
-        move |ctx| {
-            let missing = uncovered(&all);
-            async move {
-                ctx.eq("rpcs without a case", Vec::<String>::new(), missing);
-                Ok(())
-            }
-        },
-    ));
+    out.push(
+        Case::new(
+            "api/coverage",
+            Level::Must,
+            "SPEC §24 (every PluginAPI rpc has cases; every response field upstream fills is seen filled)",
+            "every rpc of mattermost.pluginapi.v1.PluginAPI, as compiled, has at least one API case, and every field of its response (one level into message fields) that upstream fills is seen with a non-default value in some response of the run",
+            move |ctx| {
+                let missing = uncovered(&all);
+                let batches = batches.clone();
+                async move {
+                    ctx.eq("rpcs without a case", Vec::<String>::new(), missing);
+                    let mut coverage = FieldCoverage::default();
+                    for batch in &batches {
+                        for run in batch.result().await.cases.values() {
+                            for outcome in &run.outcomes {
+                                coverage.add(outcome);
+                            }
+                        }
+                    }
+                    judge_field_coverage(&ctx, &coverage, complete);
+                    Ok(())
+                }
+            },
+        )
+        .timeout(Duration::from_secs(60)),
+    );
     out
+}
+
+/// Response fields no case is expected to see filled, each with the reason
+/// (`fixtures/protocol/unfilled-response-fields.tsv`: rpc, path, reason).
+pub const UNFILLED_FIELDS: &str =
+    include_str!("../../fixtures/protocol/unfilled-response-fields.tsv");
+
+/// `(rpc, path) -> reason` of [`UNFILLED_FIELDS`]; panics on a malformed row (a unit test
+/// reads the file).
+pub fn unfilled_fields() -> BTreeMap<(String, String), String> {
+    UNFILLED_FIELDS
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert!(
+                cols.len() == 3 && !cols[2].trim().is_empty(),
+                "unfilled-response-fields.tsv: expected rpc, path and reason: {l:?}"
+            );
+            (
+                (cols[0].to_string(), cols[1].to_string()),
+                cols[2].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Reports the field coverage of a run and, when the run had every API case, fails on a
+/// field never seen filled that the list of unfilled fields does not justify, and on a
+/// listed field that was seen after all (a stale row).
+fn judge_field_coverage(ctx: &Ctx, coverage: &FieldCoverage, complete: bool) {
+    let per_rpc = coverage.per_rpc();
+    let seen: usize = per_rpc.iter().map(|(_, s, _)| s).sum();
+    let all: usize = per_rpc.iter().map(|(_, _, a)| a).sum();
+    ctx.note(format!(
+        "response fields seen filled: {seen} of {all} ({:.1} %)",
+        100.0 * seen as f64 / all.max(1) as f64
+    ));
+    for (rpc, s, a) in &per_rpc {
+        if s < a {
+            ctx.note(format!("fields of {rpc}: {s} of {a}"));
+        }
+    }
+    if !complete {
+        ctx.note("field coverage not judged: the run did not have every API case");
+        return;
+    }
+    let justified = unfilled_fields();
+    let unseen = coverage.unseen();
+    let unjustified: Vec<String> = unseen
+        .iter()
+        .filter(|(rpc, p)| !justified.contains_key(&(rpc.clone(), p.to_string())))
+        .map(|(rpc, p)| format!("{rpc} {p}"))
+        .collect();
+    let unseen: BTreeSet<(String, String)> = unseen
+        .iter()
+        .map(|(r, p)| (r.clone(), p.to_string()))
+        .collect();
+    let stale: Vec<String> = justified
+        .keys()
+        .filter(|k| !unseen.contains(*k))
+        .map(|(rpc, p)| format!("{rpc} {p}"))
+        .collect();
+    ctx.eq(
+        "response fields never seen filled and not in unfilled-response-fields.tsv",
+        Vec::<String>::new(),
+        unjustified,
+    );
+    ctx.eq(
+        "rows of unfilled-response-fields.tsv whose field was seen filled (stale)",
+        Vec::<String>::new(),
+        stale,
+    );
 }
 
 /// The API cases through the Python reference plugin's exerciser.

@@ -77,6 +77,15 @@ pub fn normalize_response(
         })
 }
 
+/// A response some exerciser reported as proto3 JSON, as the message of `rpc`'s response.
+pub fn response_message(rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
+    let output = method(rpc)?.output();
+    strict(output.clone(), json).map_err(|error| RpcError::BadResponse {
+        message: output.full_name().to_string(),
+        error,
+    })
+}
+
 /// A tonic codec for dynamic messages of one response type.
 pub(crate) struct DynamicCodec {
     pub(crate) response: MessageDescriptor,

@@ -10,6 +10,7 @@
 mod capability;
 pub(crate) mod dynamic;
 mod engine;
+pub mod fields;
 mod load;
 mod matcher;
 mod outcome;
@@ -20,7 +21,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use capability::Capability;
-pub use dynamic::{DynamicClient, RpcError, normalize_request, normalize_response};
+pub use dynamic::{
+    DynamicClient, RpcError, normalize_request, normalize_response, response_message,
+};
 pub use engine::{StepReport, evaluate, execute, substitute, unresolved};
 pub use load::{CaseFileError, load_case_file};
 pub use matcher::{lookup, matches};
