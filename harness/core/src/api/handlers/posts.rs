@@ -310,9 +310,14 @@ pub fn create_post(cx: &mut Cx<'_>, req: CreatePostRequest) -> Res<CreatePostRes
     post.file_ids
         .retain(|f| files::attach_to_post(&mut cx.store.files, f, &pid, &cid, &uid, cx.now));
 
+    // The pending post id only keys upstream's deduplication cache: the saved post object,
+    // with it, is answered, but it is no Posts column, so later reads have none.
+    let pending = std::mem::take(&mut post.pending_post_id);
     save_post(cx, &post);
+    let mut answer = cx.store.posts.out(&post);
+    answer.pending_post_id = pending;
     Ok(CreatePostResponse {
-        post: Some(cx.store.posts.out(&post)),
+        post: Some(answer),
         ..Default::default()
     })
 }
@@ -344,9 +349,10 @@ fn save_post(cx: &mut Cx<'_>, post: &Post) {
             ch.last_root_post_at = ch.last_root_post_at.max(post.create_at);
         }
     }
+    // `last_reply_at` is no Posts column upstream (it lives in the Threads table and is
+    // only filled by collapsed-thread reads, which no PluginAPI call makes): not kept here.
     if let Some(root) = cx.store.posts.posts.get_mut(&post.root_id) {
         root.update_at = root.update_at.max(post.create_at);
-        root.last_reply_at = root.last_reply_at.max(post.create_at);
     }
     let state = &mut cx.store.posts;
     state.seq.insert(post.id.clone(), state.next_seq);
