@@ -155,8 +155,9 @@ fn live_value_for<'a>(values: &'a Values, v: &PropertyValue) -> Option<&'a Prope
 }
 
 /// Inserts a new value: a preset id is refused (a plain invalid-input error), the model's
-/// checks apply (after the id and times are filled), and a second live value for the same
-/// group, field and target breaks the table's unique index (a plain error).
+/// checks apply (after the id and times are filled: upstream's `PropertyValue.PreSave`
+/// leaves `delete_at` as given, and the store inserts it), and a second live value for the
+/// same group, field and target breaks the table's unique index (a plain error).
 fn create_value(
     cx: &Cx<'_>,
     values: &mut Values,
@@ -169,9 +170,8 @@ fn create_value(
     v.id = new_id();
     v.create_at = cx.now;
     v.update_at = cx.now;
-    v.delete_at = 0;
     check_value(cx, &v)?;
-    if live_value_for(values, &v).is_some() {
+    if v.delete_at == 0 && live_value_for(values, &v).is_some() {
         return Err(cx.go_error(
             "failed to save property value: duplicate key value violates unique constraint",
         ));
@@ -213,25 +213,34 @@ fn upsert_value(
     }
 }
 
-/// Replaces the JSON value of a live value of `group_id` (a missing or deleted one is a
-/// plain error).
+/// Upstream's store `Update` of values, for one value of `group_id`: the request's value
+/// gets `update_at` now and must pass the model's checks (so it carries its target, field,
+/// group and `create_at`); the row's JSON value and `delete_at` are written (a deleted
+/// value too: `delete_at` 0 restores it), the rest of the row stays. Answers the request's
+/// value. A value that is not in the group is a plain error.
 fn update_value(
     cx: &Cx<'_>,
     values: &mut Values,
     group_id: &str,
-    v: PropertyValue,
+    mut v: PropertyValue,
 ) -> Res<PropertyValue> {
-    let cur = value_in(cx, values, group_id, &v.id)?;
-    if cur.delete_at != 0 {
-        return Err(no_rows(cx, "live property value", &v.id));
+    v.update_at = cx.now;
+    check_value(cx, &v)?;
+    let found = values
+        .get(&v.id)
+        .is_some_and(|s| group_id.is_empty() || s.item.group_id == group_id);
+    if !found {
+        return Err(cx.go_error(format!(
+            "failed to update, some property values were not found: {}",
+            v.id
+        )));
     }
-    let next = PropertyValue {
-        value: v.value,
-        update_at: bump(cx.now, cur.update_at),
-        ..cur
-    };
-    values.get_mut(&next.id).expect("found above").item = next.clone();
-    Ok(next)
+    let row = &mut values.get_mut(&v.id).expect("found above").item;
+    row.value = v.value.clone();
+    row.delete_at = v.delete_at;
+    row.update_at = bump(cx.now, row.update_at);
+    v.update_at = row.update_at;
+    Ok(v)
 }
 
 /// Upstream's store `Update` of fields, for one field of `group_id`: the request's field
@@ -563,7 +572,7 @@ pub fn get_property_values(
     })
 }
 
-/// `UpdatePropertyValue`: replace the JSON value of a live property value.
+/// `UpdatePropertyValue`: see [`update_value`].
 pub fn update_property_value(
     cx: &mut Cx<'_>,
     req: UpdatePropertyValueRequest,
@@ -595,22 +604,23 @@ pub fn upsert_property_value(
     })
 }
 
-/// `DeletePropertyValue`: soft-delete a live property value (a missing or deleted one is a
-/// plain error).
+/// `DeletePropertyValue`: soft-delete a property value of a group (again if it was deleted:
+/// upstream's store `Delete` does not filter on `delete_at`); an unknown one is a plain
+/// error.
 pub fn delete_property_value(
     cx: &mut Cx<'_>,
     req: DeletePropertyValueRequest,
 ) -> Res<DeletePropertyValueResponse> {
-    let cur = value_in(
+    value_in(
         cx,
         &cx.store.properties.values,
         &req.group_id,
         &req.value_id,
     )?;
-    if cur.delete_at != 0 {
-        return Err(no_rows(cx, "live property value", &req.value_id));
+    let now = cx.now;
+    if let Some(s) = cx.store.properties.values.get_mut(&req.value_id) {
+        s.item.delete_at = now;
     }
-    delete_values_where(cx, |v| v.id == req.value_id);
     Ok(DeletePropertyValueResponse::default())
 }
 
@@ -730,8 +740,8 @@ pub fn update_property_fields(
     })
 }
 
-/// `UpdatePropertyValues`: replace the JSON value of several live values (all or
-/// nothing).
+/// `UpdatePropertyValues`: update several values of a group in one transaction (all or
+/// nothing); see [`update_value`].
 pub fn update_property_values(
     cx: &mut Cx<'_>,
     req: UpdatePropertyValuesRequest,

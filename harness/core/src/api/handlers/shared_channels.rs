@@ -92,8 +92,8 @@ fn set_channel_shared(cx: &mut Cx<'_>, channel_id: &str, shared: bool) {
 
 /// The service's `ShareChannel`: the channel must exist (a plain error otherwise), direct
 /// and group channels are refused, an already shared channel answers its existing record;
-/// empty share names, purpose, header and creator are filled from the channel, and the
-/// channel is flagged shared.
+/// an empty team, type, share names, purpose, header and creator are filled from the
+/// channel (upstream `Service.ShareChannel`), and the channel is flagged shared.
 fn share(cx: &mut Cx<'_>, mut sc: SharedChannel) -> Res<SharedChannel> {
     let Some(channel) = cx.store.channels.channels.get(&sc.channel_id).cloned() else {
         return Err(cx.go_error(format!(
@@ -111,8 +111,12 @@ fn share(cx: &mut Cx<'_>, mut sc: SharedChannel) -> Res<SharedChannel> {
     if let Some(existing) = cx.store.shared_channels.shared.get(&sc.channel_id) {
         return Ok(existing.clone());
     }
-    sc.team_id = channel.team_id.clone();
-    sc.r#type = kind.to_string();
+    if sc.team_id.is_empty() {
+        sc.team_id = channel.team_id.clone();
+    }
+    if sc.r#type.is_empty() {
+        sc.r#type = kind.to_string();
+    }
     for (dst, src) in [
         (&mut sc.share_name, &channel.name),
         (&mut sc.share_display_name, &channel.display_name),
