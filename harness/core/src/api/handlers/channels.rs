@@ -274,7 +274,72 @@ fn validate_channel(cx: &Cx<'_>, channel: &Channel) -> Res<()> {
             format!("{:?} is a direct or group channel name", channel.name),
         ));
     }
+    if let Some(banner) = channel
+        .banner_info
+        .as_ref()
+        .filter(|b| b.enabled == Some(true))
+    {
+        if !matches!(channel.r#type, OPEN | PRIVATE) {
+            return Err(cx.bad(
+                "model.channel.is_valid.banner_info.channel_type.app_error",
+                "only open and private channels have a banner",
+            ));
+        }
+        match banner.text.as_deref() {
+            None | Some("") => {
+                return Err(cx.bad(
+                    "model.channel.is_valid.banner_info.text.empty.app_error",
+                    "an enabled banner needs a text",
+                ));
+            }
+            Some(text) if text.len() > 1024 => {
+                return Err(cx.bad(
+                    "model.channel.is_valid.banner_info.text.invalid_length.app_error",
+                    "the banner text is longer than 1024 bytes",
+                ));
+            }
+            Some(_) => {}
+        }
+        let color = banner.background_color.as_deref().unwrap_or_default();
+        if color.is_empty() {
+            return Err(cx.bad(
+                "model.channel.is_valid.banner_info.background_color.empty.app_error",
+                "an enabled banner needs a background colour",
+            ));
+        }
+        let hex = color.strip_prefix('#').unwrap_or_default();
+        if !matches!(hex.len(), 3 | 6) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(cx.bad(
+                "model.channel.is_valid.banner_info.background_color.invalid.app_error",
+                format!("{color:?} is not a #RGB or #RRGGBB colour"),
+            ));
+        }
+    }
+    if channel.group_constrained == Some(true) && !matches!(channel.r#type, OPEN | PRIVATE) {
+        return Err(cx.bad(
+            "model.channel.is_valid.group_constrained.app_error",
+            "only open and private channels can be group constrained",
+        ));
+    }
     Ok(())
+}
+
+/// The channel as upstream's store keeps it: every `Channels` column, so not the props
+/// and the policy id (no column), nor the policy flags (computed on reads from the access
+/// control policies, of which a server without an Enterprise licence has none); a banner
+/// with no field set is stored as NULL.
+fn as_stored(channel: &Channel) -> Channel {
+    Channel {
+        props: None,
+        policy_id: None,
+        policy_enforced: false,
+        policy_is_active: false,
+        banner_info: channel
+            .banner_info
+            .clone()
+            .filter(|b| b.enabled.is_some() || b.text.is_some() || b.background_color.is_some()),
+        ..channel.clone()
+    }
 }
 
 /// Sorts channels by display name (case-insensitive), then name, then id.
@@ -377,10 +442,12 @@ pub fn create_channel(cx: &mut Cx<'_>, req: CreateChannelRequest) -> Res<CreateC
             ),
         ));
     }
+    // The saved channel is answered (the request's object, props and policy fields
+    // included); the store keeps its columns only.
     cx.store
         .channels
         .channels
-        .insert(channel.id.clone(), channel.clone());
+        .insert(channel.id.clone(), as_stored(&channel));
     Ok(CreateChannelResponse {
         channel: Some(channel),
         ..Default::default()
@@ -588,12 +655,16 @@ pub fn get_direct_channel(
             }
         }
     }
+    // Upstream's store `CreateDirectChannel`: the first user is the creator, and the
+    // channel is shared only when one of the users is remote (never here).
     let channel = Channel {
         id: new_id(),
         create_at: cx.now,
         update_at: cx.now,
         r#type: DIRECT,
         name,
+        creator_id: req.user_id_1.clone(),
+        shared: Some(false),
         ..Default::default()
     };
     cx.store
@@ -667,6 +738,8 @@ pub fn get_group_channel(
         r#type: GROUP,
         name,
         display_name: usernames.join(", "),
+        // Upstream's `createGroupChannel`: shared only when a member is remote.
+        shared: Some(false),
         ..Default::default()
     };
     cx.store
@@ -722,29 +795,11 @@ pub fn update_channel(cx: &mut Cx<'_>, req: UpdateChannelRequest) -> Res<UpdateC
             ),
         ));
     }
-    if let Some(old) = stored {
-        let saved = Channel {
-            create_at: channel.create_at,
-            update_at: channel.update_at,
-            delete_at: channel.delete_at,
-            team_id: channel.team_id.clone(),
-            r#type: channel.r#type,
-            display_name: channel.display_name.clone(),
-            name: channel.name.clone(),
-            header: channel.header.clone(),
-            purpose: channel.purpose.clone(),
-            last_post_at: channel.last_post_at,
-            total_msg_count: channel.total_msg_count,
-            extra_update_at: channel.extra_update_at,
-            creator_id: channel.creator_id.clone(),
-            scheme_id: channel.scheme_id.clone(),
-            group_constrained: channel.group_constrained,
-            shared: channel.shared,
-            total_msg_count_root: channel.total_msg_count_root,
-            last_root_post_at: channel.last_root_post_at,
-            ..old
-        };
-        cx.store.channels.channels.insert(saved.id.clone(), saved);
+    if stored.is_some() {
+        cx.store
+            .channels
+            .channels
+            .insert(channel.id.clone(), as_stored(&channel));
     }
     Ok(UpdateChannelResponse {
         channel: Some(channel),
