@@ -50,6 +50,18 @@ fn find_session<'a>(cx: &'a Cx<'_>, id_or_token: &str) -> Option<&'a Session> {
     })
 }
 
+/// The user's live team memberships, which upstream's session store attaches to every
+/// session it saves or reads (`TeamMembers` is no column of the sessions table).
+fn live_team_members(cx: &Cx<'_>, user_id: &str) -> Vec<TeamMember> {
+    cx.store
+        .teams
+        .members
+        .values()
+        .filter(|m| m.user_id == user_id && m.delete_at == 0)
+        .cloned()
+        .collect()
+}
+
 /// Upstream's `GetSessionById` failure: any store error, not found included, is 400.
 fn session_not_found(cx: &Cx<'_>, id: &str) -> AppError {
     cx.bad(
@@ -59,11 +71,13 @@ fn session_not_found(cx: &Cx<'_>, id: &str) -> AppError {
 }
 
 /// `GetSession`: fetch a session by id (or token), as stored: expired sessions too, the
-/// token included. An unknown one is 400 `app.session.get.app_error`.
+/// token included, with the user's live team memberships. An unknown one is 400
+/// `app.session.get.app_error`.
 pub fn get_session(cx: &mut Cx<'_>, req: GetSessionRequest) -> Res<GetSessionResponse> {
-    let session = find_session(cx, &req.session_id)
+    let mut session = find_session(cx, &req.session_id)
         .cloned()
         .ok_or_else(|| session_not_found(cx, &req.session_id))?;
+    session.team_members = live_team_members(cx, &session.user_id);
     Ok(GetSessionResponse {
         session: Some(session),
         ..Default::default()
@@ -73,7 +87,8 @@ pub fn get_session(cx: &mut Cx<'_>, req: GetSessionRequest) -> Res<GetSessionRes
 /// `CreateSession`: create a session record, as upstream's `App.CreateSession` and
 /// `Session.PreSave`: the user need not exist (a remote user is 401); a given id is 400
 /// `app.session.save.existing.app_error`; the token is always generated; create_at and
-/// last_activity_at are now; expires_at (0: never), device id, roles and props are kept.
+/// last_activity_at are now; expires_at (0: never), device id, roles, the OAuth and
+/// expiry-notified flags and props are kept; the team members are the user's live ones.
 pub fn create_session(cx: &mut Cx<'_>, req: CreateSessionRequest) -> Res<CreateSessionResponse> {
     let mut session = req.session.ok_or_else(|| cx.required("session"))?;
     if let Some(user) = cx.store.users.users.get(&session.user_id)
@@ -95,10 +110,15 @@ pub fn create_session(cx: &mut Cx<'_>, req: CreateSessionRequest) -> Res<CreateS
     session.token = new_id();
     session.create_at = cx.now;
     session.last_activity_at = cx.now;
+    session.team_members = live_team_members(cx, &session.user_id);
+    // `Local` is no column either: the answer (the saved object) keeps it, a read has none.
+    let mut stored = session.clone();
+    stored.local = false;
+    stored.team_members.clear();
     cx.store
         .sessions
         .sessions
-        .insert(session.id.clone(), session.clone());
+        .insert(session.id.clone(), stored);
     Ok(CreateSessionResponse {
         session: Some(session),
         ..Default::default()

@@ -93,6 +93,24 @@ fn profile(user: User) -> User {
     user
 }
 
+/// A user as the store keeps it: upstream's users table has no column for the last
+/// activity, the terms-of-service acceptance or the welcome-email flag, and its insert
+/// writes no last login; the bot fields come from the bot record (`known`, the stored user
+/// the server already has, or none for a new user).
+fn without_unstored(mut user: User, known: Option<&User>) -> User {
+    user.last_activity_at = 0;
+    user.terms_of_service_id.clear();
+    user.terms_of_service_create_at = 0;
+    user.disable_welcome_email = false;
+    user.is_bot = known.is_some_and(|k| k.is_bot);
+    user.bot_description = known.map(|k| k.bot_description.clone()).unwrap_or_default();
+    user.bot_last_icon_update = known.map_or(0, |k| k.bot_last_icon_update);
+    if known.is_none() {
+        user.last_login = 0;
+    }
+    user
+}
+
 /// A bcrypt hash of `password` in the `$2a$` form upstream's Go bcrypt writes.
 fn hash_password(password: &str) -> String {
     bcrypt::hash_with_result(password, BCRYPT_COST)
@@ -343,7 +361,12 @@ pub fn create_user(cx: &mut Cx<'_>, req: CreateUserRequest) -> Res<CreateUserRes
     }
     validate_user(cx, &user)?;
     check_unique(cx, &user, "")?;
-    cx.store.users.users.insert(user.id.clone(), user.clone());
+    // The store's insert writes only the users table's columns; the answer is the
+    // request's object after PreSave, so it still carries the rest as sent.
+    cx.store
+        .users
+        .users
+        .insert(user.id.clone(), without_unstored(user.clone(), None));
     super::preferences::set_new_user_preferences(cx, &user.id);
     Ok(CreateUserResponse {
         user: Some(sanitized(user)),
@@ -365,7 +388,9 @@ pub fn get_user(cx: &mut Cx<'_>, req: GetUserRequest) -> Res<GetUserResponse> {
 /// untrusted `Update`: the user must exist (404 first); a new username must not be a
 /// group's; a new email must be in an allowed domain (and, with email verification on,
 /// is not changed yet); `PreUpdate` and `IsValid`; then create_at, delete_at, roles,
-/// auth data, password and MFA fields come from the stored row; uniqueness last.
+/// auth data, password and MFA fields come from the stored row; uniqueness last. The
+/// answer carries the fields the users table has no column for as sent; a renamed user
+/// with the default picture gets `last_picture_update` minus now and is answered as stored.
 pub fn update_user(cx: &mut Cx<'_>, req: UpdateUserRequest) -> Res<UpdateUserResponse> {
     let mut user = req.user.ok_or_else(|| cx.required("user"))?;
     let old = cx.user(&user.id)?;
@@ -413,14 +438,21 @@ pub fn update_user(cx: &mut Cx<'_>, req: UpdateUserRequest) -> Res<UpdateUserRes
     user.last_login = old.last_login;
     user.roles = old.roles.clone();
     user.delete_at = old.delete_at;
-    // Not columns of the users table: kept from what the server knows.
-    user.is_bot = old.is_bot;
-    user.bot_description = old.bot_description.clone();
-    user.last_activity_at = old.last_activity_at;
     check_unique(cx, &user, &old.id)?;
-    cx.store.users.users.insert(user.id.clone(), user.clone());
+    // The store writes only the users table's columns (the bot fields stay the bot
+    // record's); the answer is the request's object as updated, the rest as sent.
+    let mut stored = without_unstored(user.clone(), Some(&old));
+    let mut answer = user;
+    if stored.username != old.username && old.last_picture_update <= 0 {
+        // App.UpdateUser: a renamed user with the default picture gets a new default
+        // picture (ResetLastPictureUpdate: minus now), and the answer is then the user
+        // read back from the store.
+        stored.last_picture_update = -cx.now;
+        answer = stored.clone();
+    }
+    cx.store.users.users.insert(stored.id.clone(), stored);
     Ok(UpdateUserResponse {
-        user: Some(sanitized(user)),
+        user: Some(sanitized(answer)),
         ..Default::default()
     })
 }
