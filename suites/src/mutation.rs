@@ -36,7 +36,7 @@ fn api_cases_calling(rpc: &str) -> Vec<String> {
 /// The selection for `mutant`.
 pub fn selection(mutant: &Mutant) -> MutantRun {
     let (run, skip): (Vec<String>, Vec<String>) = match mutant {
-        Mutant::ApiDefault(rpc) => (api_cases_calling(rpc), vec![]),
+        Mutant::ApiDefault(rpc) | Mutant::ApiDropField(rpc, _) => (api_cases_calling(rpc), vec![]),
         Mutant::HookZeroField(hook) | Mutant::HookIgnoreAnswer(hook) if hook == "ServeHTTP" => (
             globs(&["hooks/ServeHTTP/*", "serve-http/*"]),
             globs(SERVE_HTTP_HEAVY),

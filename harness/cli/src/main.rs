@@ -175,7 +175,14 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    execute(cases, subject, &args.execution).await
+    let code = execute(cases, subject, &args.execution).await?;
+    if let Some(m @ conformance_core::mutants::Mutant::ApiDropField(..)) = &mutant {
+        eprintln!(
+            "{}",
+            conformance_core::mutants::effects_line(m, conformance_core::mutants::effects())
+        );
+    }
+    Ok(code)
 }
 
 async fn serve_api(args: ServeApiArgs) -> anyhow::Result<ExitCode> {

@@ -36,6 +36,55 @@ pub struct MutantsArgs {
     /// Directory for `mutants.json` and `mutants.md`.
     #[arg(long, default_value = "reports")]
     out_dir: PathBuf,
+    /// Run only this many of the `api-drop-field` mutants, the same ones every time (a fixed
+    /// hash of their names orders them): for `cargo test`, where the whole family is too slow.
+    #[arg(long, value_name = "N")]
+    sample_drop_field: Option<usize>,
+}
+
+/// The least share of the exercised `api-drop-field` mutants that must be caught (a gate),
+/// and the share of "not exercised" ones aimed at (reported, not a gate: each of those must
+/// instead be justified in `unfilled-response-fields.tsv`). Every other family must be
+/// caught whole.
+const DROP_FIELD_CAUGHT_MIN: f64 = 98.0;
+const DROP_FIELD_UNEXERCISED_AIM: f64 = 5.0;
+
+/// FNV-1a of `name`: a stable order for sampling (the same sample on every machine).
+fn stable_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Keeps `n` of the `api-drop-field` mutants of `runs` (the first by [`stable_hash`]) and
+/// every other mutant.
+fn sample_drop_field(runs: Vec<MutantRun>, n: usize) -> Vec<MutantRun> {
+    let mut drop: Vec<(u64, String)> = runs
+        .iter()
+        .filter(|r| matches!(r.mutant, Mutant::ApiDropField(..)))
+        .map(|r| (stable_hash(&r.mutant.to_string()), r.mutant.to_string()))
+        .collect();
+    drop.sort();
+    let keep: std::collections::BTreeSet<String> =
+        drop.into_iter().take(n).map(|(_, name)| name).collect();
+    runs.into_iter()
+        .filter(|r| {
+            !matches!(r.mutant, Mutant::ApiDropField(..)) || keep.contains(&r.mutant.to_string())
+        })
+        .collect()
+}
+
+/// The family of a mutant's name (`api-default`, `api-drop-field`, ...).
+fn family(name: &str) -> &str {
+    name.split('/').next().unwrap_or(name)
+}
+
+/// One family's figures.
+#[derive(Debug, Default, Clone, Serialize)]
+struct FamilyScore {
+    total: usize,
+    caught: usize,
+    not_exercised: usize,
 }
 
 /// What one mutant came to.
@@ -52,13 +101,27 @@ pub struct MutantResult {
     pub evidence: Option<String>,
     /// Why the run itself could not be judged.
     pub error: Option<String>,
+    /// How many answers the mutant changed (`api-drop-field` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effects: Option<u64>,
+    /// The mutant changed no answer in its whole run: the field it drops was never filled
+    /// in any response its cases saw, so no case could have caught it. Counted apart.
+    pub not_exercised: bool,
     pub duration_ms: u64,
 }
 
 #[derive(Debug, Serialize)]
 struct Score {
+    /// Caught, of the exercised mutants.
     caught: usize,
     total: usize,
+    /// `api-drop-field` mutants that changed no answer (counted apart, not in `caught`).
+    not_exercised: Vec<String>,
+    /// Not-exercised mutants whose field `unfilled-response-fields.tsv` does not justify.
+    not_exercised_unjustified: Vec<String>,
+    families: std::collections::BTreeMap<String, FamilyScore>,
+    /// Why the score fails its gates (empty: it passes).
+    gate_failures: Vec<String>,
     generated: usize,
     catalogued: usize,
     baseline_cases: usize,
@@ -114,13 +177,20 @@ fn args_for(run: &MutantRun, dir: &Path) -> Result<Vec<OsString>, String> {
     }
 }
 
+/// What a selection's run came to: its JSON report, and how many answers its mutant
+/// changed when the mutant counts them (`api-drop-field`).
+struct SelectionRun {
+    report: RunReport,
+    effects: Option<u64>,
+}
+
 /// Runs `exe ARGS` (`run` or `plugin`) with its reports in `out_dir` and reads its JSON
 /// report.
 async fn run_selection(
     exe: &Path,
     args: Vec<OsString>,
     out_dir: &Path,
-) -> Result<RunReport, String> {
+) -> Result<SelectionRun, String> {
     let mut command = tokio::process::Command::new(exe);
     command.args(args);
     command
@@ -161,13 +231,17 @@ async fn run_selection(
     };
     let status = status.map_err(|e| format!("waiting for the run failed: {e}"))?;
     let report = out_dir.join("conformance.json");
-    RunReport::read(&report).map_err(|e| {
+    let report = RunReport::read(&report).map_err(|e| {
         let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
         format!("no report ({status}): {e}; stderr: {tail}")
+    })?;
+    Ok(SelectionRun {
+        report,
+        effects: conformance_core::mutants::parse_effects_line(&stderr),
     })
 }
 
-fn judge(run: &MutantRun, outcome: Result<RunReport, String>, started: Instant) -> MutantResult {
+fn judge(run: &MutantRun, outcome: Result<SelectionRun, String>, started: Instant) -> MutantResult {
     let mut result = MutantResult {
         mutant: run.mutant.to_string(),
         clause: run.mutant.clause(),
@@ -176,10 +250,23 @@ fn judge(run: &MutantRun, outcome: Result<RunReport, String>, started: Instant) 
         caught_by: Vec::new(),
         evidence: None,
         error: None,
+        effects: None,
+        not_exercised: false,
         duration_ms: 0,
     };
     match outcome {
-        Ok(report) => {
+        Ok(SelectionRun { report, effects }) => {
+            result.effects = effects;
+            if matches!(run.mutant, Mutant::ApiDropField(..)) {
+                match effects {
+                    Some(0) => result.not_exercised = true,
+                    Some(_) => {}
+                    None => {
+                        result.error =
+                            Some("the run did not say how many answers the mutant changed".into())
+                    }
+                }
+            }
             result.cases_run = report.cases.len();
             let caught: Vec<_> = report
                 .cases
@@ -200,18 +287,49 @@ fn judge(run: &MutantRun, outcome: Result<RunReport, String>, started: Instant) 
 }
 
 fn markdown(score: &Score) -> String {
+    let exercised = score.total - score.not_exercised.len();
     let mut out = format!(
-        "## Mutation score\n\n**{} / {} mutants caught** ({:.1}%): {} generated (one per PluginAPI rpc, \
-         per hook request, per hook answer with fields), {} catalogued (host protocol mutants and broken \
-         plugins); baselines: {} cases, all passing; {:.1} s.\n\n",
+        "## Mutation score\n\n**{} / {} exercised mutants caught** ({:.1}%), {} not exercised: {} generated \
+         (per PluginAPI rpc, per response field, per hook request, per hook answer with fields), {} \
+         catalogued (host protocol mutants and broken plugins); baselines: {} cases, all passing; {:.1} s.\n\n",
         score.caught,
-        score.total,
-        percent(score.caught, score.total),
+        exercised,
+        percent(score.caught, exercised),
+        score.not_exercised.len(),
         score.generated,
         score.catalogued,
         score.baseline_cases,
         score.duration_ms as f64 / 1000.0
     );
+    out.push_str("| family | mutants | caught | not exercised |\n|---|---:|---:|---:|\n");
+    for (name, f) in &score.families {
+        out.push_str(&format!(
+            "| `{name}` | {} | {} | {} |\n",
+            f.total, f.caught, f.not_exercised
+        ));
+    }
+    out.push('\n');
+    if score.gate_failures.is_empty() {
+        out.push_str("Every gate holds.\n\n");
+    } else {
+        out.push_str("### Gates failed\n\n");
+        for g in &score.gate_failures {
+            out.push_str(&format!("* {g}\n"));
+        }
+        out.push('\n');
+    }
+    if !score.not_exercised.is_empty() {
+        out.push_str("### Not exercised (no response of the run carried the field)\n\n");
+        for m in &score.not_exercised {
+            let mark = if score.not_exercised_unjustified.contains(m) {
+                " (not in unfilled-response-fields.tsv)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("* `{m}`{mark}\n"));
+        }
+        out.push('\n');
+    }
     if score.surviving.is_empty() {
         out.push_str("No mutant survived.\n\n");
     } else {
@@ -225,6 +343,7 @@ fn markdown(score: &Score) -> String {
     for m in &score.mutants {
         let caught = match (&m.error, m.caught_by.first()) {
             (Some(e), _) => format!("error: {e}"),
+            (None, _) if m.not_exercised => "not exercised".to_string(),
             (None, None) => "**survived**".to_string(),
             (None, Some(first)) if m.caught_by.len() == 1 => format!("`{first}`"),
             (None, Some(first)) => format!("`{first}` and {} more", m.caught_by.len() - 1),
@@ -257,6 +376,10 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     if runs.is_empty() {
         anyhow::bail!("no mutant matches {:?}", args.only);
     }
+    let runs = match args.sample_drop_field {
+        Some(n) => sample_drop_field(runs, n),
+        None => runs,
+    };
     if args.list {
         for r in &runs {
             println!(
@@ -314,6 +437,7 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     for (what, args, dir) in baselines {
         let base = run_selection(&exe, args, &dir.join("reports"))
             .await
+            .map(|r| r.report)
             .map_err(|e| anyhow::anyhow!("the baseline run against {what} failed to run: {e}"))?;
         let failing: Vec<&str> = base
             .cases
@@ -364,13 +488,88 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let total = results.len();
+    let judged = |r: &&MutantResult| r.error.is_none() && !r.not_exercised;
     let caught = results
         .iter()
-        .filter(|r| r.error.is_none() && !r.caught_by.is_empty())
+        .filter(judged)
+        .filter(|r| !r.caught_by.is_empty())
         .count();
+    let mut families: std::collections::BTreeMap<String, FamilyScore> = Default::default();
+    for r in &results {
+        let f = families.entry(family(&r.mutant).to_string()).or_default();
+        f.total += 1;
+        f.not_exercised += usize::from(r.not_exercised);
+        f.caught += usize::from(judged(&r) && !r.caught_by.is_empty());
+    }
+    let not_exercised: Vec<String> = results
+        .iter()
+        .filter(|r| r.not_exercised)
+        .map(|r| r.mutant.clone())
+        .collect();
+    let justified = conformance_suites::api::unfilled_fields();
+    let not_exercised_unjustified: Vec<String> = results
+        .iter()
+        .filter(|r| r.not_exercised)
+        .filter(|r| {
+            let mut parts = r.mutant.splitn(3, '/').skip(1);
+            let key = (
+                parts.next().unwrap_or_default().to_string(),
+                parts.next().unwrap_or_default().to_string(),
+            );
+            !justified.contains_key(&key)
+        })
+        .map(|r| r.mutant.clone())
+        .collect();
+    let mut gate_failures = Vec::new();
+    for (name, f) in &families {
+        let exercised = f.total - f.not_exercised;
+        if name == "api-drop-field" {
+            let caught_pct = percent(f.caught, exercised);
+            if exercised > 0 && caught_pct < DROP_FIELD_CAUGHT_MIN {
+                gate_failures.push(format!(
+                    "{name}: {:.1} % of the exercised mutants caught, below {DROP_FIELD_CAUGHT_MIN} %",
+                    caught_pct
+                ));
+            }
+            // Not a gate: a field upstream never fills cannot be exercised by a faithful
+            // case, so what counts is that each such mutant is justified (below); the
+            // share is reported against the issue's 5 % aim.
+            if percent(f.not_exercised, f.total) > DROP_FIELD_UNEXERCISED_AIM {
+                eprintln!(
+                    "note: {name}: {:.1} % not exercised, above the {DROP_FIELD_UNEXERCISED_AIM} % aim; each is justified in fixtures/protocol/unfilled-response-fields.tsv or fails the gate",
+                    percent(f.not_exercised, f.total)
+                );
+            }
+        } else if f.caught < f.total {
+            gate_failures.push(format!(
+                "{name}: {} of {} caught, not all",
+                f.caught, f.total
+            ));
+        }
+    }
+    if !not_exercised_unjustified.is_empty() {
+        gate_failures.push(format!(
+            "{} not-exercised mutant(s) whose field fixtures/protocol/unfilled-response-fields.tsv does not justify",
+            not_exercised_unjustified.len()
+        ));
+    }
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.mutant)))
+        .collect();
+    if !errors.is_empty() {
+        gate_failures.push(format!(
+            "{} mutant run(s) could not be judged",
+            errors.len()
+        ));
+    }
     let score = Score {
         caught,
         total,
+        not_exercised,
+        not_exercised_unjustified,
+        families,
+        gate_failures,
         generated: runs
             .iter()
             .filter(|r| !matches!(r.mutant, Mutant::Protocol(_) | Mutant::PluginMode(_)))
@@ -383,13 +582,11 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         duration_ms: started.elapsed().as_millis() as u64,
         surviving: results
             .iter()
-            .filter(|r| r.error.is_none() && r.caught_by.is_empty())
+            .filter(judged)
+            .filter(|r| r.caught_by.is_empty())
             .map(|r| r.mutant.clone())
             .collect(),
-        errors: results
-            .iter()
-            .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.mutant)))
-            .collect(),
+        errors,
         mutants: results,
     };
     std::fs::create_dir_all(&args.out_dir)?;
@@ -397,19 +594,39 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     let md = args.out_dir.join("mutants.md");
     std::fs::write(&json, serde_json::to_string_pretty(&score)?)?;
     std::fs::write(&md, markdown(&score))?;
+    let exercised = total - score.not_exercised.len();
     println!(
-        "mutation score: {caught}/{total} mutants caught ({:.1}%) in {:.1} s",
-        percent(caught, total),
+        "mutation score: {caught}/{exercised} exercised mutants caught ({:.1}%), {} not exercised, in {:.1} s",
+        percent(caught, exercised),
+        score.not_exercised.len(),
         score.duration_ms as f64 / 1000.0
     );
+    for (name, f) in &score.families {
+        println!(
+            "  {name}: {}/{} caught{}",
+            f.caught,
+            f.total - f.not_exercised,
+            if f.not_exercised > 0 {
+                format!(", {} not exercised", f.not_exercised)
+            } else {
+                String::new()
+            }
+        );
+    }
     for m in &score.surviving {
         println!("survived: {m}");
+    }
+    for m in &score.not_exercised_unjustified {
+        println!("not exercised, not justified: {m}");
     }
     for e in &score.errors {
         println!("error: {e}");
     }
+    for g in &score.gate_failures {
+        println!("gate: {g}");
+    }
     println!("reports: {} {}", json.display(), md.display());
-    Ok(if caught == total {
+    Ok(if score.gate_failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

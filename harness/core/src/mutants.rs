@@ -11,7 +11,9 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::apicase::fields::FieldPath;
 use prost_reflect::{DynamicMessage, FieldDescriptor, MessageDescriptor, ReflectMessage};
 
 /// One defect.
@@ -19,6 +21,9 @@ use prost_reflect::{DynamicMessage, FieldDescriptor, MessageDescriptor, ReflectM
 pub enum Mutant {
     /// The PluginAPI rpc answers its default (empty) response without running its handler.
     ApiDefault(String),
+    /// The PluginAPI rpc runs its handler and answers without one field of its response
+    /// ([`crate::apicase::fields`]: a top-level field, or one inside a message field).
+    ApiDropField(String, FieldPath),
     /// The host zeroes one field of the hook's request ([`zeroed_field`]) before sending it.
     HookZeroField(String),
     /// The host replaces the plugin's answer to the hook with the default response.
@@ -84,6 +89,7 @@ pub const PLUGIN_MODES: &[(&str, &str)] = &[
 
 /// Family prefixes of [`Mutant`] names.
 const API_DEFAULT: &str = "api-default";
+const API_DROP_FIELD: &str = "api-drop-field";
 const HOOK_ZERO_FIELD: &str = "hook-zero-field";
 const HOOK_IGNORE_ANSWER: &str = "hook-ignore-answer";
 const PROTOCOL: &str = "protocol";
@@ -182,6 +188,7 @@ impl fmt::Display for Mutant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Mutant::ApiDefault(rpc) => write!(f, "{API_DEFAULT}/{rpc}"),
+            Mutant::ApiDropField(rpc, path) => write!(f, "{API_DROP_FIELD}/{rpc}/{path}"),
             Mutant::HookZeroField(hook) => write!(f, "{HOOK_ZERO_FIELD}/{hook}"),
             Mutant::HookIgnoreAnswer(hook) => write!(f, "{HOOK_IGNORE_ANSWER}/{hook}"),
             Mutant::Protocol(p) => write!(f, "{PROTOCOL}/{}", p.name()),
@@ -210,6 +217,21 @@ impl FromStr for Mutant {
         match family {
             API_DEFAULT if rpc_known(what) => Ok(Mutant::ApiDefault(what.to_string())),
             API_DEFAULT => Err(format!("mutant {s:?}: {what:?} is not a PluginAPI rpc")),
+            API_DROP_FIELD => {
+                let (rpc, path) = what.split_once('/').ok_or_else(|| {
+                    format!("mutant {s:?}: expected {API_DROP_FIELD}/RPC/FIELD[.FIELD]")
+                })?;
+                if !rpc_known(rpc) {
+                    return Err(format!("mutant {s:?}: {rpc:?} is not a PluginAPI rpc"));
+                }
+                let path: FieldPath = path.parse().map_err(|e| format!("mutant {s:?}: {e}"))?;
+                if !crate::apicase::fields::response_fields(rpc).contains(&path) {
+                    return Err(format!(
+                        "mutant {s:?}: {rpc}'s response has no field {path} (one level into message fields; not error)"
+                    ));
+                }
+                Ok(Mutant::ApiDropField(rpc.to_string(), path))
+            }
             HOOK_ZERO_FIELD | HOOK_IGNORE_ANSWER if !hook_known(what) => {
                 Err(format!("mutant {s:?}: {what:?} is not a hook"))
             }
@@ -225,7 +247,7 @@ impl FromStr for Mutant {
             }
             PLUGIN_MODE => Err(format!("mutant {s:?}: no plugin mutant {what:?}")),
             _ => Err(format!(
-                "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL}, {PLUGIN_MODE})"
+                "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {API_DROP_FIELD}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL}, {PLUGIN_MODE})"
             )),
         }
     }
@@ -237,6 +259,9 @@ impl Mutant {
         match self {
             Mutant::ApiDefault(rpc) => {
                 format!("api-methods.tsv {rpc}: the rpc does its work and answers it")
+            }
+            Mutant::ApiDropField(rpc, path) => {
+                format!("api-methods.tsv {rpc}: the response carries `{path}` as upstream fills it")
             }
             Mutant::HookZeroField(hook) => {
                 format!("SPEC §11.3, hooks.tsv {hook}: the request arrives intact")
@@ -257,6 +282,9 @@ impl Mutant {
         match self {
             Mutant::ApiDefault(rpc) => {
                 format!("{rpc} answers the empty response without doing anything")
+            }
+            Mutant::ApiDropField(rpc, path) => {
+                format!("{rpc} does its work and answers without `{path}`")
             }
             Mutant::HookZeroField(hook) => {
                 let field = crate::behaviour::message_of(hook, "Request")
@@ -316,6 +344,15 @@ pub fn generated() -> Vec<Mutant> {
             out.push(Mutant::HookZeroField(hook.to_string()));
         }
     }
+    // One per response field of every rpc (the rpcs of EQUIVALENT_API_DEFAULTS included:
+    // their responses still have fields a host could drop).
+    for (rpc, _) in pluginapi_proto::api::API_RPCS {
+        out.extend(
+            crate::apicase::fields::response_fields(rpc)
+                .into_iter()
+                .map(|path| Mutant::ApiDropField(rpc.to_string(), path)),
+        );
+    }
     for (hook, _) in pluginapi_proto::hooks::HOOK_RPCS {
         let answers =
             crate::behaviour::message_of(hook, "Response").is_some_and(|d| d.fields().len() > 0);
@@ -367,6 +404,47 @@ pub fn is(p: Protocol) -> bool {
 /// Whether `rpc` answers its default response.
 pub fn api_default(rpc: &str) -> bool {
     matches!(active(), Some(Mutant::ApiDefault(r)) if r == rpc)
+}
+
+/// The field `rpc`'s responses go without, if a drop-field mutant of `rpc` is on.
+pub fn dropped_field(rpc: &str) -> Option<&'static FieldPath> {
+    match active() {
+        Some(Mutant::ApiDropField(r, path)) if r == rpc => Some(path),
+        _ => None,
+    }
+}
+
+static EFFECTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one answer the active mutant actually changed (so a run can tell a mutant that
+/// changed nothing, "not exercised", from one its cases did not catch).
+pub fn record_effect() {
+    EFFECTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many answers the active mutant changed so far in this process.
+pub fn effects() -> u64 {
+    EFFECTS.load(Ordering::Relaxed)
+}
+
+/// The line `run` prints on stderr at its end under a mutant that counts its effects; the
+/// mutation score reads it back ([`parse_effects_line`]).
+pub fn effects_line(mutant: &Mutant, effects: u64) -> String {
+    format!("{EFFECTS_PREFIX}{mutant} changed {effects} answer(s)")
+}
+
+const EFFECTS_PREFIX: &str = "mutant effects: ";
+
+/// The count of an [`effects_line`] among `stderr`'s lines.
+pub fn parse_effects_line(stderr: &str) -> Option<u64> {
+    stderr.lines().rev().find_map(|l| {
+        l.strip_prefix(EFFECTS_PREFIX)?
+            .strip_suffix(" answer(s)")?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 /// Whether the host zeroes a field of `hook`'s request.

@@ -132,7 +132,7 @@ impl ReferenceApi {
 
     /// Serves one call: runs the handler under the store lock and answers a failure in
     /// the rpc's regime.
-    fn call<Req, Resp: ApiResponse>(
+    fn call<Req, Resp: ApiResponse + prost::Message>(
         &self,
         rpc: &'static str,
         request: Request<Req>,
@@ -169,6 +169,10 @@ impl ReferenceApi {
             } else {
                 handler(&mut cx, request.into_inner())
             };
+            let result = match (result, mutants::dropped_field(rpc)) {
+                (Ok(response), Some(path)) => Ok(drop_field(rpc, response, path)),
+                (result, _) => result,
+            };
             (result, cx.effect)
         };
         let (result, effect) = result;
@@ -196,6 +200,28 @@ impl ReferenceApi {
             Err(error) => regime::respond(rpc, error),
         }
     }
+}
+
+/// `response` without `path` (the `api-drop-field` mutants), counting the answers it
+/// changes.
+fn drop_field<Resp: prost::Message + Default>(
+    rpc: &str,
+    response: Resp,
+    path: &crate::apicase::fields::FieldPath,
+) -> Resp {
+    let Some(descriptor) = crate::apicase::fields::response_descriptor(rpc) else {
+        return response;
+    };
+    let Ok(mut message) =
+        prost_reflect::DynamicMessage::decode(descriptor, response.encode_to_vec().as_slice())
+    else {
+        return response;
+    };
+    if !crate::apicase::fields::clear(&mut message, path) {
+        return response;
+    }
+    mutants::record_effect();
+    Resp::decode(prost::Message::encode_to_vec(&message).as_slice()).unwrap_or(response)
 }
 
 pluginapi_proto::plugin_api_impl!(ReferenceApi, crate::api::handlers);

@@ -77,6 +77,15 @@ pub fn normalize_response(
         })
 }
 
+/// A request as proto3 JSON, as the message of `rpc`'s request.
+pub fn request_message(rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
+    let input = method(rpc)?.input();
+    strict(input.clone(), json).map_err(|error| RpcError::BadRequest {
+        message: input.full_name().to_string(),
+        error,
+    })
+}
+
 /// A response some exerciser reported as proto3 JSON, as the message of `rpc`'s response.
 pub fn response_message(rpc: &str, json: &serde_json::Value) -> Result<DynamicMessage, RpcError> {
     let output = method(rpc)?.output();

@@ -401,6 +401,7 @@ pub fn evaluate(
 ) -> Vec<StepReport> {
     let steps = case.all_steps();
     let mut reports = Vec::with_capacity(steps.len());
+    let mut echo = super::echo::EchoTracker::default();
     for (index, step) in steps.iter().enumerate() {
         let cleanup = index >= case.steps.len();
         let label = if cleanup {
@@ -515,6 +516,16 @@ pub fn evaluate(
                 }
             }
         }
+        if let Ok(response) = &outcome {
+            check_entities(
+                &label,
+                step,
+                &reported.request,
+                response,
+                &mut echo,
+                &mut assertions,
+            );
+        }
         reports.push(report(
             outcome.as_ref().ok().cloned(),
             outcome.as_ref().err().map(ToString::to_string),
@@ -523,6 +534,65 @@ pub fn evaluate(
         ));
     }
     reports
+}
+
+/// Whether `json` names `create_at` anywhere (a caller-supplied creation time).
+fn names_create_at(json: &Value) -> bool {
+    match json {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k == "createAt" || k == "create_at" || names_create_at(v)),
+        Value::Array(items) => items.iter().any(names_create_at),
+        _ => false,
+    }
+}
+
+/// The checks every step gets without writing them: each entity of the response keeps
+/// upstream's model invariants ([`super::invariants`]), and what the step and earlier ones
+/// sent of an entity comes back ([`super::echo`]).
+fn check_entities(
+    label: &str,
+    step: &Step,
+    request: &Value,
+    response: &Value,
+    echo: &mut super::echo::EchoTracker,
+    assertions: &mut Vec<Assertion>,
+) {
+    let (Ok(req), Ok(resp)) = (
+        super::dynamic::request_message(&step.call, request),
+        super::dynamic::response_message(&step.call, response),
+    ) else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let cx = super::invariants::StepContext {
+        rpc: &step.call,
+        now_ms,
+        caller_set_create_at: names_create_at(request),
+    };
+    let (checked, violations) = super::invariants::check(&resp, &cx);
+    if checked > 0 {
+        assertions.push(assertion(
+            format!("{label} entities keep upstream's model invariants ({checked} checked)"),
+            "every id valid, timestamps set and not in the future, names and types in their sets"
+                .into(),
+            if violations.is_empty() {
+                "all hold".into()
+            } else {
+                violations
+                    .iter()
+                    .map(|v| format!("{}: {} ({})", v.at, v.rule, v.upstream))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            violations.is_empty(),
+        ));
+    }
+    for (what, sent, seen) in echo.step(&step.call, &req, &resp) {
+        assertions.push(assertion(format!("{label} {what}"), sent, seen, false));
+    }
 }
 
 #[cfg(test)]

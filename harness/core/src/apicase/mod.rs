@@ -9,8 +9,10 @@
 
 mod capability;
 pub(crate) mod dynamic;
+pub mod echo;
 mod engine;
 pub mod fields;
+pub mod invariants;
 mod load;
 mod matcher;
 mod outcome;

@@ -180,15 +180,28 @@ fn insert_bot(cx: &mut Cx<'_>, bot: Bot) -> Res<Bot> {
 
 /// The system bot's user id: the bot with username `system-bot`, created when missing
 /// (display name `System`), as upstream's `App.GetSystemBot` does for the posts the server
-/// writes itself (a channel's archive message). Its owner is not modelled.
+/// writes itself (a channel's archive message). Its owner is the first active system admin
+/// by username, as upstream's (`GetUsersFromProfiles` with the system_admin role, one per
+/// page); upstream refuses when there is none, where this keeps the owner empty (a
+/// departure: the callers here cannot fail).
 pub fn system_bot_user_id(cx: &mut Cx<'_>) -> String {
     const USERNAME: &str = "system-bot";
     if let Some(bot) = cx.store.bots.bots.values().find(|b| b.username == USERNAME) {
         return bot.user_id.clone();
     }
+    let owner = cx
+        .store
+        .users
+        .users
+        .values()
+        .filter(|u| u.delete_at == 0 && u.roles.split(' ').any(|r| r == "system_admin"))
+        .min_by(|a, b| a.username.cmp(&b.username))
+        .map(|u| u.id.clone())
+        .unwrap_or_default();
     let id = new_id();
     let bot = Bot {
         user_id: id.clone(),
+        owner_id: owner,
         username: USERNAME.into(),
         display_name: "System".into(),
         create_at: cx.now,
