@@ -547,6 +547,31 @@ mod tests {
     }
 
     #[test]
+    fn drop_field_mutants_name_real_fields_and_report_their_effects() {
+        let m: Mutant = "api-drop-field/GetUser/user.create_at".parse().unwrap();
+        assert_eq!(m.to_string(), "api-drop-field/GetUser/user.create_at");
+        for bad in [
+            "api-drop-field/GetUser",
+            "api-drop-field/GetUser/user.nope",
+            "api-drop-field/GetUser/error",
+            "api-drop-field/Nope/user",
+        ] {
+            assert!(bad.parse::<Mutant>().is_err(), "{bad}");
+        }
+        assert_eq!(parse_effects_line(&effects_line(&m, 7)), Some(7));
+        assert_eq!(parse_effects_line("other\nlines"), None);
+        let drops = generated()
+            .iter()
+            .filter(|m| matches!(m, Mutant::ApiDropField(..)))
+            .count();
+        let fields: usize = pluginapi_proto::api::API_RPCS
+            .iter()
+            .map(|(rpc, _)| crate::apicase::fields::response_fields(rpc).len())
+            .sum();
+        assert_eq!(drops, fields);
+    }
+
+    #[test]
     fn the_zeroed_field_is_never_the_context() {
         let field = |hook: &str| {
             zeroed_field(&crate::behaviour::message_of(hook, "Request").unwrap())
