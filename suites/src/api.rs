@@ -747,8 +747,8 @@ pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
 pub const UNFILLED_FIELDS: &str =
     include_str!("../../fixtures/protocol/unfilled-response-fields.tsv");
 
-/// `(rpc, path) -> reason` of [`UNFILLED_FIELDS`]; panics on a malformed row (a unit test
-/// reads the file).
+/// `(rpc, path) -> reason` of [`UNFILLED_FIELDS`]; panics on a malformed row (the unit
+/// test `every_unfilled_row_names_a_response_field_once` reads the file).
 pub fn unfilled_fields() -> BTreeMap<(String, String), String> {
     UNFILLED_FIELDS
         .lines()
@@ -879,6 +879,31 @@ mod tests {
         };
         assert_eq!(gate(&case, &none, allowed), None);
         assert_eq!(gate(&case, &all, ApiPolicy::default()), None);
+    }
+
+    #[test]
+    fn every_unfilled_row_names_a_response_field_once() {
+        let rows: Vec<(String, String)> = UNFILLED_FIELDS
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let mut cols = l.split('\t');
+                (
+                    cols.next().unwrap_or_default().to_string(),
+                    cols.next().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let table = unfilled_fields();
+        assert_eq!(table.len(), rows.len(), "a row is repeated");
+        for (rpc, path) in table.keys() {
+            let fields = conformance_core::apicase::fields::response_fields(rpc);
+            assert!(
+                fields.iter().any(|f| f.to_string() == *path),
+                "unfilled-response-fields.tsv: {rpc} has no response field {path}"
+            );
+        }
     }
 
     #[test]

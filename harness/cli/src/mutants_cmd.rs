@@ -507,18 +507,18 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
         .map(|r| r.mutant.clone())
         .collect();
     let justified = conformance_suites::api::unfilled_fields();
-    let not_exercised_unjustified: Vec<String> = results
+    // Results come back in the order of `runs` (one task per run, awaited in turn).
+    let not_exercised_unjustified: Vec<String> = runs
         .iter()
-        .filter(|r| r.not_exercised)
-        .filter(|r| {
-            let mut parts = r.mutant.splitn(3, '/').skip(1);
-            let key = (
-                parts.next().unwrap_or_default().to_string(),
-                parts.next().unwrap_or_default().to_string(),
-            );
-            !justified.contains_key(&key)
+        .zip(&results)
+        .filter(|(_, r)| r.not_exercised)
+        .filter(|(run, _)| match &run.mutant {
+            Mutant::ApiDropField(rpc, path) => {
+                !justified.contains_key(&(rpc.clone(), path.to_string()))
+            }
+            _ => true,
         })
-        .map(|r| r.mutant.clone())
+        .map(|(_, r)| r.mutant.clone())
         .collect();
     let mut gate_failures = Vec::new();
     for (name, f) in &families {

@@ -43,7 +43,7 @@ fn rewrites() -> &'static RewriteTable {
     })
 }
 
-/// Malformed rows of the rewrite table (for its unit test and `list`).
+/// Malformed rows of the rewrite table (four non-empty columns), for its unit test.
 pub fn malformed_rewrite_rows() -> Vec<String> {
     ECHO_REWRITES
         .lines()
@@ -57,42 +57,39 @@ pub fn malformed_rewrite_rows() -> Vec<String> {
         .collect()
 }
 
-/// Whether upstream rewrites `field` of `message` in `rpc`.
-/// (`*` as the message stands for every message.)
-fn rewritten(message: &str, field: &str, rpc: &str) -> bool {
-    [message, "*"].iter().any(|m| {
-        rewrites()
-            .get(&(m.to_string(), field.to_string()))
-            .is_some_and(|rows| {
-                rows.iter().any(|(r, why)| {
-                    (r == "*" || r == rpc)
-                        && !why.starts_with(LOWERCASED)
-                        && !why.starts_with(NOT_STORED)
-                })
-            })
-    })
+/// What the echo expects of one field a request set, by the rows of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Treatment {
+    /// Back unchanged, in the answer and in later reads.
+    Echoed,
+    /// Upstream rewrites it: not expected back.
+    Rewritten,
+    /// Back lower-cased (a row whose reason starts `lower-cased:`).
+    Lowercased,
+    /// Back in the answer only (a row whose reason starts `not stored:`).
+    NotStored,
 }
 
-/// The reason prefix of rows whose field upstream lower-cases: echoed, compared lower-cased.
 const LOWERCASED: &str = "lower-cased:";
-
-/// The reason prefix of rows whose field the answer echoes but the store does not keep:
-/// checked in the answer, not in later reads.
 const NOT_STORED: &str = "not stored:";
 
-fn row_of_kind(message: &str, field: &str, rpc: &str, kind: &str) -> bool {
-    [message, "*"].iter().any(|m| {
-        rewrites()
-            .get(&(m.to_string(), field.to_string()))
-            .is_some_and(|rows| {
-                rows.iter()
-                    .any(|(r, why)| (r == "*" || r == rpc) && why.starts_with(kind))
-            })
-    })
-}
-
-fn lowercased(message: &str, field: &str, rpc: &str) -> bool {
-    row_of_kind(message, field, rpc, LOWERCASED)
+/// The treatment of `field` of `message` in `rpc` (a row's message `*` stands for every
+/// message, its rpc `*` for every rpc).
+fn treatment(message: &str, field: &str, rpc: &str) -> Treatment {
+    [message, "*"]
+        .iter()
+        .filter_map(|m| rewrites().get(&(m.to_string(), field.to_string())))
+        .flatten()
+        .find(|(r, _)| r == "*" || r == rpc)
+        .map_or(Treatment::Echoed, |(_, why)| {
+            if why.starts_with(LOWERCASED) {
+                Treatment::Lowercased
+            } else if why.starts_with(NOT_STORED) {
+                Treatment::NotStored
+            } else {
+                Treatment::Rewritten
+            }
+        })
 }
 
 /// Whether `rpc` only reads (its name says so): such a step never ends an expectation.
@@ -210,21 +207,22 @@ impl EchoTracker {
                 .retain(|(kind, id), _| !text.contains(id.as_str()) && !upserted.contains(kind));
         }
         // The echo of this step's own request.
-        let sent_entities: Vec<(FieldDescriptor, DynamicMessage)> = message_fields(request);
-        for (req_field, sent) in sent_entities {
+        let answered = message_fields(response);
+        for (req_field, sent) in message_fields(request) {
             let type_name = sent.descriptor().full_name().to_string();
-            let Some((resp_field, echoed)) = message_fields(response).into_iter().find(|(f, m)| {
+            let Some((resp_field, echoed)) = answered.iter().find(|(f, m)| {
                 m.descriptor().full_name() == type_name && !f.is_list() && !req_field.is_list()
             }) else {
                 continue;
             };
             let mut kept = BTreeMap::new();
             for field in sent.descriptor().fields() {
-                if !sent.has_field(&field) || rewritten(&type_name, field.name(), rpc) {
+                let how = treatment(&type_name, field.name(), rpc);
+                if !sent.has_field(&field) || how == Treatment::Rewritten {
                     continue;
                 }
                 let mut value = sent.get_field(&field).into_owned();
-                if lowercased(&type_name, field.name(), rpc)
+                if how == Treatment::Lowercased
                     && let Value::String(text) = &value
                 {
                     value = Value::String(text.to_lowercase());
@@ -241,11 +239,11 @@ impl EchoTracker {
                         brief(&seen),
                     ));
                 }
-                if !row_of_kind(&type_name, field.name(), rpc, NOT_STORED) {
+                if how != Treatment::NotStored {
                     kept.insert(field.name().to_string(), value);
                 }
             }
-            if let Some(id) = id_of(&echoed) {
+            if let Some(id) = id_of(echoed) {
                 self.expected
                     .insert((type_name, id), (rpc.to_string(), kept));
             }
@@ -274,13 +272,41 @@ mod tests {
     }
 
     #[test]
-    fn the_table_is_well_formed() {
+    fn the_table_is_well_formed_and_names_real_fields_and_rpcs() {
         assert_eq!(malformed_rewrite_rows(), Vec::<String>::new());
-        assert!(rewritten(
-            "mattermost.pluginapi.v1.User",
-            "roles",
-            "CreateUser"
-        ));
+        let pool = pluginapi_proto::descriptor_pool();
+        for ((message, field), rows) in rewrites() {
+            if message != "*" {
+                let m = pool
+                    .get_message_by_name(message)
+                    .unwrap_or_else(|| panic!("echo-rewrites.tsv: no message {message}"));
+                assert!(
+                    m.get_field_by_name(field).is_some(),
+                    "echo-rewrites.tsv: {message} has no field {field}"
+                );
+            }
+            for (rpc, _) in rows {
+                assert!(
+                    rpc == "*" || pluginapi_proto::api::API_RPCS.iter().any(|(r, _)| r == rpc),
+                    "echo-rewrites.tsv: no rpc {rpc}"
+                );
+            }
+        }
+        let user = "mattermost.pluginapi.v1.User";
+        assert_eq!(treatment(user, "roles", "CreateUser"), Treatment::Rewritten);
+        assert_eq!(treatment(user, "roles", "GetUser"), Treatment::Echoed);
+        assert_eq!(
+            treatment(user, "email", "CreateUser"),
+            Treatment::Lowercased
+        );
+        assert_eq!(
+            treatment(user, "is_bot", "CreateUser"),
+            Treatment::NotStored
+        );
+        assert_eq!(
+            treatment(user, "update_at", "UpdateUser"),
+            Treatment::Rewritten
+        );
     }
 
     #[test]

@@ -568,7 +568,6 @@ fn check_entities(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let cx = super::invariants::StepContext {
-        rpc: &step.call,
         now_ms,
         caller_set_create_at: names_create_at(request),
     };

@@ -210,17 +210,16 @@ impl ReferenceDriver {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(plugin_id);
-        let report = if loaded.activated && environment_shutdown {
-            loaded.record(plugin_id, "hook_called", "OnDeactivate");
-            plugin
-                .deactivate_at_environment_shutdown(self.shared.config.deactivate_cap)
-                .await
-                .1
-        } else if loaded.activated {
-            loaded.record(plugin_id, "hook_called", "OnDeactivate");
-            plugin.deactivate_and_shutdown().await.1
-        } else {
+        let report = if !loaded.activated {
             plugin.shutdown().await
+        } else {
+            loaded.record(plugin_id, "hook_called", "OnDeactivate");
+            if environment_shutdown {
+                let cap = self.shared.config.deactivate_cap;
+                plugin.deactivate_at_environment_shutdown(cap).await.1
+            } else {
+                plugin.deactivate_and_shutdown().await.1
+            }
         };
         *loaded.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
         Ok(UnloadPluginResponse {

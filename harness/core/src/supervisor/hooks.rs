@@ -196,10 +196,7 @@ impl RunningPlugin {
     /// shutdown sequence.
     pub async fn deactivate_and_shutdown(self) -> (HookOutcome, super::ShutdownReport) {
         let on_deactivate = self
-            .call_hook(
-                "OnDeactivate",
-                DynamicMessage::new(message_of("OnDeactivate", "Request").expect("hook")),
-            )
+            .call_hook("OnDeactivate", on_deactivate_request())
             .await;
         (on_deactivate, self.shutdown().await)
     }
@@ -222,10 +219,8 @@ impl RunningPlugin {
         self,
         cap: Duration,
     ) -> (HookOutcome, super::ShutdownReport) {
-        let request = DynamicMessage::new(message_of("OnDeactivate", "Request").expect("hook"));
-        let on_deactivate = match tokio::time::timeout(cap, self.call_hook("OnDeactivate", request))
-            .await
-        {
+        let call = self.call_hook("OnDeactivate", on_deactivate_request());
+        let on_deactivate = match tokio::time::timeout(cap, call).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::warn!(plugin = %self.plan.manifest.id, "Plugin OnDeactivate() failed to complete in {cap:?}");
@@ -264,6 +259,11 @@ impl RunningPlugin {
         }
         call_raw(self.channel(), hook, request, self.config.hook_deadline).await
     }
+}
+
+/// OnDeactivate's request: empty, as Mattermost sends it.
+fn on_deactivate_request() -> DynamicMessage {
+    DynamicMessage::new(message_of("OnDeactivate", "Request").expect("OnDeactivate is a hook"))
 }
 
 /// The hook name upstream's hook client knows without an rpc (SPEC §11.4).
