@@ -742,31 +742,7 @@ pub fn cases(keep: &dyn Fn(&str) -> bool) -> Vec<Case> {
     out
 }
 
-/// Response fields no case is expected to see filled, each with the reason
-/// (`fixtures/protocol/unfilled-response-fields.tsv`: rpc, path, reason).
-pub const UNFILLED_FIELDS: &str =
-    include_str!("../../fixtures/protocol/unfilled-response-fields.tsv");
-
-/// `(rpc, path) -> reason` of [`UNFILLED_FIELDS`]; panics on a malformed row (the unit
-/// test `every_unfilled_row_names_a_response_field_once` reads the file).
-pub fn unfilled_fields() -> BTreeMap<(String, String), String> {
-    UNFILLED_FIELDS
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            assert!(
-                cols.len() == 3 && !cols[2].trim().is_empty(),
-                "unfilled-response-fields.tsv: expected rpc, path and reason: {l:?}"
-            );
-            (
-                (cols[0].to_string(), cols[1].to_string()),
-                cols[2].to_string(),
-            )
-        })
-        .collect()
-}
+pub use conformance_core::apicase::fields::{UNFILLED_FIELDS, unfilled_fields};
 
 /// Reports the field coverage of a run and, when the run had every API case, fails on a
 /// field never seen filled that the list of unfilled fields does not justify, and on a

@@ -402,6 +402,7 @@ pub fn evaluate(
     let steps = case.all_steps();
     let mut reports = Vec::with_capacity(steps.len());
     let mut echo = super::echo::EchoTracker::default();
+    let mut consistency = super::consistency::ConsistencyTracker::default();
     for (index, step) in steps.iter().enumerate() {
         let cleanup = index >= case.steps.len();
         let label = if cleanup {
@@ -478,6 +479,7 @@ pub fn evaluate(
         let outcome = reported
             .result()
             .and_then(|v| normalize_response(&step.call, &v));
+        consistency.sent(&step.call, &reported.request);
         match &outcome {
             Err(
                 e @ (RpcError::BadRequest { .. }
@@ -522,7 +524,7 @@ pub fn evaluate(
                 step,
                 &reported.request,
                 response,
-                &mut echo,
+                (&mut echo, &mut consistency),
                 &mut assertions,
             );
         }
@@ -549,13 +551,17 @@ fn names_create_at(json: &Value) -> bool {
 
 /// The checks every step gets without writing them: each entity of the response keeps
 /// upstream's model invariants ([`super::invariants`]), and what the step and earlier ones
-/// sent of an entity comes back ([`super::echo`]).
+/// sent of an entity comes back ([`super::echo`]), and what earlier answers showed of a
+/// row the case touched is shown again ([`super::consistency`]).
 fn check_entities(
     label: &str,
     step: &Step,
     request: &Value,
     response: &Value,
-    echo: &mut super::echo::EchoTracker,
+    (echo, consistency): (
+        &mut super::echo::EchoTracker,
+        &mut super::consistency::ConsistencyTracker,
+    ),
     assertions: &mut Vec<Assertion>,
 ) {
     let (Ok(req), Ok(resp)) = (
@@ -591,6 +597,9 @@ fn check_entities(
     }
     for (what, sent, seen) in echo.step(&step.call, &req, &resp) {
         assertions.push(assertion(format!("{label} {what}"), sent, seen, false));
+    }
+    for (what, before, now) in consistency.answered(label, &step.call, &resp) {
+        assertions.push(assertion(format!("{label} {what}"), before, now, false));
     }
 }
 

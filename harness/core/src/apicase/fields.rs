@@ -229,6 +229,43 @@ impl FieldCoverage {
     }
 }
 
+/// Response fields no case is expected to see filled, each with the reason
+/// (`fixtures/protocol/unfilled-response-fields.tsv`: rpc, path, reason).
+pub const UNFILLED_FIELDS: &str =
+    include_str!("../../../../fixtures/protocol/unfilled-response-fields.tsv");
+
+/// `(rpc, path) -> reason` of [`UNFILLED_FIELDS`]; panics on a malformed row (the unit
+/// test `every_unfilled_row_names_a_response_field_once` reads the file).
+pub fn unfilled_fields() -> BTreeMap<(String, String), String> {
+    unfilled_table().clone()
+}
+
+/// [`unfilled_fields`], parsed once.
+pub fn unfilled_table() -> &'static BTreeMap<(String, String), String> {
+    static TABLE: std::sync::OnceLock<BTreeMap<(String, String), String>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(parse_unfilled)
+}
+
+fn parse_unfilled() -> BTreeMap<(String, String), String> {
+    UNFILLED_FIELDS
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert!(
+                cols.len() == 3 && !cols[2].trim().is_empty(),
+                "unfilled-response-fields.tsv: expected rpc, path and reason: {l:?}"
+            );
+            (
+                (cols[0].to_string(), cols[1].to_string()),
+                cols[2].to_string(),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

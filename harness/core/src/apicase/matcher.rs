@@ -7,7 +7,9 @@
 //! `{"not": x}`, `{"one_of": [..]}`, `{"ge"|"gt"|"le"|"lt": n}`, `{"prefix": s}`,
 //! `{"glob": "[0-9]*.[0-9]*"}` (shell-style pattern over a string), `{"json": {path:
 //! matcher, ...}}` (a `bytes` field holding JSON, as `GetConfig.configJson`: decoded from
-//! base64, parsed, and every path matched).
+//! base64, parsed, and every path matched), `{"exactly": x}` (equality without the
+//! absent-equals-default reading: a proto3 `optional` field set to `""` or `0` is in the
+//! JSON, and only `exactly` tells it from an unset one).
 
 use serde_json::Value;
 
@@ -75,7 +77,7 @@ fn length(v: &Value) -> Option<usize> {
 
 const OPERATORS: &[&str] = &[
     "len", "absent", "present", "contains", "not", "one_of", "ge", "gt", "le", "lt", "prefix",
-    "glob", "json",
+    "glob", "json", "exactly",
 ];
 
 /// The JSON document a proto3-JSON `bytes` value (base64) holds, if it holds one.
@@ -122,6 +124,7 @@ pub fn matches(matcher: &Value, seen: Option<&Value>) -> bool {
             _ => false,
         },
         "not" => !matches(arg, seen),
+        "exactly" => seen.is_some_and(|s| same(arg, s)),
         "one_of" => arg
             .as_array()
             .is_some_and(|opts| opts.iter().any(|o| matches(o, seen))),
@@ -197,6 +200,10 @@ mod tests {
         assert!(matches(&json!({"prefix": "ab"}), lookup(&v, "user.id")));
         assert!(matches(&json!({"glob": "a?c"}), lookup(&v, "user.id")));
         assert!(!matches(&json!({"glob": "[0-9]*"}), lookup(&v, "user.id")));
+        let set_empty = json!({"user": {"authData": ""}});
+        assert!(matches(&json!({"exactly": ""}), lookup(&set_empty, "user.authData")));
+        assert!(!matches(&json!({"exactly": ""}), lookup(&v, "user.authData")));
+        assert!(matches(&json!(""), lookup(&v, "user.authData")));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! The file format is documented in `suites/api/README.md`.
 
 mod capability;
+pub mod consistency;
 pub(crate) mod dynamic;
 pub mod echo;
 mod engine;
