@@ -254,7 +254,12 @@ impl ConsistencyTracker {
 
     /// Judges the rows of one step's answer against what earlier answers showed of them,
     /// then remembers them.
-    pub fn answered(&mut self, label: &str, rpc: &str, response: &DynamicMessage) -> Vec<Inconsistency> {
+    pub fn answered(
+        &mut self,
+        label: &str,
+        rpc: &str,
+        response: &DynamicMessage,
+    ) -> Vec<Inconsistency> {
         let read = super::echo::is_read(rpc);
         let mut found = Vec::new();
         rows(response, "", 0, &mut found);
@@ -337,7 +342,10 @@ mod tests {
         let create = json!({"team": {"name": "t1", "displayName": "T", "type": "TEAM_TYPE_OPEN"}});
         t.sent("CreateTeam", &create);
         let answer = json!({"team": {"id": TEAM, "name": "t1", "createAt": 5, "updateAt": 5}});
-        assert_eq!(t.answered("step 1", "CreateTeam", &response("CreateTeam", answer)), vec![]);
+        assert_eq!(
+            t.answered("step 1", "CreateTeam", &response("CreateTeam", answer)),
+            vec![]
+        );
         t.sent("GetTeam", &json!({"teamId": TEAM}));
         let dropped = json!({"team": {"id": TEAM, "name": "t1", "createAt": 5}});
         let failures = t.answered("step 2", "GetTeam", &response("GetTeam", dropped));
@@ -354,7 +362,10 @@ mod tests {
         t.sent("UpdateTeam", &json!({"team": {"id": TEAM, "name": "t1"}}));
         t.sent("GetTeam", &json!({"teamId": TEAM}));
         let later = json!({"team": {"id": TEAM, "name": "t1", "createAt": 5, "updateAt": 9}});
-        assert_eq!(t.answered("step 3", "GetTeam", &response("GetTeam", later)), vec![]);
+        assert_eq!(
+            t.answered("step 3", "GetTeam", &response("GetTeam", later)),
+            vec![]
+        );
     }
 
     #[test]
@@ -365,6 +376,9 @@ mod tests {
         t.answered("step 1", "GetTeams", &response("GetTeams", a));
         t.sent("GetTeams", &json!({}));
         let b = json!({"teams": [{"id": TEAM, "name": "t1", "updateAt": 7}]});
-        assert_eq!(t.answered("step 2", "GetTeams", &response("GetTeams", b)), vec![]);
+        assert_eq!(
+            t.answered("step 2", "GetTeams", &response("GetTeams", b)),
+            vec![]
+        );
     }
 }

@@ -68,6 +68,7 @@ const POST: &str = "model/post.go Post.IsValid @0075a909";
 const BOT: &str = "model/bot.go Bot.IsValid @0e1dc0e7b99cac833fe841d9ce1900c575caf8f8";
 const CHANNEL_MEMBER: &str =
     "model/channel_member.go ChannelMember.IsValid @04df596ca49e4c680e3b58f0c4a52cd37ba26d78";
+const CHANNEL_MEMBER_SAVE: &str = "model/channel_member.go ChannelMember.PreSave and PreUpdate (LastUpdateAt = now) @04df596ca49e4c680e3b58f0c4a52cd37ba26d78";
 const TEAM_MEMBER: &str =
     "model/team_member.go TeamMember.IsValid @166a676fe55c0852220bc1c4fbf31aebe26e4532";
 const PROPERTY_FIELD: &str =
@@ -78,6 +79,8 @@ const UPLOAD: &str =
     "model/upload_session.go UploadSession.IsValid @5c839440e3b0557e886e4046cae4913b9b5366b1";
 const FILE: &str = "model/file_info.go FileInfo.IsValid @0232f2ef";
 const REACTION: &str = "model/reaction.go Reaction.IsValid @021a50d7";
+const EMOJI: &str = "model/emoji.go Emoji.IsValid @6c4a2950e40d3fefe0623ce38822bd243c040d4e";
+const COMMAND: &str = "model/command.go Command.IsValid @1140b87e03b700f9eb8cfcae7393f5a86271f687";
 const OAUTH: &str = "model/oauth.go OAuthApp.IsValid @1246420b0a8b0b557162417c222f7557aac2020d";
 const GROUP: &str =
     "model/group.go Group.IsValidForCreate @06f0c97f78ca97ebb355787adc1b6dbd34b30be1";
@@ -98,6 +101,8 @@ const ENTITIES: &[&str] = &[
     "Reaction",
     "OAuthApp",
     "Group",
+    "Emoji",
+    "Command",
 ];
 
 /// Checks `entity` (found at `at`) and pushes what it breaks; whether it is an entity.
@@ -279,6 +284,7 @@ fn check_entity(
         }
         "ChannelMember" => {
             ids(&["channel_id", "user_id"], CHANNEL_MEMBER, &mut fail);
+            stamps(&["last_update_at"], CHANNEL_MEMBER_SAVE, &mut fail);
             let props = match get(entity, "notify_props").as_deref() {
                 Some(Value::Map(m)) => m.clone(),
                 _ => Default::default(),
@@ -363,7 +369,7 @@ fn check_entity(
         }
         "Reaction" => {
             ids(&["user_id", "post_id"], REACTION, &mut fail);
-            stamps(&["create_at"], REACTION, &mut fail);
+            stamps(&["create_at", "update_at"], REACTION, &mut fail);
             if string(entity, "emoji_name").is_empty() {
                 fail("`emoji_name` is set".into(), REACTION);
             }
@@ -381,6 +387,23 @@ fn check_entity(
             deleted_ok(&mut fail, GROUP);
             if string(entity, "display_name").is_empty() {
                 fail("`display_name` is set".into(), GROUP);
+            }
+        }
+        "Emoji" => {
+            ids(&["id"], EMOJI, &mut fail);
+            stamps(&["create_at", "update_at"], EMOJI, &mut fail);
+            deleted_ok(&mut fail, EMOJI);
+            if string(entity, "name").is_empty() {
+                fail("`name` is set".into(), EMOJI);
+            }
+        }
+        // Only stored commands: built-ins and plugin-registered ones are listed from their
+        // providers without an id, times or token.
+        "Command" if !string(entity, "id").is_empty() => {
+            ids(&["id", "team_id"], COMMAND, &mut fail);
+            stamps(&["create_at", "update_at"], COMMAND, &mut fail);
+            if string(entity, "trigger").is_empty() {
+                fail("`trigger` is set".into(), COMMAND);
             }
         }
         _ => {}

@@ -42,15 +42,20 @@ fn same(expected: &Value, seen: &Value) -> bool {
 }
 
 /// An array element matches a pattern when equal, or when the pattern is an object whose
-/// every field matches the element's.
+/// every field matches the element's (a field's pattern may be an operator:
+/// `{"id": "x", "deleteAt": {"gt": 0}}`).
 fn element_matches(pattern: &Value, element: &Value) -> bool {
     if same(pattern, element) {
         return true;
     }
     match (pattern, element) {
-        (Value::Object(p), Value::Object(e)) => p
-            .iter()
-            .all(|(k, pv)| e.get(k).is_some_and(|ev| element_matches(pv, ev))),
+        (Value::Object(p), Value::Object(e)) => p.iter().all(|(k, pv)| {
+            if is_operator(pv) {
+                matches(pv, e.get(k))
+            } else {
+                e.get(k).is_some_and(|ev| element_matches(pv, ev))
+            }
+        }),
         _ => false,
     }
 }
@@ -79,6 +84,11 @@ const OPERATORS: &[&str] = &[
     "len", "absent", "present", "contains", "not", "one_of", "ge", "gt", "le", "lt", "prefix",
     "glob", "json", "exactly",
 ];
+
+/// Whether `v` is an operator object (`{"gt": 0}`), not a value to compare.
+fn is_operator(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.len() == 1 && m.keys().all(|k| OPERATORS.contains(&k.as_str())))
+}
 
 /// The JSON document a proto3-JSON `bytes` value (base64) holds, if it holds one.
 pub fn json_in_bytes(v: &Value) -> Option<Value> {
@@ -183,6 +193,14 @@ mod tests {
             &json!({"contains": {"username": "z"}}),
             lookup(&v, "users")
         ));
+        assert!(matches(
+            &json!({"contains": {"username": "x", "id": {"len": 1}}}),
+            lookup(&v, "users")
+        ));
+        assert!(!matches(
+            &json!({"contains": {"username": "y", "id": {"present": true}}}),
+            lookup(&v, "users")
+        ));
         assert!(matches(&json!({"contains": "a"}), lookup(&v, "user.props")));
         assert!(matches(&json!({"gt": 4}), lookup(&v, "user.createAt")));
         assert!(matches(&json!(12), lookup(&v, "n")));
@@ -201,8 +219,14 @@ mod tests {
         assert!(matches(&json!({"glob": "a?c"}), lookup(&v, "user.id")));
         assert!(!matches(&json!({"glob": "[0-9]*"}), lookup(&v, "user.id")));
         let set_empty = json!({"user": {"authData": ""}});
-        assert!(matches(&json!({"exactly": ""}), lookup(&set_empty, "user.authData")));
-        assert!(!matches(&json!({"exactly": ""}), lookup(&v, "user.authData")));
+        assert!(matches(
+            &json!({"exactly": ""}),
+            lookup(&set_empty, "user.authData")
+        ));
+        assert!(!matches(
+            &json!({"exactly": ""}),
+            lookup(&v, "user.authData")
+        ));
         assert!(matches(&json!(""), lookup(&v, "user.authData")));
     }
 

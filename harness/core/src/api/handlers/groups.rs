@@ -232,11 +232,25 @@ pub fn get_group_by_name(
     })
 }
 
-/// Upstream's `sanitizeProfiles(users, false)`: secrets are not sent.
+/// Upstream's `sanitizeProfiles(users, false)` (app/group.go
+/// `App.GetGroupMemberUsersSortedPage`): `User.SanitizeProfile` with the options of a
+/// non-admin, that is `ClearNonProfileFields` (no password, MFA secret, verification,
+/// marketing flag, notify props, password time or failed attempts; auth data "") and then
+/// `Sanitize` with the privacy settings only, which clears the last login and, since
+/// `authservice` is not among those options, the auth service (model/user.go
+/// @02728cf7fb0e1a27073bf1bd1eab1a5a56b4e03f; app/users `GetSanitizeOptions`). Email and
+/// full name stay: the default privacy settings show them.
 fn sanitize(mut u: User) -> User {
     u.password.clear();
     u.mfa_secret.clear();
     u.auth_data = Some(String::new());
+    u.email_verified = false;
+    u.allow_marketing = false;
+    u.notify_props.clear();
+    u.last_password_update = 0;
+    u.failed_attempts = 0;
+    u.last_login = 0;
+    u.auth_service.clear();
     u
 }
 
