@@ -244,9 +244,10 @@ impl ConsistencyTracker {
                 self.seen.clear();
             }
             self.seen.retain(|(kind, key), s| {
-                !upserted.contains(kind)
-                    && !key.iter().chain(&s.parents).any(|id| named.contains(id))
-                    && !(key.len() == 1 && held.contains(&key[0]))
+                let changed = upserted.contains(kind)
+                    || key.iter().chain(&s.parents).any(|id| named.contains(id))
+                    || (key.len() == 1 && held.contains(&key[0]));
+                !changed
             });
         }
         self.own.extend(named);
