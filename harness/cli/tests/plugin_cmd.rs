@@ -350,6 +350,28 @@ fn an_sdk_style_plugin_without_a_controller_gets_a_should_warning_only() {
     );
     assert_eq!(report["counts"]["must_failures"], 0);
     assert_eq!(report["counts"]["warnings"], 2);
+    // The JUnit file gives the exit code's verdict: no failed test, the two warnings
+    // visible as skipped tests that say so.
+    let xml = std::fs::read_to_string(work.path().join("reports/conformance.junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).expect("the JUnit file parses");
+    assert_eq!((junit.failures, junit.errors), (0, 0), "{xml}");
+    let warnings: Vec<String> = junit
+        .test_suites
+        .iter()
+        .flat_map(|s| &s.test_cases)
+        .filter_map(|c| match &c.status {
+            quick_junit::TestCaseStatus::Skipped { message, .. } => message
+                .as_ref()
+                .map(|m| format!("{}: {}", c.name.as_str(), m.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w
+            .starts_with("plugin/shutdown/controller-answers: warning: [SHOULD] not met (failed")),
+        "{warnings:?}"
+    );
     work.assert_clean();
 }
 

@@ -8,7 +8,14 @@
 //!   with the case properties `expectation`, `expectation.justification` and
 //!   `expectation.source`;
 //! * `flaky` → success with one `<flakyFailure>`/`<flakyError>` per failed attempt;
-//! * `stale_known_failing` → `<failure>` whose message names the stale entry.
+//! * `stale_known_failing` → `<failure>` whose message names the stale entry;
+//! * a SHOULD or MAY case that failed, errored or timed out (a warning: it never fails the
+//!   run, see `RunReport::passed`) → `<skipped message="warning: [SHOULD] ...">` with the
+//!   checklist, and the case properties `status` (its real status) and `warning = true`.
+//!   JUnit has no warning element; consumers (GitHub test reporters, Jenkins, GitLab)
+//!   count a `<failure>` or `<error>` as a failed test whatever the job's exit code, and
+//!   show `<skipped>` as neither passed nor failed with its message, so a passing run
+//!   shows no failed test and every warning stays visible.
 
 use std::time::Duration;
 
@@ -17,7 +24,7 @@ use quick_junit::{
 };
 
 use super::RunReport;
-use crate::runner::{CaseOutcome, Status};
+use crate::runner::{CaseOutcome, Level, Status};
 
 fn checklist(o: &CaseOutcome) -> String {
     let mut s = format!("[{}] {} ({})\n", o.level, o.summary, o.clause);
@@ -83,6 +90,16 @@ fn status(o: &CaseOutcome) -> TestCaseStatus {
             status.set_description(checklist(o));
             return status;
         }
+        s if s.is_failure() && o.level != Level::Must => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!(
+                "warning: [{}] not met ({s}, not a failure of the run): {}",
+                o.level,
+                message.unwrap_or_default()
+            ));
+            status.set_description(checklist(o));
+            return status;
+        }
         s => TestCaseStatus::non_success(kind(s)),
     };
     if let Some(message) = message {
@@ -122,6 +139,9 @@ pub fn to_junit(report: &RunReport) -> String {
             case.add_property(Property::new("level", o.level.to_string()));
             case.add_property(Property::new("clause", o.clause.as_str()));
             case.add_property(Property::new("status", o.status.to_string()));
+            if o.status.is_failure() && o.level != Level::Must {
+                case.add_property(Property::new("warning", "true"));
+            }
             if !o.previous_attempts.is_empty() {
                 case.add_property(Property::new(
                     "attempts",
@@ -218,6 +238,32 @@ mod tests {
             // One set of properties per suite.
             assert_eq!(xml.matches(&property).count(), 2, "{property} in {xml}");
         }
+    }
+
+    #[test]
+    fn should_and_may_misses_are_warnings_not_failed_tests() {
+        let mut should = outcome("s/should", Level::Should, Status::Failed);
+        should.message = Some("x: expected 1, saw 2".into());
+        let may = outcome("s/may", Level::May, Status::TimedOut);
+        let report = RunReport::new(sample().subject, 0, 1, vec![should, may]);
+        assert!(report.passed());
+        let xml = to_junit(&report);
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+        assert!(xml.contains("errors=\"0\""), "{xml}");
+        assert!(
+            !xml.contains("<failure") && !xml.contains("<error"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"warning: [SHOULD] not met (failed, not a failure of the run): x: expected 1, saw 2\""),
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches("<property name=\"warning\" value=\"true\"/>")
+                .count(),
+            2,
+            "{xml}"
+        );
     }
 
     #[test]
