@@ -16,9 +16,10 @@ use conformance_core::runner::{self, Case, CaseOutcome, RunOptions};
 /// How cases run and where reports go.
 #[derive(Args, Debug, Clone)]
 pub struct ExecutionArgs {
-    /// Cases run at once.
-    #[arg(long, default_value_t = runner::default_jobs())]
-    pub jobs: usize,
+    /// Cases run at once [default: 8 per core for `run` and `host`, whose fake plugins
+    /// mostly wait; one per core for `plugin`, whose real interpreter's start is CPU-bound].
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Directory for the reports not given a path of their own.
     #[arg(long, default_value = "reports")]
     pub out_dir: PathBuf,
@@ -97,7 +98,9 @@ pub async fn execute(
         .collect();
     let total = cases.len();
     let started_at = conformance_core::clock::now_us();
-    let options = RunOptions { jobs: args.jobs };
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or_else(runner::default_jobs).max(1),
+    };
     let (outcomes, elapsed) = runner::run_cases_with_retries(
         cases,
         &options,

@@ -84,5 +84,9 @@ pub async fn plugin(args: PluginArgs) -> anyhow::Result<ExitCode> {
         name: manifest.id.clone(),
         version: manifest.version.clone().unwrap_or_else(|| "unknown".into()),
     };
-    execute(cases, subject, &args.execution).await
+    let mut execution = args.execution;
+    execution
+        .jobs
+        .get_or_insert_with(conformance_core::runner::cores);
+    execute(cases, subject, &execution).await
 }

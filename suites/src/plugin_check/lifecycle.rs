@@ -418,7 +418,9 @@ async fn timing(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     ctx.check(
         "handshake within the start timeout",
         format!("within {limit:?}"),
-        format!("{took:?} us"),
+        took.map_or("no handshake time in the timeline".to_string(), |us| {
+            format!("{:.3} s", us as f64 / 1e6)
+        }),
         took.is_some_and(|us| us <= limit.as_micros() as u64),
     );
     if let Some(plugin) = plugin {

@@ -22,7 +22,8 @@ pub enum Level {
 
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that widths (`{:<6}` in listings) apply.
+        f.pad(match self {
             Level::Must => "MUST",
             Level::Should => "SHOULD",
             Level::May => "MAY",
@@ -209,5 +210,17 @@ impl Case {
 
     pub(crate) fn start(&self, ctx: Ctx) -> CaseFuture {
         (self.body)(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_take_a_width_so_listings_stay_in_columns() {
+        assert_eq!(format!("{:<6}|", Level::Must), "MUST  |");
+        assert_eq!(format!("{:<6}|", Level::May), "MAY   |");
+        assert_eq!(format!("{:<6}|", Level::Should), "SHOULD|");
     }
 }

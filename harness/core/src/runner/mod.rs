@@ -264,7 +264,12 @@ impl Default for RunOptions {
 
 /// Cases spend most of their time waiting on processes and timers, so several per core.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 8
+    cores() * 8
+}
+
+/// The cores this process may use (2 when that cannot be told).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Progress callback: called once per finished case.
