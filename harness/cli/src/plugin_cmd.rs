@@ -15,10 +15,12 @@ use crate::execute::{ExecutionArgs, execute};
 
 #[derive(Args)]
 pub struct PluginArgs {
-    /// The plugin bundle: a directory with plugin.json at its root (an unpacked
-    /// .tar.gz). Declare `"props": {"conformance_behaviour": "v2"}` in plugin.json to have
-    /// the behaviour of fixtures/plugins/BEHAVIOUR.md checked too.
-    #[arg(long, value_name = "DIR")]
+    /// The plugin bundle: a directory with plugin.json at its root, or a packed bundle
+    /// (.tar.gz, as Mattermost distributes plugins; unpacked into a temporary directory
+    /// for the run, as upstream's installer does). Declare `"props":
+    /// {"conformance_behaviour": "v2"}` in plugin.json to have the behaviour of
+    /// fixtures/plugins/BEHAVIOUR.md checked too.
+    #[arg(long, value_name = "DIR|FILE.tar.gz")]
     pub bundle: PathBuf,
     /// Only cases whose name matches this glob (repeatable; `*` crosses `/`).
     #[arg(long = "run", value_name = "GLOB")]
@@ -44,7 +46,7 @@ fn load(bundle: &Path) -> anyhow::Result<(PathBuf, Manifest)> {
     })?;
     anyhow::ensure!(
         dir.is_dir(),
-        "the plugin bundle {} is not a directory: unpack the plugin's .tar.gz and pass the directory with plugin.json",
+        "the plugin bundle {} is neither a directory with plugin.json nor a packed bundle (.tar.gz)",
         bundle.display()
     );
     let manifest = Manifest::load(&dir)
@@ -52,8 +54,36 @@ fn load(bundle: &Path) -> anyhow::Result<(PathBuf, Manifest)> {
     Ok((dir, manifest))
 }
 
+/// A packed bundle unpacked for the run: the directory goes when this is dropped.
+struct Unpacked {
+    _scratch: tempfile::TempDir,
+    bundle: PathBuf,
+}
+
+/// Unpacks `archive` into a temporary directory (under `$TMPDIR`).
+fn unpack(archive: &Path) -> anyhow::Result<Unpacked> {
+    let scratch = tempfile::Builder::new()
+        .prefix("plugin-conformance-bundle-")
+        .tempdir()
+        .map_err(|e| anyhow::anyhow!("a temporary directory for the bundle: {e}"))?;
+    let bundle = conformance_core::bundle_archive::unpack(archive, scratch.path())
+        .map_err(|e| anyhow::anyhow!("the plugin bundle {}: {e}", archive.display()))?;
+    Ok(Unpacked {
+        _scratch: scratch,
+        bundle,
+    })
+}
+
 pub async fn plugin(args: PluginArgs) -> anyhow::Result<ExitCode> {
-    let (dir, manifest) = load(&args.bundle)?;
+    let unpacked = if conformance_core::bundle_archive::is_packed(&args.bundle) {
+        Some(unpack(&args.bundle)?)
+    } else {
+        None
+    };
+    let bundle = unpacked
+        .as_ref()
+        .map_or(args.bundle.as_path(), |u| u.bundle.as_path());
+    let (dir, manifest) = load(bundle)?;
     let filter = Filter::new(&args.run, &args.skip)?;
     let cases = filter.apply(plugin_check::cases(&dir), |c| c.name.as_str())?;
     if args.list {

@@ -376,6 +376,41 @@ fn an_sdk_style_plugin_without_a_controller_gets_a_should_warning_only() {
 }
 
 #[test]
+fn a_packed_bundle_is_checked_as_its_directory_and_its_unpacked_copy_is_removed() {
+    let work = Work::new();
+    let dir = work.fake("exits-on-sigterm-only");
+    let archive = work.path().join("misbehaving.tar.gz");
+    conformance_core::bundle_archive::pack(&dir, "com.example.misbehaving", &archive).unwrap();
+    let statuses = |report: &Value| -> Vec<(String, String)> {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    let out = work.plugin(&dir, &["--run", "plugin/shutdown/*"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let from_dir = statuses(&work.report());
+    let out = work.plugin(&archive, &["--run", "plugin/shutdown/*"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = work.report();
+    assert_eq!(statuses(&report), from_dir);
+    assert_eq!(report["subject"]["name"], "com.example.misbehaving");
+    // Not a bundle at all: a clear usage error, nothing left behind.
+    let garbage = work.path().join("garbage.tar.gz");
+    std::fs::write(&garbage, [0x1f, 0x8b, 0, 1, 2]).unwrap();
+    let out = work.plugin(&garbage, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("garbage.tar.gz"),
+        "{}",
+        explain(&out)
+    );
+    work.assert_clean();
+}
+
+#[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
     let bundle = work.fake("ignores-shutdown");

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod apicase;
 pub mod behaviour;
+pub mod bundle_archive;
 pub mod clock;
 pub mod conveyance;
 pub mod driver;
