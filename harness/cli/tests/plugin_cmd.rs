@@ -411,6 +411,55 @@ fn a_packed_bundle_is_checked_as_its_directory_and_its_unpacked_copy_is_removed(
 }
 
 #[test]
+fn what_the_plugin_logs_is_in_every_report_at_go_plugins_level() {
+    let work = Work::new();
+    // Writes an hclog JSON line at warn, a `[ERROR]` line and a plain line after its
+    // handshake.
+    let bundle = work.fake("chatty");
+    let out = work.plugin(&bundle, &["--run", "plugin/activation*"]);
+    let report = work.report();
+    let notes: Vec<String> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["notes"].as_array().unwrap().clone())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    let has = |want: &str| notes.iter().any(|n| n.starts_with(want));
+    assert!(
+        has("plugin log [WARN] disk almost full free_mb=12"),
+        "{notes:#?}\n{}",
+        explain(&out)
+    );
+    assert!(
+        has("plugin log [ERROR] ")
+            && notes
+                .iter()
+                .any(|n| n.contains("could not reach the upstream service")),
+        "{notes:#?}"
+    );
+    assert!(
+        has("plugin log [DEBUG] a plain line without a level"),
+        "{notes:#?}"
+    );
+    let summary = std::fs::read_to_string(work.path().join("reports/summary.md")).unwrap();
+    assert!(
+        summary.contains("### Plugin log lines at WARN or above")
+            && summary.contains("disk almost full")
+            && !summary.contains("a plain line without a level"),
+        "{summary}"
+    );
+    let junit = std::fs::read_to_string(work.path().join("reports/conformance.junit.xml")).unwrap();
+    assert!(junit.contains("disk almost full"), "{junit}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("plugin log lines at WARN or above"),
+        "{}",
+        explain(&out)
+    );
+    work.assert_clean();
+}
+
+#[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
     let bundle = work.fake("ignores-shutdown");

@@ -19,8 +19,9 @@ use pluginapi_proto::goplugin::grpc_controller_client::GrpcControllerClient;
 use pluginapi_proto::pluginapi::ImplementedRequest;
 use pluginapi_proto::pluginapi::plugin_hooks_client::PluginHooksClient;
 
-use super::{activated, case, finish, note_api_calls, start};
+use super::{activated, case, finish, start};
 use crate::support::{gap_us, wait_for};
+use conformance_core::supervisor::Level as LogLevel;
 
 /// How long a plugin may take to exit after SIGTERM: the Python SDK's own grace (5 s,
 /// SPEC §9.4) plus slack for a loaded machine.
@@ -111,6 +112,21 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
             activation,
         )
         .timeout(super::HOOK_CASE_TIMEOUT),
+        case(
+            bundle,
+            "activation/no-error-logs",
+            Level::Should,
+            "SPEC §8.4 (a plugin's stderr is the server's log, at the level logStderr gives each line)",
+            "starting and activating the plugin writes nothing that Mattermost would log at ERROR",
+            activation_logs,
+        )
+        .timeout(super::HOOK_CASE_TIMEOUT)
+        .provenance(vec![
+            "hashicorp/go-plugin client.go Client.logStderr (hclog JSON keeps its level; [LEVEL] prefixes; panic output is ERROR; other text is DEBUG)"
+                .to_string(),
+            "mattermost server/public/plugin/hclog_adapter.go @401714c1 (plugin log lines go to the server log at their level)"
+                .to_string(),
+        ]),
         case(
             bundle,
             "shutdown/controller-answers",
@@ -583,10 +599,32 @@ async fn activation(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn activation_logs(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
+    let (plugin, _) = activated(&ctx, &bundle).await?;
+    let errors: Vec<String> = plugin
+        .logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.level >= LogLevel::Error)
+        .map(|l| l.note())
+        .collect();
+    ctx.check(
+        "no ERROR line during start and activation",
+        "none",
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join("; ")
+        },
+        errors.is_empty(),
+    );
+    finish(&ctx, plugin).await;
+    Ok(())
+}
+
 async fn controller_answers(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     let plugin = start(&ctx, &bundle, HostConfig::default()).await?;
-    note_api_calls(&ctx, &plugin);
-    let report = plugin.shutdown().await;
+    let report = finish(&ctx, plugin).await;
     let (passed, seen) = match &report.controller {
         ControllerOutcome::Ok => (true, "answered OK".to_string()),
         // A Go server stops its gRPC server inside the handler, which cuts the call
@@ -613,9 +651,8 @@ async fn controller_answers(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()
 
 async fn exits_within_grace(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     let plugin = start(&ctx, &bundle, HostConfig::default()).await?;
-    note_api_calls(&ctx, &plugin);
     let grace = HostConfig::default().shutdown_grace;
-    let report = plugin.shutdown().await;
+    let report = finish(&ctx, plugin).await;
     let took = gap_us(&report.timeline, "shutdown_requested", "process_exited");
     ctx.note(format!(
         "Shutdown: {}; process exited ({}) {} ms after the shutdown began",
@@ -674,8 +711,7 @@ async fn exits_on_sigterm(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> 
         Ok(()) => wait_for(SIGTERM_LIMIT, || (!is_running(pid)).then(|| sent.elapsed())).await,
         Err(_) => None,
     };
-    note_api_calls(&ctx, &plugin);
-    let report = plugin.shutdown().await;
+    let report = finish(&ctx, plugin).await;
     result?;
     ctx.check(
         "exited on SIGTERM",
@@ -763,8 +799,7 @@ async fn no_leftover_processes(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result
             );
         }
     }
-    note_api_calls(&ctx, &plugin);
-    let report = plugin.shutdown().await;
+    let report = finish(&ctx, plugin).await;
     if exited.is_none() {
         let members = group_members(pgid);
         ctx.check(

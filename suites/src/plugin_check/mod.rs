@@ -106,9 +106,7 @@ async fn start(ctx: &Ctx, bundle: &Path, config: HostConfig) -> anyhow::Result<R
                 failure.to_string(),
                 false,
             );
-            for line in failure.logs.tail(10) {
-                ctx.note(format!("plugin stderr: {line}"));
-            }
+            note_logs(ctx, &failure.logs);
             anyhow::bail!("the plugin did not start: {failure}")
         }
     }
@@ -140,11 +138,29 @@ async fn activated(ctx: &Ctx, bundle: &Path) -> anyhow::Result<(RunningPlugin, A
     }
 }
 
-/// Notes what the plugin did through the host (PluginAPI calls, API log lines), then
-/// stops it in upstream order.
+/// Notes what the plugin did through the host (PluginAPI calls, API log lines), stops it
+/// in upstream order, then notes every line it wrote to stderr (shutdown included).
 async fn finish(ctx: &Ctx, plugin: RunningPlugin) -> supervisor::ShutdownReport {
     note_api_calls(ctx, &plugin);
-    plugin.shutdown().await
+    let logs = plugin.logs.clone();
+    let report = plugin.shutdown().await;
+    note_logs(ctx, &logs);
+    report
+}
+
+/// The plugin's stderr lines as notes, each with the level go-plugin's `logStderr` gives
+/// it (SPEC §8.4), and how many were dropped when the plugin wrote more than is kept.
+fn note_logs(ctx: &Ctx, logs: &supervisor::PluginLogs) {
+    for line in logs.lines() {
+        ctx.note(line.note());
+    }
+    if logs.dropped() > 0 {
+        ctx.note(format!(
+            "{}: {} earlier line(s) not kept",
+            conformance_core::report::PLUGIN_LOG_NOTE.trim_end(),
+            logs.dropped()
+        ));
+    }
 }
 
 /// Every PluginAPI call the plugin made so far, as notes.

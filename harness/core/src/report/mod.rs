@@ -17,6 +17,19 @@ pub use junit::to_junit;
 pub use schema::{SCHEMA_PATH, schema_mismatches};
 pub use summary::{to_markdown, to_text};
 
+/// The prefix of a case note that carries one of the plugin's stderr lines, with the
+/// level go-plugin's `logStderr` gives it: `plugin log [WARN] ...`. The notes go into the
+/// JSON report (`notes`), the JUnit `<system-out>` and, at WARN and above, the summaries.
+pub const PLUGIN_LOG_NOTE: &str = "plugin log ";
+
+/// The plugin log notes of `notes` at WARN or ERROR.
+pub fn warning_logs(notes: &[String]) -> impl Iterator<Item = &str> {
+    notes.iter().map(String::as_str).filter(|n| {
+        n.strip_prefix(PLUGIN_LOG_NOTE)
+            .is_some_and(|rest| rest.starts_with("[WARN]") || rest.starts_with("[ERROR]"))
+    })
+}
+
 use crate::runner::{CaseOutcome, Level, Status};
 
 /// Version of the JSON report layout.

@@ -45,6 +45,16 @@ pub fn to_text(report: &RunReport) -> String {
             o.message.as_deref().unwrap_or("")
         ));
     }
+    let logs = warning_log_lines(report);
+    if !logs.is_empty() {
+        s.push_str(&format!(
+            "plugin log lines at WARN or above ({}):\n",
+            logs.len()
+        ));
+        for (line, cases) in logs.iter().take(MAX_LOG_LINES) {
+            s.push_str(&format!("  {line}  ({cases})\n"));
+        }
+    }
     s.push_str(&format!(
         "{}: {} cases: {} passed, {} failed, {} skipped, {} errored, {} timed out, {} known-failing, {} flaky, {} stale known-failing; {} MUST failure(s), {} warning(s) in {:.1} s\n",
         verdict(report),
@@ -63,6 +73,34 @@ pub fn to_text(report: &RunReport) -> String {
     ));
     s.push_str(&format!("{} passed, {} failed\n", c.passed, failing(c)));
     s
+}
+
+/// How many distinct plugin log lines the summaries list.
+const MAX_LOG_LINES: usize = 40;
+
+/// The distinct plugin log lines at WARN or above, each with the cases that logged it
+/// (`name`, or `name and N more`), in the order first seen.
+fn warning_log_lines(report: &RunReport) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
+    for o in &report.cases {
+        for line in super::warning_logs(&o.notes) {
+            let line = line.strip_prefix(super::PLUGIN_LOG_NOTE).unwrap_or(line);
+            match seen.iter_mut().find(|(l, _)| l == line) {
+                Some((_, cases)) if !cases.contains(&o.name.as_str()) => cases.push(&o.name),
+                Some(_) => {}
+                None => seen.push((line.to_string(), vec![&o.name])),
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(line, cases)| {
+            let who = match cases.len() {
+                1 => cases[0].to_string(),
+                n => format!("{} and {} more", cases[0], n - 1),
+            };
+            (line, who)
+        })
+        .collect()
 }
 
 fn case_table(s: &mut String, title: &str, cases: &[&CaseOutcome], detail: &str) {
@@ -158,6 +196,20 @@ pub fn to_markdown(report: &RunReport) -> String {
         &with(|st| st == Status::Flaky),
         "retry history",
     );
+    let logs = warning_log_lines(report);
+    if !logs.is_empty() {
+        s.push_str(&format!(
+            "\n### Plugin log lines at WARN or above ({})\n\n| line | logged during |\n|---|---|\n",
+            logs.len()
+        ));
+        for (line, cases) in logs.iter().take(MAX_LOG_LINES) {
+            s.push_str(&format!(
+                "| `{}` | `{}` |\n",
+                table_cell(line).replace('`', "'"),
+                cases
+            ));
+        }
+    }
     s
 }
 
@@ -168,6 +220,35 @@ mod tests {
     use crate::report::SubjectInfo;
     use crate::report::tests::{outcome, sample};
     use crate::runner::Level;
+
+    #[test]
+    fn plugin_warnings_are_listed_once_with_the_cases_that_logged_them() {
+        let mut r = sample();
+        for case in r.cases.iter_mut() {
+            case.notes = vec![
+                "plugin log [WARN] Client is not connected".into(),
+                "plugin log [DEBUG] chatter".into(),
+                "PluginAPI call: KVGet → ok".into(),
+            ];
+        }
+        r.cases[0].notes.push("plugin log [ERROR] boom k=v".into());
+        let md = to_markdown(&r);
+        assert!(
+            md.contains("### Plugin log lines at WARN or above (2)"),
+            "{md}"
+        );
+        let first = &r.cases[0].name;
+        assert!(
+            md.contains(&format!(
+                "| `[WARN] Client is not connected` | `{first} and {} more` |",
+                r.cases.len() - 1
+            )),
+            "{md}"
+        );
+        assert!(!md.contains("chatter"), "{md}");
+        let text = to_text(&r);
+        assert!(text.contains("[ERROR] boom k=v"), "{text}");
+    }
 
     #[test]
     fn text_and_markdown_carry_the_computed_counts() {

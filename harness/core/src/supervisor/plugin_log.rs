@@ -34,6 +34,37 @@ pub struct LogLine {
     pub fields: Vec<(String, String)>,
 }
 
+impl Level {
+    /// hclog's level name, as the plugin's line shows in Mattermost's log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+impl LogLine {
+    /// The line as a case note: `plugin log [LEVEL] message key=value ...`
+    /// ([`crate::report::PLUGIN_LOG_NOTE`] is its prefix; the summaries gather WARN and
+    /// ERROR ones).
+    pub fn note(&self) -> String {
+        let mut s = format!(
+            "{}[{}] {}",
+            crate::report::PLUGIN_LOG_NOTE,
+            self.level.name(),
+            self.message
+        );
+        for (k, v) in &self.fields {
+            s.push_str(&format!(" {k}={v}"));
+        }
+        s
+    }
+}
+
 fn level_word(s: &str) -> Option<Level> {
     match s.to_ascii_lowercase().as_str() {
         "trace" => Some(Level::Trace),
