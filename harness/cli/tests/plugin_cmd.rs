@@ -460,6 +460,76 @@ fn what_the_plugin_logs_is_in_every_report_at_go_plugins_level() {
 }
 
 #[test]
+fn a_plugin_on_a_fixed_port_is_detected_and_one_on_an_os_port_passes() {
+    let prepared = match conformance_core::python_reference::prepare() {
+        Ok(p) => p,
+        Err(reason) => {
+            println!("skipped: the Python reference plugin cannot be prepared: {reason}");
+            return;
+        }
+    };
+    let work = Work::new();
+    let bundle = work.path().join("python-reference");
+    conformance_core::python_reference::write_bundle(prepared, &bundle, Default::default())
+        .unwrap();
+    let run = |work: &Work| {
+        let out = work.plugin(&bundle, &["--run", "plugin/handshake/port-not-fixed"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a SHOULD case: {}",
+            explain(&out)
+        );
+        out
+    };
+    let out = run(&work);
+    expect(
+        &out,
+        &work.report(),
+        "plugin/handshake/port-not-fixed",
+        "passed",
+    );
+
+    // The same plugin, made to listen on one fixed port as go-plugin's Python example does.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = bundle.join("plugin.py");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let bind = "server.add_insecure_port(\"127.0.0.1:0\")";
+    assert!(text.contains(bind), "plugin.py binds 127.0.0.1:0");
+    std::fs::write(
+        &script,
+        text.replace(
+            bind,
+            &format!("server.add_insecure_port(\"127.0.0.1:{port}\")"),
+        ),
+    )
+    .unwrap();
+    let out = run(&work);
+    let case = expect(
+        &out,
+        &work.report(),
+        "plugin/handshake/port-not-fixed",
+        "failed",
+    );
+    assert!(
+        case["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&port.to_string())
+            || case["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("did not start"),
+        "{case}"
+    );
+    work.assert_clean();
+}
+
+#[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
     let bundle = work.fake("ignores-shutdown");

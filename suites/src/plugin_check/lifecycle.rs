@@ -114,6 +114,20 @@ pub(super) fn cases(bundle: &Arc<PathBuf>) -> Vec<Case> {
         .timeout(super::HOOK_CASE_TIMEOUT),
         case(
             bundle,
+            "handshake/port-not-fixed",
+            Level::Should,
+            "SPEC §6 (PLUGIN_MIN_PORT, PLUGIN_MAX_PORT), §4 (the announced address is the plugin's own)",
+            "two copies started at once announce different addresses: the port comes from the host's range or from the OS, not a fixed one that copies would share",
+            port_not_fixed,
+        )
+        .provenance(vec![
+            "hashicorp/go-plugin server.go serverListener_tcp (a port between PLUGIN_MIN_PORT and PLUGIN_MAX_PORT)"
+                .to_string(),
+            "mattermost python-sdk/src/mattermost_plugin/server.py (binds 127.0.0.1:0: the OS picks)"
+                .to_string(),
+        ]),
+        case(
+            bundle,
             "activation/no-error-logs",
             Level::Should,
             "SPEC §8.4 (a plugin's stderr is the server's log, at the level logStderr gives each line)",
@@ -596,6 +610,63 @@ async fn activation(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
         calls.len()
     ));
     finish(&ctx, plugin).await;
+    Ok(())
+}
+
+/// The announced TCP port, if the handshake named one.
+fn announced_port(plugin: &RunningPlugin) -> Option<u16> {
+    match &plugin.handshake.address {
+        Address::Tcp { port, .. } => Some(*port),
+        Address::Unix(_) => None,
+    }
+}
+
+async fn port_not_fixed(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
+    let config = HostConfig::default();
+    let (range, first) = (
+        (config.min_port, config.max_port),
+        start(&ctx, &bundle, config).await?,
+    );
+    // The second copy starts while the first still listens.
+    let second = match start(&ctx, &bundle, HostConfig::default()).await {
+        Ok(p) => p,
+        Err(e) => {
+            finish(&ctx, first).await;
+            return Err(e);
+        }
+    };
+    let (a, b) = (announced_port(&first), announced_port(&second));
+    ctx.note(format!(
+        "announced: {} and {}",
+        first.handshake_line.trim(),
+        second.handshake_line.trim()
+    ));
+    let in_range = |p: Option<u16>| p.is_some_and(|p| (range.0..=range.1).contains(&p));
+    let (passed, seen) = match (a, b) {
+        (None, None) => (true, "Unix sockets (no port)".to_string()),
+        (Some(x), Some(y)) if x == y => (
+            false,
+            format!(
+                "both copies announced port {x}: a fixed port, which copies share and calls can cross"
+            ),
+        ),
+        _ if in_range(a) && in_range(b) => (true, "two ports from the host's range".to_string()),
+        _ => (
+            true,
+            format!("two different ports ({a:?}, {b:?}): the OS picked them"),
+        ),
+    };
+    ctx.check(
+        "each copy listens on its own port",
+        format!(
+            "different ports, from PLUGIN_MIN_PORT..PLUGIN_MAX_PORT ({}..{}) or the OS",
+            range.0, range.1
+        ),
+        seen,
+        passed,
+    );
+    finish(&ctx, second).await;
+    finish(&ctx, first).await;
     Ok(())
 }
 
