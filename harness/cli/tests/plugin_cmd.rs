@@ -530,6 +530,55 @@ fn a_plugin_on_a_fixed_port_is_detected_and_one_on_an_os_port_passes() {
 }
 
 #[test]
+fn a_bundle_mattermost_could_not_launch_is_one_root_cause_and_the_rest_blocked() {
+    let work = Work::new();
+    // As the upstream SDK's hello_python example ships: a runtime but no executable.
+    let bundle = work.path().join("no-executable");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::write(
+        bundle.join("plugin.json"),
+        r#"{"id": "com.example.noexe", "version": "0.1.0", "server": {"runtime": "python"}}"#,
+    )
+    .unwrap();
+    let out = work.plugin(&bundle, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let report = work.report();
+    let total = report["counts"]["total"].as_u64().unwrap();
+    assert_eq!(
+        report["counts"]["blocked"].as_u64(),
+        Some(total - 1),
+        "{report}"
+    );
+    let root = expect(&out, &report, "plugin/bundle/launch-plan", "failed");
+    assert!(
+        root["message"]
+            .as_str()
+            .unwrap()
+            .contains("server.executable"),
+        "the diagnosis names the missing key: {root}"
+    );
+    for case in report["cases"].as_array().unwrap() {
+        if case["name"] != "plugin/bundle/launch-plan" {
+            assert_eq!(case["blocked_by"], "plugin/bundle/launch-plan", "{case}");
+            assert_eq!(case["status"], "failed", "{case}");
+        }
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ROOT CAUSE [MUST] plugin/bundle/launch-plan - "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "FAIL: root cause plugin/bundle/launch-plan (blocks {}); ",
+            total - 1
+        )),
+        "{stdout}"
+    );
+    work.assert_clean();
+}
+
+#[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
     let bundle = work.fake("ignores-shutdown");

@@ -54,7 +54,32 @@ pub fn cases(bundle: &Path) -> Vec<Case> {
         cases.extend(behaviour::cases(&bundle));
     }
     crate::ground::fill(&mut cases);
+    for case in &mut cases {
+        case.needs = needs(&case.name);
+    }
     cases
+}
+
+/// The case every other needs: a bundle the host can launch at all.
+pub const LAUNCH_PLAN: &str = "plugin/bundle/launch-plan";
+/// The case hook, HTTP, activation and behaviour cases need: `Implemented` answers.
+pub const IMPLEMENTED: &str = "plugin/implemented/answers";
+
+/// What the case `name` needs to have passed: when a root cause fails (a manifest
+/// Mattermost could not launch, a plugin without `PluginHooks`), the cases that depend
+/// on it are reported blocked by it instead of repeating its failure.
+fn needs(name: &str) -> Vec<String> {
+    let calls_hooks = ["plugin/hooks/", "plugin/serve-http/", "plugin/behaviour/"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name == "plugin/activation"
+        || name == "plugin/activation/no-error-logs";
+    match name {
+        LAUNCH_PLAN => Vec::new(),
+        _ if calls_hooks => vec![LAUNCH_PLAN.to_string(), IMPLEMENTED.to_string()],
+        IMPLEMENTED => vec![LAUNCH_PLAN.to_string()],
+        _ => vec![LAUNCH_PLAN.to_string()],
+    }
 }
 
 /// The value of `props.conformance_behaviour` in the bundle's `plugin.json`, if any.

@@ -66,6 +66,9 @@ pub struct Counts {
     pub must_failures: usize,
     /// Failed, errored or timed-out cases at SHOULD or MAY level (warnings).
     pub warnings: usize,
+    /// Failed cases not run because a case they need failed (`CaseOutcome::blocked_by`).
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl Counts {
@@ -84,6 +87,9 @@ impl Counts {
                 Status::KnownFailing => c.known_failing += 1,
                 Status::Flaky => c.flaky += 1,
                 Status::StaleKnownFailing => c.stale_known_failing += 1,
+            }
+            if o.blocked_by.is_some() {
+                c.blocked += 1;
             }
             if o.status.is_failure() {
                 if o.level == Level::Must {
@@ -234,6 +240,7 @@ pub(crate) mod tests {
             notes: Vec::new(),
             previous_attempts: Vec::new(),
             expected: None,
+            blocked_by: None,
         }
     }
 

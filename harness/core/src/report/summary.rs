@@ -36,14 +36,24 @@ pub(super) fn table_cell(text: &str) -> String {
 pub fn to_text(report: &RunReport) -> String {
     let c = &report.counts;
     let mut s = String::new();
-    for o in report.cases.iter().filter(|o| o.status != Status::Passed) {
+    let roots = root_causes(report);
+    for (root, blocked) in &roots {
         s.push_str(&format!(
-            "{:7} [{}] {} - {}\n",
-            tag(o.status),
-            o.level,
-            o.name,
-            o.message.as_deref().unwrap_or("")
+            "ROOT CAUSE [{}] {} - {} (blocks {blocked} case(s))\n",
+            root.level,
+            root.name,
+            root.message.as_deref().unwrap_or("")
         ));
+    }
+    let shown = |o: &&CaseOutcome| {
+        o.status != Status::Passed && !roots.iter().any(|(r, _)| r.name == o.name)
+    };
+    for o in report.cases.iter().filter(shown) {
+        let (tag, message) = match &o.blocked_by {
+            Some(root) => ("BLOCKED", format!("blocked by {root}")),
+            None => (tag(o.status), o.message.clone().unwrap_or_default()),
+        };
+        s.push_str(&format!("{:7} [{}] {} - {message}\n", tag, o.level, o.name));
     }
     let logs = warning_log_lines(report);
     if !logs.is_empty() {
@@ -56,8 +66,9 @@ pub fn to_text(report: &RunReport) -> String {
         }
     }
     s.push_str(&format!(
-        "{}: {} cases: {} passed, {} failed, {} skipped, {} errored, {} timed out, {} known-failing, {} flaky, {} stale known-failing; {} MUST failure(s), {} warning(s) in {:.1} s\n",
+        "{}: {}{} cases: {} passed, {} failed, {} skipped, {} errored, {} timed out, {} known-failing, {} flaky, {} stale known-failing; {} MUST failure(s), {} warning(s) in {:.1} s\n",
         verdict(report),
+        lead(&roots),
         c.total,
         c.passed,
         c.failed,
@@ -73,6 +84,30 @@ pub fn to_text(report: &RunReport) -> String {
     ));
     s.push_str(&format!("{} passed, {} failed\n", c.passed, failing(c)));
     s
+}
+
+/// The cases that blocked others, in list order, with how many each blocked.
+fn root_causes(report: &RunReport) -> Vec<(&CaseOutcome, usize)> {
+    report
+        .cases
+        .iter()
+        .filter_map(|root| {
+            let n = report
+                .cases
+                .iter()
+                .filter(|o| o.blocked_by.as_deref() == Some(root.name.as_str()))
+                .count();
+            (n > 0).then_some((root, n))
+        })
+        .collect()
+}
+
+/// `root cause X (blocks N); ` for the verdict line, empty without blocked cases.
+fn lead(roots: &[(&CaseOutcome, usize)]) -> String {
+    roots
+        .iter()
+        .map(|(r, n)| format!("root cause {} (blocks {n}); ", r.name))
+        .collect()
 }
 
 /// How many distinct plugin log lines the summaries list.
@@ -170,14 +205,39 @@ pub fn to_markdown(report: &RunReport) -> String {
         ));
     }
     let with = |pick: fn(Status) -> bool| -> Vec<&CaseOutcome> {
-        report.cases.iter().filter(|o| pick(o.status)).collect()
+        report
+            .cases
+            .iter()
+            .filter(|o| pick(o.status) && o.blocked_by.is_none())
+            .collect()
     };
+    let roots = root_causes(report);
+    if !roots.is_empty() {
+        s.push_str(&format!(
+            "\n### Root causes ({})\n\n| case | level | blocks | failure |\n|---|---|---:|---|\n",
+            roots.len()
+        ));
+        for (r, n) in &roots {
+            s.push_str(&format!(
+                "| `{}` | {} | {n} | {} |\n",
+                r.name,
+                r.level,
+                table_cell(r.message.as_deref().unwrap_or(""))
+            ));
+        }
+    }
     case_table(
         &mut s,
         "Not passing",
         &with(Status::is_failure),
         "first failed assertion or error",
     );
+    let blocked: Vec<&CaseOutcome> = report
+        .cases
+        .iter()
+        .filter(|o| o.blocked_by.is_some())
+        .collect();
+    case_table(&mut s, "Blocked (not run)", &blocked, "blocked by");
     case_table(
         &mut s,
         "Stale known-failing entries",
@@ -220,6 +280,33 @@ mod tests {
     use crate::report::SubjectInfo;
     use crate::report::tests::{outcome, sample};
     use crate::runner::Level;
+
+    #[test]
+    fn root_causes_lead_and_blocked_cases_are_listed_apart() {
+        let mut r = sample();
+        let root = r.cases[1].name.clone();
+        let mut blocked = outcome("health/blocked", Level::Must, Status::Failed);
+        blocked.blocked_by = Some(root.clone());
+        blocked.message = Some(format!("blocked by {root}: x"));
+        let mut cases = r.cases.clone();
+        cases.push(blocked);
+        r = RunReport::new(r.subject.clone(), 0, 1, cases);
+        assert_eq!(r.counts.blocked, 1);
+        let text = to_text(&r);
+        assert!(
+            text.starts_with(&format!("ROOT CAUSE [MUST] {root} - ")),
+            "{text}"
+        );
+        assert!(text.contains("BLOCKED [MUST] health/blocked"), "{text}");
+        assert!(
+            text.contains(&format!("FAIL: root cause {root} (blocks 1); ")),
+            "{text}"
+        );
+        let md = to_markdown(&r);
+        let roots_at = md.find("### Root causes (1)").expect("root causes table");
+        let blocked_at = md.find("### Blocked (not run) (1)").expect("blocked table");
+        assert!(roots_at < blocked_at, "{md}");
+    }
 
     #[test]
     fn plugin_warnings_are_listed_once_with_the_cases_that_logged_them() {

@@ -145,6 +145,10 @@ pub struct Case {
     /// Where the case's expectations come from upstream (path, function or test, commit),
     /// one line each; shown by `list --provenance` and written to the JSON report.
     pub provenance: Vec<String>,
+    /// Cases this one depends on (a launchable bundle, an answering `Implemented`, ...):
+    /// when one of them fails, this case is not run and is reported blocked by the root
+    /// cause. Names not in the run, and exclusive cases, are ignored.
+    pub needs: Vec<String>,
     body: Body,
 }
 
@@ -176,6 +180,7 @@ impl Case {
             timeout: DEFAULT_TIMEOUT,
             exclusive: false,
             provenance: Vec::new(),
+            needs: Vec::new(),
             body: Arc::new(move |ctx| Box::pin(body(ctx))),
         }
     }
@@ -195,6 +200,12 @@ impl Case {
     /// Where the case's expectations come from (see [`Case::provenance`]).
     pub fn provenance(mut self, lines: Vec<String>) -> Self {
         self.provenance = lines;
+        self
+    }
+
+    /// The cases this one needs to have passed (see [`Case::needs`]).
+    pub fn needs(mut self, names: &[&str]) -> Self {
+        self.needs = names.iter().map(|n| n.to_string()).collect();
         self
     }
 

@@ -4,6 +4,7 @@
 mod case;
 mod filter;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -113,6 +114,9 @@ pub struct CaseOutcome {
     /// The known-failing or known-flaky entry that matched the case.
     #[serde(default)]
     pub expected: Option<Expected>,
+    /// The root-cause case when this one was not run because a case it needs failed.
+    #[serde(default)]
+    pub blocked_by: Option<String>,
 }
 
 impl CaseOutcome {
@@ -195,6 +199,65 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         notes: ctx.notes(),
         previous_attempts: Vec::new(),
         expected: None,
+        blocked_by: None,
+    }
+}
+
+/// What a finished case tells the cases that need it: whether it failed, and the root
+/// cause (itself, or the case that blocked it) with its message.
+#[derive(Debug, Clone)]
+struct Settled {
+    failed: bool,
+    root: String,
+    message: String,
+}
+
+impl Settled {
+    fn of(o: &CaseOutcome) -> Self {
+        let root = o.blocked_by.clone().unwrap_or_else(|| o.name.clone());
+        let message = o.message.clone().unwrap_or_default();
+        // A blocked case's message already names the root: pass on the root's own.
+        let message = message
+            .strip_prefix(&format!("blocked by {root}: "))
+            .map_or(message.clone(), str::to_string);
+        Self {
+            failed: o.status.is_failure(),
+            root,
+            message,
+        }
+    }
+}
+
+/// The outcome of `case` when `need` (settled as `cause`) failed: not run, failed as its
+/// level says, blocked by the root cause.
+fn blocked(case: &Case, need: &str, cause: &Settled) -> CaseOutcome {
+    let seen = if cause.root == need {
+        format!("{need} failed: {}", cause.message)
+    } else {
+        format!("{need} was blocked by {}", cause.root)
+    };
+    CaseOutcome {
+        name: case.name.clone(),
+        suite: case.suite().to_string(),
+        level: case.level,
+        clause: case.clause.clone(),
+        clause_text: crate::spec::quote(&case.clause),
+        summary: case.summary.clone(),
+        provenance: case.provenance.clone(),
+        subject: case.subject,
+        status: Status::Failed,
+        message: Some(format!("blocked by {}: {}", cause.root, cause.message)),
+        duration_ms: 0,
+        assertions: vec![Assertion {
+            name: format!("needs {need}"),
+            expected: "passed".into(),
+            seen,
+            passed: false,
+        }],
+        notes: Vec::new(),
+        previous_attempts: Vec::new(),
+        expected: None,
+        blocked_by: Some(cause.root.clone()),
     }
 }
 
@@ -304,17 +367,47 @@ pub async fn run_cases_with_retries(
         .into_iter()
         .enumerate()
         .partition(|(_, c)| c.exclusive);
+    // Each shared case publishes how it settled, for the cases listed after it that
+    // need it (only earlier cases count, so needs cannot wait in a cycle); a case waits
+    // for what it needs before it takes a job, so waiting never holds one.
+    let mut receivers: HashMap<String, tokio::sync::watch::Receiver<Option<Settled>>> =
+        HashMap::new();
     let mut tasks = Vec::with_capacity(shared.len());
     for (i, case) in shared {
         let limit = limit.clone();
         let root = root.path().to_path_buf();
         let progress = progress.clone();
         let retries = retries(&case);
+        let needs: Vec<(String, tokio::sync::watch::Receiver<Option<Settled>>)> = case
+            .needs
+            .iter()
+            .filter_map(|n| receivers.get(n).map(|rx| (n.clone(), rx.clone())))
+            .collect();
+        let (publish, rx) = tokio::sync::watch::channel(None);
+        receivers.insert(case.name.clone(), rx);
         tasks.push((
             i,
             tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await.expect("semaphore open");
-                let outcome = run_case_retrying(&case, &root, &format!("c{i}"), retries).await;
+                let mut cause = None;
+                for (need, mut rx) in needs {
+                    let done = rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .and_then(|v| v.clone());
+                    if let Some(s) = done.filter(|s| s.failed) {
+                        cause = Some((need, s));
+                        break;
+                    }
+                }
+                let outcome = match cause {
+                    Some((need, s)) => blocked(&case, &need, &s),
+                    None => {
+                        let _permit = limit.acquire_owned().await.expect("semaphore open");
+                        run_case_retrying(&case, &root, &format!("c{i}"), retries).await
+                    }
+                };
+                publish.send_replace(Some(Settled::of(&outcome)));
                 if let Some(p) = progress {
                     p(&outcome);
                 }
@@ -322,6 +415,7 @@ pub async fn run_cases_with_retries(
             }),
         ));
     }
+    drop(receivers);
     let mut outcomes: Vec<Option<CaseOutcome>> = (0..total).map(|_| None).collect();
     for (i, task) in tasks {
         outcomes[i] = Some(task.await?);
@@ -345,6 +439,56 @@ pub async fn run_cases_with_retries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_case_whose_need_failed_is_blocked_by_the_root_cause_and_not_run() {
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = |ran: Arc<std::sync::atomic::AtomicUsize>| {
+            move |ctx: Ctx| {
+                let ran = ran.clone();
+                async move {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    ctx.eq("ran", 1, 1);
+                    Ok(())
+                }
+            }
+        };
+        let cases = vec![
+            Case::new("t/root", Level::Must, "x", "x", |ctx| async move {
+                ctx.eq("launchable", true, false);
+                Ok(())
+            }),
+            Case::new("t/ok", Level::Must, "x", "x", body(ran.clone())),
+            Case::new("t/child", Level::Should, "x", "x", body(ran.clone())).needs(&["t/root"]),
+            Case::new("t/grandchild", Level::Must, "x", "x", body(ran.clone()))
+                .needs(&["t/ok", "t/child"]),
+            Case::new("t/fine", Level::Must, "x", "x", body(ran.clone()))
+                .needs(&["t/ok", "t/not-in-the-run"]),
+        ];
+        let (out, _) = run_cases(cases, &RunOptions { jobs: 1 }, None)
+            .await
+            .unwrap();
+        let by = |n: &str| out.iter().find(|o| o.name == n).unwrap();
+        assert_eq!(
+            ran.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "only ok and fine ran"
+        );
+        for name in ["t/child", "t/grandchild"] {
+            let o = by(name);
+            assert_eq!(o.status, Status::Failed, "{o:?}");
+            assert_eq!(o.blocked_by.as_deref(), Some("t/root"), "{o:?}");
+            assert!(
+                o.message
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("blocked by t/root: launchable"),
+                "{o:?}"
+            );
+        }
+        assert_eq!(by("t/fine").status, Status::Passed);
+        assert_eq!(by("t/root").blocked_by, None);
+    }
 
     #[tokio::test]
     async fn statuses_follow_assertions_errors_skips_and_timeouts() {
