@@ -151,6 +151,8 @@ struct Serve {
     hooks: Option<hooks::ConformanceHooks>,
     /// Make this PluginAPI load after the handshake (`api-load`).
     api_load: Option<load::Load>,
+    /// Serve no `PluginHooks` at all (`no-plugin-hooks`, as go-plugin's Python example).
+    no_hooks: bool,
 }
 
 impl Serve {
@@ -166,6 +168,7 @@ impl Serve {
             api_cases: None,
             hooks: None,
             api_load: None,
+            no_hooks: false,
         }
     }
 
@@ -260,6 +263,10 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
         },
         "no-health-service" => Serve {
             health: None,
+            ..Serve::healthy()
+        },
+        "no-plugin-hooks" => Serve {
+            no_hooks: true,
             ..Serve::healthy()
         },
         "health-wrong-name" => Serve {
@@ -513,17 +520,17 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
             stop: stop.clone(),
         })
     });
-    // Every serving mode answers `Implemented` (with no hook unless the mode lists some):
-    // a host asks it before it considers a plugin started.
+    // Every serving mode but `no-plugin-hooks` answers `Implemented` (with no hook unless
+    // the mode lists some): a host asks it before it considers a plugin started.
     let hooks = spec.hooks.unwrap_or_else(|| hooks::ConformanceHooks {
         observe: obs.to_path_buf(),
         settings: conformance_core::behaviour::Settings::default(),
     });
-    let hooks = Some(
+    let hooks = (!spec.no_hooks).then(|| {
         pluginapi_proto::pluginapi::plugin_hooks_server::PluginHooksServer::new(hooks)
             .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20),
-    );
+            .max_encoding_message_size(64 << 20)
+    });
     let router = tonic::transport::Server::builder()
         .add_optional_service(health)
         .add_optional_service(controller)

@@ -579,6 +579,37 @@ fn a_bundle_mattermost_could_not_launch_is_one_root_cause_and_the_rest_blocked()
 }
 
 #[test]
+fn a_plugin_without_plugin_hooks_is_one_root_cause_and_its_hook_cases_blocked() {
+    let work = Work::new();
+    let bundle = work.fake("no-plugin-hooks");
+    let out = work.plugin(&bundle, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let report = work.report();
+    expect(&out, &report, "plugin/implemented/answers", "failed");
+    // What does not need hooks still runs and is judged on its own.
+    expect(&out, &report, "plugin/health/plugin-serving", "passed");
+    let cases = report["cases"].as_array().unwrap();
+    let blocked: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["blocked_by"] == "plugin/implemented/answers")
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(blocked.contains(&"plugin/activation"), "{blocked:?}");
+    assert!(blocked.contains(&"plugin/hooks/OnActivate"), "{blocked:?}");
+    assert_eq!(
+        report["counts"]["blocked"].as_u64(),
+        Some(blocked.len() as u64)
+    );
+    assert!(blocked.len() > 40, "{blocked:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ROOT CAUSE [MUST] plugin/implemented/answers - "),
+        "{stdout}"
+    );
+    work.assert_clean();
+}
+
+#[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
     let bundle = work.fake("ignores-shutdown");

@@ -85,6 +85,10 @@ pub const MODES: &[(&str, &str)] = &[
         "serves gRPC without grpc.health.v1.Health",
     ),
     (
+        "no-plugin-hooks",
+        "serves health but no PluginHooks, as go-plugin's Python example",
+    ),
+    (
         "health-wrong-name",
         "health knows only \"\", not \"plugin\"",
     ),
