@@ -147,7 +147,8 @@ pub struct Case {
     pub provenance: Vec<String>,
     /// Cases this one depends on (a launchable bundle, an answering `Implemented`, ...):
     /// when one of them fails, this case is not run and is reported blocked by the root
-    /// cause. Names not in the run, and exclusive cases, are ignored.
+    /// cause. Only cases listed before this one count (so needs cannot form a cycle);
+    /// names not in the run, and exclusive cases, are ignored.
     pub needs: Vec<String>,
     body: Body,
 }
