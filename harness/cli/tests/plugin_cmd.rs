@@ -86,6 +86,22 @@ impl Work {
         assert_eq!(processes_under(self.path()), Vec::<String>::new());
     }
 
+    /// A bundle of the Python reference plugin in the work dir, or None (printed as a
+    /// skip) when its venv cannot be prepared here.
+    fn python_reference(&self) -> Option<PathBuf> {
+        let prepared = match conformance_core::python_reference::prepare() {
+            Ok(p) => p,
+            Err(reason) => {
+                println!("skipped: the Python reference plugin cannot be prepared: {reason}");
+                return None;
+            }
+        };
+        let bundle = self.path().join("python-reference");
+        conformance_core::python_reference::write_bundle(prepared, &bundle, Default::default())
+            .unwrap();
+        Some(bundle)
+    }
+
     fn fake(&self, mode: &str) -> PathBuf {
         // The CLI is also the fake interpreter: no escargot build of a second binary, which
         // under `cargo test -p plugin-conformance` would resolve features differently and
@@ -152,17 +168,10 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn the_python_reference_plugin_passes_every_must_case_and_its_bundle_is_left_alone() {
-    let prepared = match conformance_core::python_reference::prepare() {
-        Ok(p) => p,
-        Err(reason) => {
-            println!("skipped: the Python reference plugin cannot be prepared: {reason}");
-            return;
-        }
-    };
     let work = Work::new();
-    let bundle = work.path().join("python-reference");
-    conformance_core::python_reference::write_bundle(prepared, &bundle, Default::default())
-        .unwrap();
+    let Some(bundle) = work.python_reference() else {
+        return;
+    };
     let before = snapshot(&bundle);
 
     let out = work.plugin(&bundle, &[]);
@@ -461,17 +470,10 @@ fn what_the_plugin_logs_is_in_every_report_at_go_plugins_level() {
 
 #[test]
 fn a_plugin_on_a_fixed_port_is_detected_and_one_on_an_os_port_passes() {
-    let prepared = match conformance_core::python_reference::prepare() {
-        Ok(p) => p,
-        Err(reason) => {
-            println!("skipped: the Python reference plugin cannot be prepared: {reason}");
-            return;
-        }
-    };
     let work = Work::new();
-    let bundle = work.path().join("python-reference");
-    conformance_core::python_reference::write_bundle(prepared, &bundle, Default::default())
-        .unwrap();
+    let Some(bundle) = work.python_reference() else {
+        return;
+    };
     let run = |work: &Work| {
         let out = work.plugin(&bundle, &["--run", "plugin/handshake/port-not-fixed"]);
         assert_eq!(

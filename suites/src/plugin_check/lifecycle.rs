@@ -623,10 +623,8 @@ fn announced_port(plugin: &RunningPlugin) -> Option<u16> {
 
 async fn port_not_fixed(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     let config = HostConfig::default();
-    let (range, first) = (
-        (config.min_port, config.max_port),
-        start(&ctx, &bundle, config).await?,
-    );
+    let range = (config.min_port, config.max_port);
+    let first = start(&ctx, &bundle, config).await?;
     // The second copy starts while the first still listens.
     let second = match start(&ctx, &bundle, HostConfig::default()).await {
         Ok(p) => p,

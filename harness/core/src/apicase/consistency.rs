@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 
 /// Stored facts of a row that no plugin-API sanitiser clears.
 const STABLE: &[&str] = &[
@@ -152,38 +152,14 @@ fn key_of(m: &DynamicMessage) -> Option<(String, Vec<String>)> {
     text(m, "id").map(|id| (short, vec![id]))
 }
 
-/// Every message inside `m` (fields, list elements, map values), three levels down,
-/// with the response field it is under (`outer`, empty at the top).
-fn rows(m: &DynamicMessage, outer: &str, depth: usize, out: &mut Vec<(String, DynamicMessage)>) {
-    if depth > 0 {
-        out.push((outer.to_string(), m.clone()));
-    }
-    if depth >= 3 {
-        return;
-    }
-    for field in m.descriptor().fields() {
-        if field.name() == "error" || !m.has_field(&field) {
-            continue;
-        }
-        let Kind::Message(_) = field.kind() else {
-            continue;
-        };
-        let outer = if depth == 0 { field.name() } else { outer };
-        match m.get_field(&field).as_ref() {
-            Value::Message(inner) => rows(inner, outer, depth + 1, out),
-            Value::List(items) => items.iter().for_each(|v| {
-                if let Value::Message(inner) = v {
-                    rows(inner, outer, depth + 1, out);
-                }
-            }),
-            Value::Map(entries) => entries.values().for_each(|v| {
-                if let Value::Message(inner) = v {
-                    rows(inner, outer, depth + 1, out);
-                }
-            }),
-            _ => {}
-        }
-    }
+/// Every message inside `m` with the response field it is under.
+fn rows(m: &DynamicMessage) -> Vec<(String, DynamicMessage)> {
+    let mut out = Vec::new();
+    super::walk::messages(m, &mut |found| {
+        out.push((found.outer.to_string(), found.message.clone()));
+        true
+    });
+    out
 }
 
 /// Every string in a request, as JSON.
@@ -217,9 +193,7 @@ impl ConsistencyTracker {
         if !super::echo::is_read(rpc) {
             let upserted: BTreeSet<String> = super::dynamic::request_message(rpc, request)
                 .map(|req| {
-                    let mut inner = Vec::new();
-                    rows(&req, "", 0, &mut inner);
-                    inner
+                    rows(&req)
                         .iter()
                         .map(|(_, m)| m)
                         .filter(|m| key_of(m).is_none())
@@ -262,8 +236,7 @@ impl ConsistencyTracker {
         response: &DynamicMessage,
     ) -> Vec<Inconsistency> {
         let read = super::echo::is_read(rpc);
-        let mut found = Vec::new();
-        rows(response, "", 0, &mut found);
+        let found = rows(response);
         let unfilled = super::fields::unfilled_table();
         let never_fills = |rpc: &str, outer: &str, field: &str| {
             unfilled.contains_key(&(rpc.to_string(), format!("{outer}.{field}")))

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 
 const PKG: &str = "mattermost.pluginapi.v1.";
 
@@ -417,61 +417,16 @@ fn check_entity(
 pub fn check(response: &DynamicMessage, cx: &StepContext) -> (usize, Vec<Violation>) {
     let mut out = Vec::new();
     let mut checked = 0;
-    walk(response, "", 0, cx, &mut out, &mut checked);
+    super::walk::messages(response, &mut |found| {
+        let message = found.message;
+        if check_entity(message, found.path, cx, &mut out) {
+            checked += 1;
+        }
+        // What an ephemeral post carries is the plugin's own, never stored or validated.
+        !(message.descriptor().full_name() == format!("{PKG}Post")
+            && string(message, "type") == "system_ephemeral")
+    });
     (checked, out)
-}
-
-fn walk(
-    message: &DynamicMessage,
-    path: &str,
-    depth: usize,
-    cx: &StepContext,
-    out: &mut Vec<Violation>,
-    checked: &mut usize,
-) {
-    if depth > 0 && check_entity(message, path, cx, out) {
-        *checked += 1;
-    }
-    // What an ephemeral post carries is the plugin's own, never stored or validated.
-    if message.descriptor().full_name() == format!("{PKG}Post")
-        && string(message, "type") == "system_ephemeral"
-    {
-        return;
-    }
-    if depth >= 3 {
-        return;
-    }
-    for field in message.descriptor().fields() {
-        if field.name() == "error" || !message.has_field(&field) {
-            continue;
-        }
-        let Kind::Message(_) = field.kind() else {
-            continue;
-        };
-        let here = if path.is_empty() {
-            field.name().to_string()
-        } else {
-            format!("{path}.{}", field.name())
-        };
-        match message.get_field(&field).as_ref() {
-            Value::Message(m) => walk(m, &here, depth + 1, cx, out, checked),
-            Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Value::Message(m) = item {
-                        walk(m, &format!("{here}[{i}]"), depth + 1, cx, out, checked);
-                    }
-                }
-            }
-            Value::Map(entries) => {
-                for (k, v) in entries {
-                    if let Value::Message(m) = v {
-                        walk(m, &format!("{here}[{k:?}]"), depth + 1, cx, out, checked);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

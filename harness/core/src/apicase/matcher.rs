@@ -104,10 +104,7 @@ pub fn json_in_bytes(v: &Value) -> Option<Value> {
 /// Whether `seen` (the value at a path, `None` when absent) satisfies `matcher`.
 pub fn matches(matcher: &Value, seen: Option<&Value>) -> bool {
     let op = match matcher {
-        Value::Object(m) if m.len() == 1 => {
-            let (k, v) = m.iter().next().expect("one entry");
-            OPERATORS.contains(&k.as_str()).then_some((k.as_str(), v))
-        }
+        Value::Object(m) if is_operator(matcher) => m.iter().next().map(|(k, v)| (k.as_str(), v)),
         _ => None,
     };
     let Some((op, arg)) = op else {

@@ -18,6 +18,7 @@ mod load;
 mod matcher;
 mod outcome;
 mod provenance;
+mod walk;
 
 use std::collections::BTreeMap;
 

@@ -184,22 +184,35 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         },
     };
     CaseOutcome {
-        name: case.name.clone(),
-        suite: case.suite().to_string(),
-        level: case.level,
-        clause: case.clause.clone(),
-        clause_text: crate::spec::quote(&case.clause),
-        summary: case.summary.clone(),
-        provenance: case.provenance.clone(),
-        subject: case.subject,
-        status,
-        message,
         duration_ms: started.elapsed().as_millis() as u64,
         assertions,
         notes: ctx.notes(),
-        previous_attempts: Vec::new(),
-        expected: None,
-        blocked_by: None,
+        ..CaseOutcome::of(case, status, message)
+    }
+}
+
+impl CaseOutcome {
+    /// The outcome of `case` with `status` and `message`, its description copied from the
+    /// case; no assertion, note, time, retry, expectation or blocker yet.
+    fn of(case: &Case, status: Status, message: Option<String>) -> Self {
+        Self {
+            name: case.name.clone(),
+            suite: case.suite().to_string(),
+            level: case.level,
+            clause: case.clause.clone(),
+            clause_text: crate::spec::quote(&case.clause),
+            summary: case.summary.clone(),
+            provenance: case.provenance.clone(),
+            subject: case.subject,
+            status,
+            message,
+            duration_ms: 0,
+            assertions: Vec::new(),
+            notes: Vec::new(),
+            previous_attempts: Vec::new(),
+            expected: None,
+            blocked_by: None,
+        }
     }
 }
 
@@ -237,27 +250,18 @@ fn blocked(case: &Case, need: &str, cause: &Settled) -> CaseOutcome {
         format!("{need} was blocked by {}", cause.root)
     };
     CaseOutcome {
-        name: case.name.clone(),
-        suite: case.suite().to_string(),
-        level: case.level,
-        clause: case.clause.clone(),
-        clause_text: crate::spec::quote(&case.clause),
-        summary: case.summary.clone(),
-        provenance: case.provenance.clone(),
-        subject: case.subject,
-        status: Status::Failed,
-        message: Some(format!("blocked by {}: {}", cause.root, cause.message)),
-        duration_ms: 0,
         assertions: vec![Assertion {
             name: format!("needs {need}"),
             expected: "passed".into(),
             seen,
             passed: false,
         }],
-        notes: Vec::new(),
-        previous_attempts: Vec::new(),
-        expected: None,
         blocked_by: Some(cause.root.clone()),
+        ..CaseOutcome::of(
+            case,
+            Status::Failed,
+            Some(format!("blocked by {}: {}", cause.root, cause.message)),
+        )
     }
 }
 
