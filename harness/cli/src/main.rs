@@ -37,8 +37,9 @@ enum Command {
     /// Serve the reference PluginAPI on its own (with gRPC reflection); prints the bound
     /// address as the first stdout line and serves until SIGINT or SIGTERM.
     ServeApi(ServeApiArgs),
-    /// Compare two JSON reports: regressions, fixes, new and removed cases. Exits 1 on
-    /// any regression, 0 otherwise, 2 when a report cannot be read.
+    /// Compare two JSON reports: regressions, fixes, new and removed cases, and every
+    /// request (hook plus request) whose answer changed. Exits 1 on any regression or
+    /// unexpected answer change, 0 otherwise, 2 when a report cannot be read.
     Diff(DiffArgs),
     /// Validate a host through its driver (`proto/harness/v1/driver.proto`): runs every
     /// host-side case against the driver started by CMD.
@@ -83,6 +84,11 @@ struct DiffArgs {
     /// Also write the differences as Markdown to PATH (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "PATH")]
     markdown: Option<std::path::PathBuf>,
+    /// An answer change that is expected, with the reason: GLOB matches the case name or
+    /// the hook name (`*` crosses `/`). Repeatable. E.g.
+    /// 'MessageWillBePosted=the SDK now trims messages (#123)'.
+    #[arg(long, value_name = "GLOB=REASON")]
+    accept_answer_changes: Vec<String>,
 }
 
 #[derive(Args)]
@@ -241,7 +247,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::List(args) => list(&args),
         Command::ReferencePlugin(args) => bundle_cmd::reference_plugin(args),
-        Command::Diff(args) => diff::diff(&args.old, &args.new, args.markdown.as_deref()),
+        Command::Diff(args) => diff::diff(
+            &args.old,
+            &args.new,
+            args.markdown.as_deref(),
+            &args.accept_answer_changes,
+        ),
         Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -28,6 +28,12 @@ pub struct PluginArgs {
     /// Leave out cases whose name matches this glob (repeatable).
     #[arg(long = "skip", value_name = "GLOB")]
     pub skip: Vec<String>,
+    /// Requests of your own, one case each (`plugin/stimuli/<name>`): a JSON array of
+    /// `{"name"?, "hook", "request"}` entries, the request in proto3 JSON. Their answers
+    /// are recorded in the JSON report, so `diff` sees a behaviour change that only a
+    /// plugin-specific request shows (e.g. a message with the word the plugin filters).
+    #[arg(long, value_name = "FILE")]
+    pub stimuli: Option<PathBuf>,
     /// List the selected cases (name, level, clause, summary) instead of running them.
     #[arg(long)]
     pub list: bool,
@@ -84,8 +90,14 @@ pub async fn plugin(args: PluginArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map_or(args.bundle.as_path(), |u| u.bundle.as_path());
     let (dir, manifest) = load(bundle)?;
+    let stimuli = match &args.stimuli {
+        Some(path) => plugin_check::stimuli::load(path)?,
+        None => Vec::new(),
+    };
     let filter = Filter::new(&args.run, &args.skip)?;
-    let cases = filter.apply(plugin_check::cases(&dir), |c| c.name.as_str())?;
+    let cases = filter.apply(plugin_check::cases_with_stimuli(&dir, stimuli), |c| {
+        c.name.as_str()
+    })?;
     if args.list {
         for c in &cases {
             println!(

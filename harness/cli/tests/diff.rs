@@ -89,7 +89,7 @@ fn a_regression_exits_1_and_is_printed() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.contains(
-            ": 1 regression, 0 fixes, 0 new cases, 0 removed cases, 0 other changes, 1 unchanged\n"
+            ": 1 regression, 0 fixes, 0 new cases, 0 removed cases, 0 other changes, 1 unchanged; 0 answer changes (0 accepted) of 0 answers compared, 0 not comparable\n"
         ),
         "{stdout}"
     );

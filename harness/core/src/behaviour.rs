@@ -118,6 +118,17 @@ pub fn handler_sees(request: &DynamicMessage, marker: &str) -> bool {
     contains_marker(&visible, marker)
 }
 
+/// A message in canonical proto3 JSON (the JSON mapping's defaults: lowerCamelCase names,
+/// 64-bit integers as strings, default values left out), as answer snapshots keep it.
+pub fn canonical_json(message: &DynamicMessage) -> Json {
+    message
+        .serialize_with_options(
+            serde_json::value::Serializer,
+            &prost_reflect::SerializeOptions::new(),
+        )
+        .unwrap_or(Json::Null)
+}
+
 /// A message as proto3 JSON (proto field names, 64-bit integers as numbers).
 pub fn to_json(message: &DynamicMessage) -> Json {
     let options = prost_reflect::SerializeOptions::new()

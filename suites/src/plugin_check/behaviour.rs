@@ -280,6 +280,7 @@ async fn answers(ctx: Ctx, bundle: Arc<PathBuf>, hook: &'static str) -> anyhow::
     }
     for (label, request) in &sent {
         let outcome = declared.plugin.call_hook(hook, request.clone()).await;
+        super::record_answer(&ctx, hook, label, request, &outcome);
         let answer = match &outcome {
             HookOutcome::Answered(answer) => Ok(answer),
             other => Err(other.describe()),

@@ -14,7 +14,7 @@ use conformance_core::supervisor::hooks::{HookOutcome, failure_rule};
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 use serde_json::Value as Json;
 
-use super::{activated, case, clip, finish};
+use super::{activated, case, clip, finish, record_answer};
 
 /// Hooks whose answer may reject with `rejection_reason` (SPEC §10.2, hooks.tsv
 /// `result_channel`), with the field of their replacement object (if any).
@@ -58,24 +58,29 @@ async fn hook_case(ctx: Ctx, bundle: Arc<PathBuf>, hook: &'static str) -> anyhow
         finish(&ctx, plugin).await;
         return Ok(());
     }
-    let outcome = if hook == "OnActivate" {
+    let desc = message_of(hook, "Request").expect("every hook has a request message");
+    let (label, request, outcome) = if hook == "OnActivate" {
         // The host calls OnActivate once, at activation: judge that answer.
         ctx.note("OnActivate as called by the host at activation (empty request)");
-        activation.on_activate.clone()
+        (
+            "at activation",
+            DynamicMessage::new(desc),
+            activation.on_activate.clone(),
+        )
     } else {
-        let desc = message_of(hook, "Request").expect("every hook has a request message");
         let mut request = populate(&desc, hook);
         if hook == "ExecuteCommand" {
             request = command_request(&ctx, &plugin, request);
         }
         let started = Instant::now();
-        let outcome = plugin.call_hook(hook, request).await;
+        let outcome = plugin.call_hook(hook, request.clone()).await;
         ctx.note(format!(
             "{hook} with a fully populated request: {:.1} ms",
             started.elapsed().as_secs_f64() * 1000.0
         ));
-        outcome
+        ("fully populated", request, outcome)
     };
+    record_answer(&ctx, hook, label, &request, &outcome);
     check_answer(&ctx, hook, &outcome);
     finish(&ctx, plugin).await;
     Ok(())

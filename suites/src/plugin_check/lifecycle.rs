@@ -538,6 +538,13 @@ async fn implemented_answers(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<(
             hooks.len(),
             hooks.join(", ")
         ));
+        ctx.record_answer(conformance_core::runner::AnswerSnapshot {
+            hook: "Implemented".into(),
+            request_label: "empty request".into(),
+            request: serde_json::json!({}),
+            answer: Some(serde_json::json!({ "hooks": hooks })),
+            error: None,
+        });
     }
     finish(&ctx, plugin).await;
     Ok(())

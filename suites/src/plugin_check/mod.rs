@@ -15,6 +15,9 @@
 //!   implements it, with `"props": {"conformance_behaviour": "v2"}` in its `plugin.json`
 //!   (see [`BEHAVIOUR_PROP`]). Those cases start a scratch copy of the bundle with the
 //!   runner's `conformance.json`; the user's bundle is never written to.
+//! * [`stimuli`]: the user's own requests (`--stimuli FILE`), one case each.
+//!
+//! Every hook answer is recorded in the case's answer snapshots, for `diff`.
 //!
 //! Levels follow docs/SPEC.md: what a Mattermost host needs to run the plugin is MUST; what
 //! the host tolerates but a well-behaved plugin does (a GRPCController, exiting on SIGTERM,
@@ -24,15 +27,18 @@ mod behaviour;
 mod hooks;
 mod http;
 mod lifecycle;
+pub mod stimuli;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance_core::runner::{Case, Ctx, Level, Subject};
-use conformance_core::supervisor::hooks::Activation;
+use conformance_core::behaviour::canonical_json;
+use conformance_core::runner::{AnswerSnapshot, Case, Ctx, Level, Subject};
+use conformance_core::supervisor::hooks::{Activation, HookOutcome};
 use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
+use prost_reflect::DynamicMessage;
 
 /// The manifest `props` key by which a plugin declares it implements
 /// `fixtures/plugins/BEHAVIOUR.md`, and the version of the behaviour this harness checks.
@@ -46,6 +52,11 @@ pub const SUITE: &str = "plugin";
 /// listed only when the bundle's manifest declares the behaviour (read now, so that the
 /// list is known before anything runs).
 pub fn cases(bundle: &Path) -> Vec<Case> {
+    cases_with_stimuli(bundle, Vec::new())
+}
+
+/// [`cases`], then one case per user-supplied request (`plugin/stimuli/<name>`).
+pub fn cases_with_stimuli(bundle: &Path, user_stimuli: Vec<stimuli::Stimulus>) -> Vec<Case> {
     let bundle = Arc::new(bundle.to_path_buf());
     let mut cases = lifecycle::cases(&bundle);
     cases.extend(hooks::cases(&bundle));
@@ -53,6 +64,7 @@ pub fn cases(bundle: &Path) -> Vec<Case> {
     if declared_behaviour(&bundle).as_deref() == Some(BEHAVIOUR_VERSION) {
         cases.extend(behaviour::cases(&bundle));
     }
+    cases.extend(stimuli::cases(&bundle, user_stimuli));
     crate::ground::fill(&mut cases);
     for case in &mut cases {
         case.needs = needs(&case.name);
@@ -69,9 +81,14 @@ pub const IMPLEMENTED: &str = "plugin/implemented/answers";
 /// Mattermost could not launch, a plugin without `PluginHooks`), the cases that depend
 /// on it are reported blocked by it instead of repeating its failure.
 fn needs(name: &str) -> Vec<String> {
-    let calls_hooks = ["plugin/hooks/", "plugin/serve-http/", "plugin/behaviour/"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    let calls_hooks = [
+        "plugin/hooks/",
+        "plugin/serve-http/",
+        "plugin/behaviour/",
+        "plugin/stimuli/",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
         || name == "plugin/activation"
         || name == "plugin/activation/no-error-logs";
     match name {
@@ -186,6 +203,30 @@ fn note_logs(ctx: &Ctx, logs: &supervisor::PluginLogs) {
             logs.dropped()
         ));
     }
+}
+
+/// Records what the plugin answered to `request` (labelled `label`, stable across runs)
+/// in the case's answer snapshots, for `diff` to compare behaviour.
+fn record_answer(
+    ctx: &Ctx,
+    hook: &str,
+    label: &str,
+    request: &DynamicMessage,
+    outcome: &HookOutcome,
+) {
+    let (answer, error) = match outcome {
+        HookOutcome::NotCalled => return,
+        HookOutcome::Answered(answer) => (Some(canonical_json(answer)), None),
+        HookOutcome::Failed { code, message } => (None, Some(format!("{code:?}: {message}"))),
+        HookOutcome::TimedOut(after) => (None, Some(format!("no answer within {after:?}"))),
+    };
+    ctx.record_answer(AnswerSnapshot {
+        hook: hook.to_string(),
+        request_label: label.to_string(),
+        request: canonical_json(request),
+        answer,
+        error,
+    });
 }
 
 /// Every PluginAPI call the plugin made so far, as notes.

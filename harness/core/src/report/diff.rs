@@ -6,12 +6,16 @@
 //! pass. A regression is a case that passed in OLD and does not in NEW; a fix is the
 //! reverse. Cases only in NEW are new, cases only in OLD are removed; other status
 //! changes (e.g. `failed` → `timed_out`) are listed but are neither.
+//!
+//! Behaviour is compared too ([`super::answer_diff`]): a request a case sent in both runs
+//! whose answer changed fails the diff like a regression, unless accepted with a reason.
 
 use std::collections::BTreeMap;
 
 use crate::runner::{CaseOutcome, Level, Status};
 
 use super::RunReport;
+use super::answer_diff::{AcceptedAnswerChanges, AnswerComparison, compare};
 
 fn passes(status: Status) -> bool {
     matches!(status, Status::Passed | Status::StaleKnownFailing)
@@ -60,11 +64,19 @@ pub struct ReportDiff {
     pub unchanged: usize,
     /// Differences of subject or contract worth a line, e.g. comparing two hosts.
     pub notes: Vec<String>,
+    /// Answers to the same requests that changed.
+    pub answers: AnswerComparison,
 }
 
 impl ReportDiff {
-    /// Compares two reports case by case (by name), in NEW's order, then OLD's.
+    /// Compares two reports case by case (by name), in NEW's order, then OLD's; every
+    /// answer change is unexpected.
     pub fn new(old: &RunReport, new: &RunReport) -> Self {
+        Self::accepting(old, new, &AcceptedAnswerChanges::default())
+    }
+
+    /// As [`ReportDiff::new`], with the answer changes `accept` expects.
+    pub fn accepting(old: &RunReport, new: &RunReport, accept: &AcceptedAnswerChanges) -> Self {
         let mut diff = ReportDiff::default();
         if old.subject != new.subject {
             diff.notes.push(format!(
@@ -121,11 +133,48 @@ impl ReportDiff {
                 message: o.message.clone(),
             });
         }
+        diff.answers = compare(&olds, &new.cases, accept);
+        for glob in accept.unused(&diff.answers.changes) {
+            diff.notes.push(format!(
+                "--accept-answer-changes {glob:?} matched no answer change"
+            ));
+        }
         diff
     }
 
     pub fn has_regressions(&self) -> bool {
         !self.regressions.is_empty()
+    }
+
+    /// Answer changes no `--accept-answer-changes` entry expects.
+    pub fn unexpected_answer_changes(&self) -> usize {
+        self.answers
+            .changes
+            .iter()
+            .filter(|c| c.accepted.is_none())
+            .count()
+    }
+
+    /// Whether the diff fails: a regression or an unexpected answer change.
+    pub fn fails(&self) -> bool {
+        self.has_regressions() || self.unexpected_answer_changes() > 0
+    }
+
+    /// The answer changes as text blocks: a headline, then one indented line per changed
+    /// field, then the acceptance if any.
+    fn answer_blocks(&self, accepted: bool) -> Vec<(String, Vec<String>)> {
+        self.answers
+            .changes
+            .iter()
+            .filter(|c| c.accepted.is_some() == accepted)
+            .map(|c| {
+                let mut lines = c.field_lines();
+                if let Some((glob, reason)) = &c.accepted {
+                    lines.push(format!("accepted by {glob:?}: {reason}"));
+                }
+                (c.headline(), lines)
+            })
+            .collect()
     }
 
     fn sections(&self) -> [(&'static str, &[CaseChange]); 5] {
@@ -142,14 +191,22 @@ impl ReportDiff {
     pub fn counts_line(&self) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let accepted = self.answers.changes.len() - self.unexpected_answer_changes();
         format!(
-            "{}, {}, {}, {}, {}, {} unchanged",
+            "{}, {}, {}, {}, {}, {} unchanged; {} ({accepted} accepted) of {} answers compared, {} not comparable",
             plural(self.regressions.len(), "regression", "regressions"),
             plural(self.fixes.len(), "fix", "fixes"),
             plural(self.added.len(), "new case", "new cases"),
             plural(self.removed.len(), "removed case", "removed cases"),
             plural(self.other.len(), "other change", "other changes"),
-            self.unchanged
+            self.unchanged,
+            plural(
+                self.answers.changes.len(),
+                "answer change",
+                "answer changes"
+            ),
+            self.answers.same + self.answers.changes.len(),
+            self.answers.not_compared
         )
     }
 
@@ -158,6 +215,19 @@ impl ReportDiff {
         let mut s = format!("diff {old_label} -> {new_label}: {}\n", self.counts_line());
         for note in &self.notes {
             s.push_str(&format!("note: {note}\n"));
+        }
+        for (title, accepted) in [("Answer changes", false), ("Accepted answer changes", true)] {
+            let blocks = self.answer_blocks(accepted);
+            if blocks.is_empty() {
+                continue;
+            }
+            s.push_str(&format!("{title} ({}):\n", blocks.len()));
+            for (headline, lines) in blocks {
+                s.push_str(&format!("  {headline}\n"));
+                for line in lines {
+                    s.push_str(&format!("      {line}\n"));
+                }
+            }
         }
         for (title, changes) in self.sections() {
             if changes.is_empty() {
@@ -175,6 +245,8 @@ impl ReportDiff {
     pub fn to_markdown(&self, old_label: &str, new_label: &str) -> String {
         let verdict = if self.has_regressions() {
             "REGRESSED"
+        } else if self.fails() {
+            "BEHAVIOUR CHANGED"
         } else {
             "NO REGRESSION"
         };
@@ -184,6 +256,19 @@ impl ReportDiff {
         );
         for note in &self.notes {
             s.push_str(&format!("\n> {note}\n"));
+        }
+        for (title, accepted) in [("Answer changes", false), ("Accepted answer changes", true)] {
+            let blocks = self.answer_blocks(accepted);
+            if blocks.is_empty() {
+                continue;
+            }
+            s.push_str(&format!("\n### {title} ({})\n\n", blocks.len()));
+            for (headline, lines) in blocks {
+                s.push_str(&format!("- {}\n", super::summary::table_cell(&headline)));
+                for line in lines {
+                    s.push_str(&format!("  - `{}`\n", line.replace('`', "'")));
+                }
+            }
         }
         for (title, changes) in self.sections() {
             if changes.is_empty() {
@@ -252,7 +337,7 @@ mod tests {
         let text = d.to_text("old.json", "new.json");
         assert!(
             text.starts_with(
-                "diff old.json -> new.json: 2 regressions, 2 fixes, 1 new case, 1 removed case, 1 other change, 1 unchanged\n"
+                "diff old.json -> new.json: 2 regressions, 2 fixes, 1 new case, 1 removed case, 1 other change, 1 unchanged; 0 answer changes (0 accepted) of 0 answers compared, 0 not comparable\n"
             ),
             "{text}"
         );

@@ -2,6 +2,7 @@
 //! and the comparison of two JSON documents. Every count is computed from the outcomes.
 //! The JSON layout is described by `reports/schema/conformance-report.v1.schema.json`.
 
+mod answer_diff;
 mod diff;
 mod junit;
 mod schema;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use answer_diff::{AcceptError, AcceptedAnswerChanges, AnswerChange, AnswerComparison};
 pub use diff::{CaseChange, ReportDiff};
 pub use junit::to_junit;
 pub use schema::{SCHEMA_PATH, schema_mismatches};
@@ -241,6 +243,7 @@ pub(crate) mod tests {
             previous_attempts: Vec::new(),
             expected: None,
             blocked_by: None,
+            answers: Vec::new(),
         }
     }
 

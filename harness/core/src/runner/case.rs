@@ -56,6 +56,7 @@ pub struct Ctx {
     assertions: Arc<Mutex<Vec<Assertion>>>,
     skipped: Arc<Mutex<Option<String>>>,
     notes: Arc<Mutex<Vec<String>>>,
+    answers: Arc<Mutex<Vec<super::AnswerSnapshot>>>,
 }
 
 impl Ctx {
@@ -65,6 +66,7 @@ impl Ctx {
             assertions: Arc::default(),
             skipped: Arc::default(),
             notes: Arc::default(),
+            answers: Arc::default(),
         }
     }
 
@@ -108,6 +110,16 @@ impl Ctx {
 
     pub(crate) fn notes(&self) -> Vec<String> {
         self.notes.lock().expect("notes").clone()
+    }
+
+    /// Records what the subject answered to a request, for `diff` (see
+    /// [`super::AnswerSnapshot`]).
+    pub fn record_answer(&self, snapshot: super::AnswerSnapshot) {
+        self.answers.lock().expect("answers").push(snapshot);
+    }
+
+    pub(crate) fn answers(&self) -> Vec<super::AnswerSnapshot> {
+        self.answers.lock().expect("answers").clone()
     }
 
     /// Marks the case as not applicable, with the reason.

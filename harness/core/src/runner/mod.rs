@@ -1,6 +1,7 @@
 //! Running cases: filters, parallel execution with per-case timeouts, retries, and
 //! outcomes.
 
+mod answer;
 mod case;
 mod filter;
 
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use answer::AnswerSnapshot;
 pub use case::{Assertion, Case, CaseFuture, Ctx, DEFAULT_TIMEOUT, Level, Subject};
 pub(crate) use filter::compile as compile_glob;
 pub use filter::{Filter, FilterError};
@@ -117,6 +119,10 @@ pub struct CaseOutcome {
     /// The root-cause case when this one was not run because a case it needs failed.
     #[serde(default)]
     pub blocked_by: Option<String>,
+    /// What the subject answered to each request the case sent (plugin hook cases), in
+    /// order, for `diff` to compare behaviour.
+    #[serde(default)]
+    pub answers: Vec<AnswerSnapshot>,
 }
 
 impl CaseOutcome {
@@ -187,6 +193,7 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
         duration_ms: started.elapsed().as_millis() as u64,
         assertions,
         notes: ctx.notes(),
+        answers: ctx.answers(),
         ..CaseOutcome::of(case, status, message)
     }
 }
@@ -212,6 +219,7 @@ impl CaseOutcome {
             previous_attempts: Vec::new(),
             expected: None,
             blocked_by: None,
+            answers: Vec::new(),
         }
     }
 }
