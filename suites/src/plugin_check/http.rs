@@ -180,6 +180,50 @@ fn host_status(messages: &[ServeHttpResponse]) -> Option<i32> {
     }
 }
 
+/// Response headers left out of an answer snapshot: they differ from run to run.
+const VOLATILE_HEADERS: &[&str] = &["date"];
+/// Response body bytes kept in an answer snapshot (the byte count is kept whole).
+const SNAPSHOT_BODY: usize = 4096;
+
+/// Records a raw exchange in the case's answer snapshots (`ServeHTTP`, labelled `label`):
+/// status, headers (but the volatile ones), body, how the stream ended.
+fn record_stream(ctx: &Ctx, label: &str, request: serde_json::Value, outcome: &Raw) {
+    let (answer, error) = match outcome {
+        Raw::NotOpened(e) => (None, Some(format!("stream not opened: {e}"))),
+        Raw::TimedOut => (None, Some(format!("no end within {STREAM_TIMEOUT:?}"))),
+        Raw::Answered { messages, end, .. } => {
+            let init = messages
+                .first()
+                .and_then(|m| m.init.clone())
+                .unwrap_or_default();
+            let mut headers = serde_json::Map::new();
+            for h in &init.headers {
+                let key = h.key.to_ascii_lowercase();
+                if !VOLATILE_HEADERS.contains(&key.as_str()) {
+                    headers.insert(key, serde_json::json!(h.values));
+                }
+            }
+            let body: Vec<u8> = messages.iter().flat_map(|m| m.body_chunk.clone()).collect();
+            let shown = &body[..body.len().min(SNAPSHOT_BODY)];
+            let answer = serde_json::json!({
+                "statusCode": init.status_code,
+                "headers": headers,
+                "body": String::from_utf8_lossy(shown),
+                "bodyBytes": body.len(),
+                "end": match end { Ok(()) => "end of stream".to_string(), Err(e) => e.clone() },
+            });
+            (Some(answer), None)
+        }
+    };
+    ctx.record_answer(conformance_core::runner::AnswerSnapshot {
+        hook: "ServeHTTP".into(),
+        request_label: label.into(),
+        request,
+        answer,
+        error,
+    });
+}
+
 /// Checks that a raw exchange was answered with a valid status and ended cleanly.
 fn check_answered(ctx: &Ctx, what: &str, outcome: &Raw) {
     match outcome {
@@ -314,6 +358,12 @@ async fn get(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
         return Ok(());
     };
     let outcome = raw(&plugin, messages(init("GET", "/", Vec::new(), 0), &[])).await;
+    record_stream(
+        &ctx,
+        "GET /",
+        serde_json::json!({"method": "GET", "url": "/"}),
+        &outcome,
+    );
     check_answered(&ctx, "GET / on the raw stream", &outcome);
     let result = async {
         let bridge = plugin.start_http_bridge().await?;
@@ -376,6 +426,12 @@ async fn request_body_chunks(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<(
     let sent = messages(init("POST", "/", headers, body.len() as i64), &body);
     ctx.note(format!("request: {} messages", sent.len()));
     let outcome = raw(&plugin, sent).await;
+    record_stream(
+        &ctx,
+        "POST / with 200 KiB",
+        serde_json::json!({"method": "POST", "url": "/", "bodyBytes": body.len()}),
+        &outcome,
+    );
     check_answered(&ctx, "POST / with 200 KiB", &outcome);
     finish(&ctx, plugin).await;
     Ok(())
