@@ -24,6 +24,7 @@
 //! a loopback address) is SHOULD; what only matches the SDK is MAY.
 
 mod behaviour;
+pub mod gate;
 mod hooks;
 mod http;
 mod lifecycle;
@@ -123,20 +124,33 @@ where
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let bundle = bundle.clone();
+    let gate = gate::gate_for(&bundle);
     Case::new(
         &format!("{SUITE}/{name}"),
         level,
         clause,
         summary,
-        move |ctx| body(ctx, bundle.clone()),
+        move |ctx| gate::within(gate.clone(), ctx.clone(), body(ctx, bundle.clone())),
     )
     .subject(Subject::Plugin)
 }
 
 /// Starts the bundle through the reference host; records the assertion, and on failure
-/// the host's diagnosis and the plugin's last stderr lines.
+/// the host's diagnosis and the plugin's last stderr lines. A start that collided with
+/// another copy of the bundle on a fixed address is made again once the case runs alone
+/// ([`gate`]).
 async fn start(ctx: &Ctx, bundle: &Path, config: HostConfig) -> anyhow::Result<RunningPlugin> {
-    match supervisor::start(bundle, config).await {
+    let mut started = supervisor::start(bundle, config.clone()).await;
+    if let Err(failure) = &started
+        && gate::collided(failure)
+        && gate::wait_alone_after_collision().await
+    {
+        ctx.note(format!(
+            "a start collided with another copy of the bundle ({failure}); started again alone"
+        ));
+        started = supervisor::start(bundle, config).await;
+    }
+    match started {
         Ok(plugin) => {
             ctx.check("plugin started", "started", "started", true);
             Ok(plugin)

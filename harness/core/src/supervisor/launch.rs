@@ -67,6 +67,18 @@ pub enum LaunchError {
         line: String,
         refusal: AddressRefusal,
     },
+    /// Another process listens on the announced address too: calls could reach it.
+    #[error(
+        "the announced address {address} is also listened on outside the plugin's process group, by {}; \
+         new connections could reach that process instead of this plugin, so the host did not trust it. \
+         Listen on a port of your own: port 0 (the OS picks a free one) or one from \
+         PLUGIN_MIN_PORT..PLUGIN_MAX_PORT, not a fixed port",
+        owners.join("; ")
+    )]
+    ForeignListener {
+        address: String,
+        owners: Vec<String>,
+    },
     #[error("the host could not make the directory for the plugin's Unix socket: {0}")]
     SocketDir(std::io::Error),
     #[error("AutoMTLS: {0}")]
@@ -151,6 +163,7 @@ impl LaunchError {
             LaunchError::Handshake { error, .. } => error.kind(),
             LaunchError::Connect { .. } => "connect",
             LaunchError::AddressRefused { refusal, .. } => refusal.kind(),
+            LaunchError::ForeignListener { .. } => "foreign-listener",
             LaunchError::SocketDir(_) => "socket-dir",
             LaunchError::AutoMtls(_) => "auto-mtls",
             LaunchError::NoServerCert { .. } => "auto-mtls-no-server-cert",
@@ -558,6 +571,22 @@ pub(super) async fn launch(
             return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
         }
     };
+
+    // 5b. Only the plugin's own process group listens there (Linux; see listener_owner).
+    if let super::connect::Target::Tcp(addr) = &target {
+        let owners = super::listener_owner::foreign_listeners(*addr, group.id());
+        if !owners.is_empty() {
+            timeline.push(Step::HandshakeRefused {
+                kind: "foreign-listener".to_string(),
+                message: format!("{addr} is also listened on by {}", owners.join("; ")),
+            });
+            let error = LaunchError::ForeignListener {
+                address: handshake.address.to_string(),
+                owners,
+            };
+            return Err(abandon(error, timeline, logs, Some((child, group)), api).await);
+        }
+    }
 
     // 6. With AutoMTLS: trust exactly the certificate of field 6, present the host's own.
     let tls = match (&identity, &handshake.server_cert) {

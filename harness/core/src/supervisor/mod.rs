@@ -16,6 +16,7 @@ pub mod multi;
 pub(crate) use connect::error_chain;
 mod api_restart;
 mod launch;
+mod listener_owner;
 pub mod mtls;
 pub mod plugin_log;
 pub mod restart;
