@@ -69,11 +69,44 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<PathBuf, String> {
 /// laid out: every file under a top directory named `top` (the plugin id). Symbolic links
 /// are stored as links.
 pub fn pack(dir: &Path, top: &str, archive: &Path) -> Result<(), String> {
+    pack_filtered(dir, top, archive, &|_| true)
+}
+
+/// [`pack`], with only the entries whose path relative to `dir` `keep` accepts (a
+/// directory left out takes its contents with it).
+pub fn pack_filtered(
+    dir: &Path,
+    top: &str,
+    archive: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<(), String> {
     let file = File::create(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
     let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
     tar.follow_symlinks(false);
-    tar.append_dir_all(top, dir)
-        .map_err(|e| format!("packing {}: {e}", dir.display()))?;
+    let packing = |e: std::io::Error| format!("packing {}: {e}", dir.display());
+    tar.append_dir(top, dir).map_err(packing)?;
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(dir.join(&rel))
+            .map_err(packing)?
+            .collect::<Result<_, _>>()
+            .map_err(packing)?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let rel = rel.join(entry.file_name());
+            if !keep(&rel) {
+                continue;
+            }
+            let name = Path::new(top).join(&rel);
+            if entry.file_type().map_err(packing)?.is_dir() {
+                tar.append_dir(&name, entry.path()).map_err(packing)?;
+                pending.push(rel);
+            } else {
+                tar.append_path_with_name(entry.path(), &name)
+                    .map_err(packing)?;
+            }
+        }
+    }
     tar.into_inner()
         .and_then(|gz| gz.finish())
         .map_err(|e| format!("writing {}: {e}", archive.display()))?;

@@ -24,6 +24,7 @@ pub mod mutants;
 pub mod observe;
 pub mod process;
 pub mod python_reference;
+pub mod reference_bundle;
 pub mod report;
 pub mod requestgen;
 pub mod runner;

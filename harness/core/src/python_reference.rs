@@ -262,7 +262,7 @@ fn proto_files(root: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Runs `cmd` with stdout and stderr to `log`, killing it after `timeout`; the error
 /// carries the end of the log.
-fn run(cmd: &mut Command, timeout: Duration, log: &Path) -> Result<(), String> {
+pub(crate) fn run(cmd: &mut Command, timeout: Duration, log: &Path) -> Result<(), String> {
     let file =
         std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
     let err = file
@@ -348,7 +348,7 @@ impl Drop for FileLock {
 /// The files of the plugin that go into a bundle: everything at the top of the plugin
 /// directory but what is generated or local (`conformance.json`, observations, dot
 /// files).
-fn plugin_files(src: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn plugin_files(src: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     let entries = std::fs::read_dir(src).map_err(|e| format!("reading {}: {e}", src.display()))?;
     for entry in entries {
