@@ -108,11 +108,12 @@ pub async fn execute(
         progress(total),
     )
     .await?;
-    let outcomes = outcomes
+    let mut outcomes: Vec<_> = outcomes
         .into_iter()
         .zip(expected)
         .map(|(o, e)| expectations::apply(o, e))
         .collect();
+    expectations::inherit_blocked(&mut outcomes);
     let report = RunReport::new(subject, started_at, elapsed.as_millis() as u64, outcomes);
     let junit = args
         .junit

@@ -260,6 +260,33 @@ pub fn apply(mut outcome: CaseOutcome, expected: Option<Expected>) -> CaseOutcom
     outcome
 }
 
+/// A case blocked by a root cause that is known-failing (and failed) is known-failing
+/// too, by the root's entry: listing the root is enough, its consequences are expected
+/// with it. A blocked case with an entry of its own keeps it.
+pub fn inherit_blocked(outcomes: &mut [CaseOutcome]) {
+    let roots: std::collections::HashMap<String, Expected> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::KnownFailing)
+        .filter_map(|o| Some((o.name.clone(), o.expected.clone()?)))
+        .collect();
+    for o in outcomes.iter_mut() {
+        let Some(root) = o.blocked_by.as_ref().and_then(|r| roots.get(r)) else {
+            continue;
+        };
+        if o.expected.is_none() && o.status.is_failure() {
+            o.status = Status::KnownFailing;
+            o.expected = Some(Expected {
+                justification: format!(
+                    "blocked by the known-failing {}: {}",
+                    o.blocked_by.as_deref().unwrap_or_default(),
+                    root.justification
+                ),
+                ..root.clone()
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,5 +466,44 @@ mod tests {
                 .starts_with("cannot read the known-failing list /nonexistent/kf.txt: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn cases_blocked_by_a_known_failing_root_inherit_its_entry() {
+        let e = lists("plugin/root   # upstream example has no executable\n", "").unwrap();
+        let blocked = |name: &str| CaseOutcome {
+            blocked_by: Some("plugin/root".into()),
+            ..outcome(name, Status::Failed)
+        };
+        let cases = vec![
+            outcome("plugin/root", Status::Failed),
+            blocked("plugin/a"),
+            blocked("plugin/b"),
+            outcome("plugin/other", Status::Failed),
+        ];
+        let resolved = e.resolve(cases.iter().map(|c| c.name.as_str())).unwrap();
+        let mut applied: Vec<CaseOutcome> = cases
+            .into_iter()
+            .zip(resolved)
+            .map(|(o, x)| apply(o, x))
+            .collect();
+        inherit_blocked(&mut applied);
+        let statuses: Vec<Status> = applied.iter().map(|o| o.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::KnownFailing,
+                Status::KnownFailing,
+                Status::KnownFailing,
+                Status::Failed
+            ]
+        );
+        let inherited = applied[1].expected.as_ref().unwrap();
+        assert_eq!(inherited.pattern, "plugin/root");
+        assert_eq!(
+            inherited.justification,
+            "blocked by the known-failing plugin/root: upstream example has no executable"
+        );
+        assert_eq!(report(applied).counts.must_failures, 1);
     }
 }
