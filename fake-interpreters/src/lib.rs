@@ -153,6 +153,8 @@ struct Serve {
     api_load: Option<load::Load>,
     /// Serve no `PluginHooks` at all (`no-plugin-hooks`, as go-plugin's Python example).
     no_hooks: bool,
+    /// Listen on this fixed address with `SO_REUSEPORT`, as grpcio does (`fixed-port`).
+    fixed: Option<std::net::SocketAddr>,
 }
 
 impl Serve {
@@ -169,6 +171,7 @@ impl Serve {
             hooks: None,
             api_load: None,
             no_hooks: false,
+            fixed: None,
         }
     }
 
@@ -178,6 +181,15 @@ impl Serve {
             ..Self::healthy()
         }
     }
+}
+
+/// Listens on `addr` with `SO_REUSEPORT`, as grpcio's servers do: copies of the plugin on
+/// one fixed port all bind it, and the kernel shares connections among them.
+fn listen_shared(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 async fn run(script: FakeScript, args: Vec<String>) -> i32 {
@@ -267,6 +279,10 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
         },
         "no-plugin-hooks" => Serve {
             no_hooks: true,
+            ..Serve::healthy()
+        },
+        "fixed-port" => Serve {
+            fixed: opt("listen").and_then(|a| a.parse().ok()),
             ..Serve::healthy()
         },
         "health-wrong-name" => Serve {
@@ -558,7 +574,11 @@ async fn serve(obs: &Path, spec: Serve) -> i32 {
         let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
     } else {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        let bound = match spec.fixed {
+            Some(addr) => listen_shared(addr),
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await,
+        };
+        let listener = match bound {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("fake-interpreter: cannot listen: {e}");

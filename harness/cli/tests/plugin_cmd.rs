@@ -645,6 +645,51 @@ fn a_missing_or_unreadable_bundle_is_a_usage_error() {
     assert!(!work.path().join("reports").exists());
 }
 
+/// Fake plugins that all listen on one fixed port with SO_REUSEPORT (as grpcio lets
+/// copies of go-plugin's Python example share 127.0.0.1:1234): the host refuses a start
+/// whose address another copy also listens on, port-not-fixed names it, and the bundle's
+/// cases, once a collision is seen, run one at a time and all pass.
+#[test]
+fn fake_plugins_on_one_fixed_port_are_detected_and_not_confused() {
+    let work = Work::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let bundle = work.fake_with("fixed-port", &[("listen", listen.as_str())]);
+    let out = work.plugin(&bundle, &["--jobs", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = work.report();
+    assert_eq!(report["counts"]["must_failures"], 0, "{}", explain(&out));
+    let case = expect(&out, &report, "plugin/handshake/port-not-fixed", "failed");
+    let message = case["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "{listen} is also listened on outside the plugin's process group"
+        )),
+        "{case}"
+    );
+    let cases = report["cases"].as_array().unwrap();
+    let alone = cases
+        .iter()
+        .filter(|c| {
+            c["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == conformance_suites::plugin_check::gate::ALONE_NOTE)
+        })
+        .count();
+    assert!(
+        alone > cases.len() / 2,
+        "{alone} of {} ran alone",
+        cases.len()
+    );
+    work.assert_clean();
+}
+
 /// The README's recipe: `reference-plugin --out DIR --pack FILE.tar.gz` (relative paths)
 /// writes a self-contained bundle: it keeps working after the cargo target directory it
 /// was prepared from is removed (`cargo clean`), points nowhere outside itself but to the

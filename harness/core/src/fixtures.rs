@@ -89,6 +89,10 @@ pub const MODES: &[(&str, &str)] = &[
         "serves health but no PluginHooks, as go-plugin's Python example",
     ),
     (
+        "fixed-port",
+        "healthy, on the fixed address of option `listen` with SO_REUSEPORT, as grpcio lets copies share it (go-plugin's Python example: 127.0.0.1:1234)",
+    ),
+    (
         "health-wrong-name",
         "health knows only \"\", not \"plugin\"",
     ),

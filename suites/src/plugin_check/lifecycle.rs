@@ -223,8 +223,8 @@ async fn launch_plan(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// Starts the bundle without judging the start yet.
-async fn launch(bundle: &Path) -> Result<RunningPlugin, LaunchFailure> {
-    supervisor::start(bundle, HostConfig::default()).await
+async fn launch(ctx: &Ctx, bundle: &Path) -> Result<RunningPlugin, LaunchFailure> {
+    super::launch(ctx, bundle, HostConfig::default()).await
 }
 
 fn note_stderr(ctx: &Ctx, failure: &LaunchFailure) {
@@ -235,7 +235,7 @@ fn note_stderr(ctx: &Ctx, failure: &LaunchFailure) {
 
 async fn first_line(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     const EXPECTED: &str = "the handshake line first";
-    match launch(&bundle).await {
+    match launch(&ctx, &bundle).await {
         Ok(plugin) => {
             ctx.check(
                 "first stdout line is the handshake",
@@ -305,7 +305,7 @@ async fn first_line(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
 }
 
 async fn format(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
-    let plugin = match launch(&bundle).await {
+    let plugin = match launch(&ctx, &bundle).await {
         Ok(plugin) => plugin,
         Err(failure) => {
             note_stderr(&ctx, &failure);
@@ -412,7 +412,7 @@ async fn loopback(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
 
 async fn timing(ctx: Ctx, bundle: Arc<PathBuf>) -> anyhow::Result<()> {
     let limit = HostConfig::default().start_timeout;
-    let (timeline, plugin) = match launch(&bundle).await {
+    let (timeline, plugin) = match launch(&ctx, &bundle).await {
         Ok(plugin) => (plugin.timeline.entries(), Some(plugin)),
         Err(failure) => {
             note_stderr(&ctx, &failure);

@@ -135,12 +135,15 @@ where
     .subject(Subject::Plugin)
 }
 
-/// Starts the bundle through the reference host; records the assertion, and on failure
-/// the host's diagnosis and the plugin's last stderr lines. A start that collided with
-/// another copy of the bundle on a fixed address is made again once the case runs alone
+/// Starts the bundle through the reference host. A start that collided with another
+/// copy of the bundle on a fixed address is made again once the case runs alone
 /// ([`gate`]).
-async fn start(ctx: &Ctx, bundle: &Path, config: HostConfig) -> anyhow::Result<RunningPlugin> {
-    let mut started = supervisor::start(bundle, config.clone()).await;
+async fn launch(
+    ctx: &Ctx,
+    bundle: &Path,
+    config: HostConfig,
+) -> Result<RunningPlugin, supervisor::LaunchFailure> {
+    let started = supervisor::start(bundle, config.clone()).await;
     if let Err(failure) = &started
         && gate::collided(failure)
         && gate::wait_alone_after_collision().await
@@ -148,8 +151,15 @@ async fn start(ctx: &Ctx, bundle: &Path, config: HostConfig) -> anyhow::Result<R
         ctx.note(format!(
             "a start collided with another copy of the bundle ({failure}); started again alone"
         ));
-        started = supervisor::start(bundle, config).await;
+        return supervisor::start(bundle, config).await;
     }
+    started
+}
+
+/// Starts the bundle ([`launch`]); records the assertion, and on failure the host's
+/// diagnosis and the plugin's last stderr lines.
+async fn start(ctx: &Ctx, bundle: &Path, config: HostConfig) -> anyhow::Result<RunningPlugin> {
+    let started = launch(ctx, bundle, config).await;
     match started {
         Ok(plugin) => {
             ctx.check("plugin started", "started", "started", true);

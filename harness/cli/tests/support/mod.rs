@@ -112,6 +112,11 @@ impl Work {
     }
 
     pub fn fake(&self, mode: &str) -> PathBuf {
+        self.fake_with(mode, &[])
+    }
+
+    /// A fake-interpreter bundle of `mode` with options, in the work dir.
+    pub fn fake_with(&self, mode: &str, options: &[(&str, &str)]) -> PathBuf {
         // The CLI is also the fake interpreter: no escargot build of a second binary, which
         // under `cargo test -p plugin-conformance` would resolve features differently and
         // recompile the shared crates on every run.
@@ -119,10 +124,11 @@ impl Work {
             cargo_bin!("plugin-conformance").to_path_buf(),
         );
         let dir = self.path().join(mode);
-        BundleBuilder::new(mode)
-            .plugin_id("com.example.misbehaving")
-            .write(&dir)
-            .unwrap();
+        let mut builder = BundleBuilder::new(mode).plugin_id("com.example.misbehaving");
+        for (key, value) in options {
+            builder = builder.option(key, value);
+        }
+        builder.write(&dir).unwrap();
         dir
     }
 }

@@ -574,7 +574,7 @@ pub(super) async fn launch(
 
     // 5b. Only the plugin's own process group listens there (Linux; see listener_owner).
     if let super::connect::Target::Tcp(addr) = &target {
-        let owners = super::listener_owner::foreign_listeners(*addr, group.id());
+        let owners = super::listener_owner::foreign_listeners(*addr, group.id()).await;
         if !owners.is_empty() {
             timeline.push(Step::HandshakeRefused {
                 kind: "foreign-listener".to_string(),

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 /// `st` of a listening socket in `/proc/net/tcp*` (`TCP_LISTEN`).
 const TCP_LISTEN: u8 = 0x0A;
@@ -136,11 +137,28 @@ fn describe(pid: u32) -> String {
     format!("pid {pid} ({command}{group})")
 }
 
+/// How long a foreign listener may take to go before it counts: a plugin killed a moment
+/// ago (another case's copy, ended by SIGKILL) still holds its socket while it exits.
+const SETTLE: Duration = Duration::from_secs(1);
+const SETTLE_POLL: Duration = Duration::from_millis(20);
+
 /// The listeners of `addr` outside process group `pgid`, each described (owner's pid,
-/// command line and group, or that it could not be inspected). Empty when every listener
-/// is the group's, and when nothing is found listening (the dial then diagnoses it), or
-/// off Linux.
-pub(crate) fn foreign_listeners(addr: SocketAddr, pgid: i32) -> Vec<String> {
+/// command line and group, or that it could not be inspected), once they have been there
+/// for [`SETTLE`]. Empty when every listener is the group's, and when nothing is found
+/// listening (the dial then diagnoses it), or off Linux.
+pub(crate) async fn foreign_listeners(addr: SocketAddr, pgid: i32) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let found = foreign_listeners_now(addr, pgid);
+        if found.is_empty() || tokio::time::Instant::now() >= deadline {
+            return found;
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
+}
+
+/// [`foreign_listeners`] as `/proc` shows them now.
+fn foreign_listeners_now(addr: SocketAddr, pgid: i32) -> Vec<String> {
     let inodes = listening(addr, &rows());
     if inodes.is_empty() {
         return Vec::new();
@@ -224,14 +242,14 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let own = pgid_of(std::process::id()).unwrap();
-        assert_eq!(foreign_listeners(addr, own), Vec::<String>::new());
-        let other = foreign_listeners(addr, own + 1);
+        assert_eq!(foreign_listeners_now(addr, own), Vec::<String>::new());
+        let other = foreign_listeners_now(addr, own + 1);
         assert_eq!(other.len(), 1, "{other:?}");
         assert!(
             other[0].starts_with(&format!("pid {} (", std::process::id())),
             "{other:?}"
         );
         drop(listener);
-        assert_eq!(foreign_listeners(addr, own + 1), Vec::<String>::new());
+        assert_eq!(foreign_listeners_now(addr, own + 1), Vec::<String>::new());
     }
 }
