@@ -163,6 +163,20 @@ pub struct AnswerComparison {
     pub not_compared: usize,
 }
 
+/// Each answer with its key and which occurrence of that key it is in the case (the same
+/// request sent twice is compared first with first, second with second).
+fn keyed(
+    answers: &[AnswerSnapshot],
+) -> impl Iterator<Item = ((String, String, String, usize), &AnswerSnapshot)> {
+    let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    answers.iter().map(move |a| {
+        let key = a.key();
+        let n = seen.entry(key.clone()).or_default();
+        *n += 1;
+        ((key.0, key.1, key.2, *n), a)
+    })
+}
+
 /// Compares the answers of the cases in both reports, in NEW's order.
 pub fn compare(
     olds: &BTreeMap<&str, &CaseOutcome>,
@@ -174,15 +188,12 @@ pub fn compare(
         let Some(o) = olds.get(n.name.as_str()) else {
             continue;
         };
-        let old_answers: BTreeMap<_, &AnswerSnapshot> =
-            o.answers.iter().map(|a| (a.key(), a)).collect();
-        let mut seen = 0;
-        for new in &n.answers {
-            let Some(old) = old_answers.get(&new.key()) else {
+        let mut old_answers: BTreeMap<_, &AnswerSnapshot> = keyed(&o.answers).collect();
+        for (key, new) in keyed(&n.answers) {
+            let Some(old) = old_answers.remove(&key) else {
                 result.not_compared += 1;
                 continue;
             };
-            seen += 1;
             let (before, after) = (old.outcome(), new.outcome());
             if before == after {
                 result.same += 1;
@@ -201,7 +212,8 @@ pub fn compare(
             change.accepted = accept.accepting(&change);
             result.changes.push(change);
         }
-        result.not_compared += o.answers.len() - seen;
+        // Requests only OLD sent.
+        result.not_compared += old_answers.len();
     }
     result
 }
@@ -264,6 +276,24 @@ mod tests {
             "[MUST] plugin/stimuli/x: MessageWillBePosted, request \"reject\" {\"post\":{\"message\":\"reject\"}}"
         );
         assert_eq!(change.field_lines(), ["rejectionReason: \"no\" -> absent"]);
+    }
+
+    #[test]
+    fn the_same_request_sent_twice_is_compared_in_order() {
+        let old = [case("plugin/x", vec![snapshot("p", json!({"a": 1}))])];
+        let new = [case(
+            "plugin/x",
+            vec![
+                snapshot("p", json!({"a": 1})),
+                snapshot("p", json!({"a": 2})),
+            ],
+        )];
+        let olds = old.iter().map(|c| (c.name.as_str(), c)).collect();
+        let cmp = compare(&olds, &new, &AcceptedAnswerChanges::default());
+        assert_eq!((cmp.same, cmp.changes.len(), cmp.not_compared), (1, 0, 1));
+        let olds = new.iter().map(|c| (c.name.as_str(), c)).collect();
+        let cmp = compare(&olds, &old, &AcceptedAnswerChanges::default());
+        assert_eq!((cmp.same, cmp.changes.len(), cmp.not_compared), (1, 0, 1));
     }
 
     #[test]
