@@ -103,6 +103,16 @@ pub async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         Ok(cases) => execute(cases, subject, &args.execution).await,
         Err(e) => Err(e.into()),
     };
+    // A driver that went away makes the run say nothing of the host: exit 2, as for any
+    // run that could not be carried out, with the diagnosis (the report has it too, as
+    // the root cause `host/driver/alive`).
+    let code = match (code, driver.gone()) {
+        (Ok(_), Some(gone)) => {
+            eprintln!("plugin-conformance: the run could not be carried out: {gone}");
+            Ok(ExitCode::from(2))
+        }
+        (code, _) => code,
+    };
     // Every case holds a clone until it is dropped with the case list.
     match Arc::try_unwrap(driver) {
         Ok(driver) => {

@@ -133,3 +133,137 @@ fn a_driver_without_a_proper_announcement_is_a_clear_error() {
     assert!(stderr.contains("plugin-conformance-driver|1|"), "{stderr}");
     assert!(stderr.contains("\"hello\""), "{stderr}");
 }
+
+/// The parent pid of `pid` (field 4 of `/proc/PID/stat`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The children of `parent` whose command line contains `needle`.
+fn children(parent: u32, needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Polls `found` until it gives something, for at most `limit`.
+fn wait_for<T>(limit: std::time::Duration, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(t) = found() {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not seen within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A driver killed while the run is under way: one diagnosis (`host/driver/alive`,
+/// naming the signal), every case it took down errored and blocked by it, no host
+/// failure, exit 2.
+#[test]
+fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_errored() {
+    let out = tempfile::tempdir().unwrap();
+    let exe = assert_cmd::cargo::cargo_bin!("plugin-conformance");
+    let mut harness = std::process::Command::new(exe)
+        .env("CI", "true")
+        .args(["host", "--out-dir"])
+        .arg(out.path())
+        .arg("--")
+        .arg(exe)
+        .arg("reference-host")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let harness_pid = harness.id();
+    let limit = std::time::Duration::from_secs(60);
+    let driver = wait_for(limit, || {
+        children(harness_pid, "reference-host").first().copied()
+    });
+    // Under way: the driver has started a plugin.
+    wait_for(limit, || (!children(driver, "").is_empty()).then_some(()));
+    // SAFETY: kill on a pid of our own child's child.
+    assert_eq!(unsafe { libc::kill(driver as i32, libc::SIGKILL) }, 0);
+    let result = wait_for(std::time::Duration::from_secs(300), || {
+        harness.try_wait().unwrap()
+    });
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    use std::io::Read;
+    harness
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    harness
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(
+        result.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("the run could not be carried out: the driver was killed by signal 9"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("conformance.json")).unwrap())
+            .unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    let alive = cases
+        .iter()
+        .find(|c| c["name"] == "host/driver/alive")
+        .unwrap();
+    assert_eq!(alive["status"], "errored", "{alive:#}");
+    assert!(
+        alive["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the driver was killed by signal 9"),
+        "{alive:#}"
+    );
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["status"] == "failed" || c["status"] == "timed_out")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, Vec::<&str>::new(), "no host failure");
+    let errored: Vec<&serde_json::Value> = cases
+        .iter()
+        .filter(|c| c["status"] == "errored" && c["name"] != "host/driver/alive")
+        .collect();
+    assert!(!errored.is_empty());
+    for c in &errored {
+        assert_eq!(c["blocked_by"], "host/driver/alive", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not carried out: the driver was killed"),
+            "{c:#}"
+        );
+    }
+    assert!(
+        stdout.contains("ROOT CAUSE [MUST] host/driver/alive - the driver was killed by signal 9"),
+        "{stdout}"
+    );
+}

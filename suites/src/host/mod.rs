@@ -14,7 +14,7 @@ use std::time::Duration;
 use conformance_core::api::handlers::common::new_id;
 use conformance_core::driver::process::DriverProcess;
 use conformance_core::fixtures::{Bundle, BundleBuilder};
-use conformance_core::runner::{Case, Ctx};
+use conformance_core::runner::{Case, Ctx, Level};
 use futures::StreamExt;
 use pluginapi_proto::harness::{
     EventsRequest, LifecycleEvent, LoadPluginRequest, LoadPluginResponse, UnloadPluginRequest,
@@ -27,8 +27,78 @@ use crate::hooks::Plugin;
 /// How long a driver may take for one LoadPlugin or UnloadPlugin.
 const DRIVER_CALL: Duration = Duration::from_secs(20);
 
-/// Every host case against the driver.
+/// The case that reports a driver that went away during the run, once: every other case
+/// it took down is errored and blocked by it.
+pub const DRIVER_ALIVE: &str = "host/driver/alive";
+
+/// Every host case against the driver, each guarded by [`guard`], then
+/// [`DRIVER_ALIVE`].
 pub fn cases(driver: Arc<DriverProcess>, policy: ApiPolicy) -> Vec<Case> {
+    let mut out = host_cases(&driver, policy);
+    out = out
+        .into_iter()
+        .map(|case| {
+            let driver = driver.clone();
+            case.around(move |ctx, body| Box::pin(guard(driver.clone(), ctx, body)))
+        })
+        .collect();
+    let alive = driver.clone();
+    out.push(
+        Case::new(
+            DRIVER_ALIVE,
+            Level::Must,
+            "SPEC §25",
+            "the driver stays up and answers for the whole run (otherwise the cases it took down say nothing of the host: they are errored, and this case reports how the driver went away)",
+            move |ctx| {
+                let driver = alive.clone();
+                async move {
+                    match driver.check_gone().await {
+                        Some(gone) => ctx.void(None, gone.to_string()),
+                        None => {
+                            ctx.check("the driver answers Describe", "an answer", "answered", true);
+                        }
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .exclusive(),
+    );
+    out
+}
+
+/// Runs a host case unless the driver is gone; gives it up when the driver goes away
+/// while it runs; after a failure, asks whether the driver is still there. A case the
+/// driver took down is voided (errored, blocked by [`DRIVER_ALIVE`]), never a failure of
+/// the host.
+async fn guard(
+    driver: Arc<DriverProcess>,
+    ctx: Ctx,
+    body: conformance_core::runner::CaseFuture,
+) -> anyhow::Result<()> {
+    let lost =
+        |gone: &conformance_core::driver::process::DriverGone| format!("not carried out: {gone}");
+    if let Some(gone) = driver.gone() {
+        ctx.void(Some(DRIVER_ALIVE), lost(&gone));
+        return Ok(());
+    }
+    let result = tokio::select! {
+        result = body => result,
+        gone = driver.wait_gone() => {
+            ctx.void(Some(DRIVER_ALIVE), lost(&gone));
+            return Ok(());
+        }
+    };
+    if (result.is_err() || ctx.any_failed())
+        && let Some(gone) = driver.check_gone().await
+    {
+        ctx.void(Some(DRIVER_ALIVE), lost(&gone));
+    }
+    result
+}
+
+fn host_cases(driver: &Arc<DriverProcess>, policy: ApiPolicy) -> Vec<Case> {
+    let driver = driver.clone();
     let mut out = lifecycle::cases(&driver);
     out.extend(hooks::cases(&driver));
     out.extend(http::cases(&driver));

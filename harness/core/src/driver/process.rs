@@ -1,11 +1,17 @@
 //! Starting a host driver command and connecting to it (the runner's side of the driver
 //! contract): own process group, parent-death signal, announcement within a deadline,
 //! stderr kept (bounded) as the driver's log, and a stop that always ends the group.
+//!
+//! A driver that goes away during a run (it exits, is killed, or stops answering) is
+//! noticed once, with what is known: the exit status or signal, how long into the run,
+//! the last stderr lines ([`DriverGone`]). The host cases then report it as the root cause
+//! instead of failing the host.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pluginapi_proto::harness::host_driver_client::HostDriverClient;
 use pluginapi_proto::harness::{DescribeResponse, ShutdownRequest};
@@ -22,15 +28,72 @@ pub const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Driver log kept, in bytes (the newest part).
 const LOG_LIMIT: usize = 256 * 1024;
+/// How often a running driver is asked `Describe`, and how long it may take to answer
+/// before it counts as no longer answering.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+pub const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(15);
 
 /// A running driver.
 pub struct DriverProcess {
     pub address: SocketAddr,
     pub description: DescribeResponse,
     channel: Channel,
-    child: tokio::process::Child,
     group: ProcessGroup,
     log: Arc<Mutex<Vec<u8>>>,
+    /// Set once, when the driver is seen gone.
+    gone: tokio::sync::watch::Sender<Option<DriverGone>>,
+    /// The exit status, once the driver has exited and been reaped.
+    exited: tokio::sync::watch::Receiver<Option<String>>,
+    /// Set by a stop we asked for: an exit then is not a loss.
+    stopping: Arc<AtomicBool>,
+    started: Instant,
+}
+
+/// How a driver went away during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverGone {
+    /// `exited with status 3`, `killed by signal 9 (SIGKILL)`, `stopped answering: ...`.
+    pub how: String,
+    /// Time since the driver was started.
+    pub after: Duration,
+    /// The last lines it wrote to stderr.
+    pub stderr_tail: Vec<String>,
+}
+
+impl std::fmt::Display for DriverGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the driver {} {:.1} s after it was started",
+            self.how,
+            self.after.as_secs_f64()
+        )?;
+        if self.stderr_tail.is_empty() {
+            write!(f, "; it wrote nothing to stderr")
+        } else {
+            write!(
+                f,
+                "; its last stderr lines: {}",
+                self.stderr_tail.join(" | ")
+            )
+        }
+    }
+}
+
+/// `exited with status N` or `killed by signal N (NAME)`.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => {
+            // SAFETY: strsignal returns a pointer to a static or thread-local string.
+            let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(signal)) }
+                .to_string_lossy()
+                .into_owned();
+            format!("was killed by signal {signal} ({name})")
+        }
+        (None, None) => format!("ended ({status})"),
+    }
 }
 
 /// What a hook call through the proxy came to.
@@ -70,6 +133,17 @@ pub enum DriverError {
     Connect { address: SocketAddr, error: String },
     #[error("Describe failed: {0}")]
     Describe(String),
+}
+
+/// The last `n` non-empty lines of the log.
+fn tail_lines(log: &Mutex<Vec<u8>>, n: usize) -> Vec<String> {
+    let text = tail(log);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    lines[lines.len().saturating_sub(n)..].to_vec()
 }
 
 fn tail(log: &Mutex<Vec<u8>>) -> String {
@@ -152,14 +226,142 @@ impl DriverProcess {
             .await
             .map_err(|s| DriverError::Describe(format!("{:?}: {}", s.code(), s.message())))?
             .into_inner();
-        Ok(Self {
+        let (exit_tx, exited) = tokio::sync::watch::channel(None);
+        tokio::spawn(async move {
+            let status = match child.wait().await {
+                Ok(status) => describe_exit(status),
+                Err(e) => format!("could not be waited for ({e})"),
+            };
+            exit_tx.send_replace(Some(status));
+            // Keep the child (kill_on_drop) until the exit is published.
+            drop(child);
+        });
+        let (gone, _) = tokio::sync::watch::channel(None);
+        let driver = Self {
             address,
             description,
             channel,
-            child,
             group,
             log,
-        })
+            gone,
+            exited,
+            stopping: Arc::default(),
+            started: Instant::now(),
+        };
+        driver.watch();
+        Ok(driver)
+    }
+
+    /// Notices the driver going away: its exit, or no answer to `Describe` within
+    /// [`HEARTBEAT_DEADLINE`] (asked every [`HEARTBEAT_EVERY`]).
+    fn watch(&self) {
+        let gone = self.gone.clone();
+        let mut exited = self.exited.clone();
+        let stopping = self.stopping.clone();
+        let log = self.log.clone();
+        let started = self.started;
+        let mut client = self.driver();
+        let record = move |how: String| {
+            if !stopping.load(Ordering::SeqCst) {
+                gone.send_if_modified(|g| {
+                    g.is_none()
+                        .then(|| {
+                            *g = Some(DriverGone {
+                                how,
+                                after: started.elapsed(),
+                                stderr_tail: tail_lines(&log, 5),
+                            })
+                        })
+                        .is_some()
+                });
+            }
+        };
+        async fn exit_of(
+            exited: &mut tokio::sync::watch::Receiver<Option<String>>,
+        ) -> Option<String> {
+            exited
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .map(|s| s.clone().unwrap_or_default())
+        }
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    status = exit_of(&mut exited) => {
+                        if let Some(status) = status {
+                            record(status);
+                        }
+                        return;
+                    }
+                    _ = tokio::time::sleep(HEARTBEAT_EVERY) => {
+                        let call = client.describe(pluginapi_proto::harness::DescribeRequest {});
+                        let answered = tokio::time::timeout(HEARTBEAT_DEADLINE, call).await;
+                        if !matches!(answered, Ok(Ok(_))) {
+                            // An exit explains a failed call better: give it a moment.
+                            let exit =
+                                tokio::time::timeout(Duration::from_secs(2), exit_of(&mut exited))
+                                    .await;
+                            match exit {
+                                Ok(Some(status)) => record(status),
+                                _ => record(match answered {
+                                    Err(_) => format!(
+                                        "stopped answering: Describe gave no answer within {HEARTBEAT_DEADLINE:?}"
+                                    ),
+                                    Ok(Err(s)) => format!(
+                                        "stopped answering: Describe failed with {:?}: {}",
+                                        s.code(),
+                                        s.message()
+                                    ),
+                                    Ok(Ok(_)) => unreachable!("answered"),
+                                }),
+                            }
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// How the driver went away, if it did (and was not stopped by us).
+    pub fn gone(&self) -> Option<DriverGone> {
+        self.gone.borrow().clone()
+    }
+
+    /// Waits until the driver is seen gone.
+    pub async fn wait_gone(&self) -> DriverGone {
+        let mut rx = self.gone.subscribe();
+        let gone = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|g| g.clone());
+        match gone {
+            Some(g) => g,
+            // The sender lives as long as self.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// After a case that failed: whether the driver is still there (`None`), asking
+    /// `Describe` now rather than waiting for the next heartbeat.
+    pub async fn check_gone(&self) -> Option<DriverGone> {
+        if let Some(g) = self.gone() {
+            return Some(g);
+        }
+        let mut client = self.driver();
+        let call = client.describe(pluginapi_proto::harness::DescribeRequest {});
+        if matches!(
+            tokio::time::timeout(HEARTBEAT_DEADLINE, call).await,
+            Ok(Ok(_))
+        ) {
+            return None;
+        }
+        // Not answering: the exit (or the heartbeat's verdict) follows shortly.
+        tokio::time::timeout(HEARTBEAT_DEADLINE + HEARTBEAT_EVERY, self.wait_gone())
+            .await
+            .ok()
     }
 
     /// What the host declares it can do beyond the protocol (`Describe.capabilities`, plus
@@ -293,20 +495,23 @@ impl DriverProcess {
     /// Asks the driver to unload everything and exit, without waiting for the exit (for a
     /// driver still shared; dropping the last handle kills its group).
     pub async fn request_shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         let _ =
             tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {})).await;
     }
 
     /// Shutdown, up to [`EXIT_TIMEOUT`] for the exit, then SIGKILL of the group. Returns
     /// whether the driver exited by itself.
-    pub async fn stop(mut self) -> bool {
+    pub async fn stop(self) -> bool {
+        self.stopping.store(true, Ordering::SeqCst);
         let _ =
             tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {})).await;
-        let exited = tokio::time::timeout(EXIT_TIMEOUT, self.child.wait())
+        let mut exit = self.exited.clone();
+        let exited = tokio::time::timeout(EXIT_TIMEOUT, exit.wait_for(Option::is_some))
             .await
             .is_ok();
         self.group.kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), exit.wait_for(Option::is_some)).await;
         exited
     }
 }

@@ -57,6 +57,16 @@ pub struct Ctx {
     skipped: Arc<Mutex<Option<String>>>,
     notes: Arc<Mutex<Vec<String>>>,
     answers: Arc<Mutex<Vec<super::AnswerSnapshot>>>,
+    void: Arc<Mutex<Option<Void>>>,
+}
+
+/// Why a case could not be carried out, whatever it asserted: the subject's stand-in
+/// went away (a host driver that exited), so its verdict says nothing of the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Void {
+    /// The case that reports the cause once (the root cause), if another.
+    pub root: Option<String>,
+    pub reason: String,
 }
 
 impl Ctx {
@@ -67,6 +77,7 @@ impl Ctx {
             skipped: Arc::default(),
             notes: Arc::default(),
             answers: Arc::default(),
+            void: Arc::default(),
         }
     }
 
@@ -120,6 +131,28 @@ impl Ctx {
 
     pub(crate) fn answers(&self) -> Vec<super::AnswerSnapshot> {
         self.answers.lock().expect("answers").clone()
+    }
+
+    /// Marks the case as not carried out, whatever it asserted: it is reported errored with
+    /// `reason`, blocked by `root` when given (see [`Void`]). The first call wins.
+    pub fn void(&self, root: Option<&str>, reason: impl Into<String>) {
+        self.void.lock().expect("void").get_or_insert(Void {
+            root: root.map(str::to_string),
+            reason: reason.into(),
+        });
+    }
+
+    pub(crate) fn voided(&self) -> Option<Void> {
+        self.void.lock().expect("void").clone()
+    }
+
+    /// Whether an assertion failed so far.
+    pub fn any_failed(&self) -> bool {
+        self.assertions
+            .lock()
+            .expect("assertions")
+            .iter()
+            .any(|a| !a.passed)
     }
 
     /// Marks the case as not applicable, with the reason.
@@ -205,6 +238,18 @@ impl Case {
 
     /// Runs this case alone: it waits for the running cases to finish, and no other case
     /// starts until it is done.
+    /// Wraps the body: `around` gets the case's context and the body's future, and
+    /// decides when and whether it runs (a guard that gives up when the subject's
+    /// stand-in goes away).
+    pub fn around(
+        mut self,
+        around: impl Fn(Ctx, CaseFuture) -> CaseFuture + Send + Sync + 'static,
+    ) -> Self {
+        let body = self.body.clone();
+        self.body = Arc::new(move |ctx: Ctx| around(ctx.clone(), body(ctx)));
+        self
+    }
+
     pub fn exclusive(mut self) -> Self {
         self.exclusive = true;
         self

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use answer::AnswerSnapshot;
-pub use case::{Assertion, Case, CaseFuture, Ctx, DEFAULT_TIMEOUT, Level, Subject};
+pub use case::{Assertion, Case, CaseFuture, Ctx, DEFAULT_TIMEOUT, Level, Subject, Void};
 pub(crate) use filter::compile as compile_glob;
 pub use filter::{Filter, FilterError};
 use serde::{Deserialize, Serialize};
@@ -189,11 +189,17 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
             (None, None) => (Status::Passed, None),
         },
     };
+    let void = ctx.voided();
+    let (status, message) = match &void {
+        Some(v) => (Status::Errored, Some(v.reason.clone())),
+        None => (status, message),
+    };
     CaseOutcome {
         duration_ms: started.elapsed().as_millis() as u64,
         assertions,
         notes: ctx.notes(),
         answers: ctx.answers(),
+        blocked_by: void.and_then(|v| v.root),
         ..CaseOutcome::of(case, status, message)
     }
 }
