@@ -176,6 +176,20 @@ fn wait_for<T>(limit: std::time::Duration, mut found: impl FnMut() -> Option<T>)
 /// failure, exit 2.
 #[test]
 fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_errored() {
+    driver_lost_mid_run(libc::SIGKILL, "the driver was killed by signal 9");
+}
+
+/// A driver that stops answering (stopped with SIGSTOP: alive, silent) is noticed by the
+/// heartbeat's deadline, the same way.
+#[test]
+fn a_driver_that_stops_answering_is_one_root_cause_too() {
+    driver_lost_mid_run(
+        libc::SIGSTOP,
+        "the driver stopped answering: Describe gave no answer within 10s",
+    );
+}
+
+fn driver_lost_mid_run(signal: i32, diagnosis: &str) {
     let out = tempfile::tempdir().unwrap();
     let exe = assert_cmd::cargo::cargo_bin!("plugin-conformance");
     let mut harness = std::process::Command::new(exe)
@@ -197,7 +211,7 @@ fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_erro
     // Under way: the driver has started a plugin.
     wait_for(limit, || (!children(driver, "").is_empty()).then_some(()));
     // SAFETY: kill on a pid of our own child's child.
-    assert_eq!(unsafe { libc::kill(driver as i32, libc::SIGKILL) }, 0);
+    assert_eq!(unsafe { libc::kill(driver as i32, signal) }, 0);
     let result = wait_for(std::time::Duration::from_secs(300), || {
         harness.try_wait().unwrap()
     });
@@ -222,7 +236,7 @@ fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_erro
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(
-        stderr.contains("the run could not be carried out: the driver was killed by signal 9"),
+        stderr.contains(&format!("the run could not be carried out: {diagnosis}")),
         "{stderr}"
     );
     let report: serde_json::Value =
@@ -235,10 +249,7 @@ fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_erro
         .unwrap();
     assert_eq!(alive["status"], "errored", "{alive:#}");
     assert!(
-        alive["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("the driver was killed by signal 9"),
+        alive["message"].as_str().unwrap().starts_with(diagnosis),
         "{alive:#}"
     );
     let failed: Vec<&str> = cases
@@ -258,12 +269,14 @@ fn a_driver_killed_mid_run_is_one_root_cause_and_the_cases_it_took_down_are_erro
             c["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("not carried out: the driver was killed"),
+                .starts_with(&format!("not carried out: {diagnosis}")),
             "{c:#}"
         );
     }
     assert!(
-        stdout.contains("ROOT CAUSE [MUST] host/driver/alive - the driver was killed by signal 9"),
+        stdout.contains(&format!(
+            "ROOT CAUSE [MUST] host/driver/alive - {diagnosis}"
+        )),
         "{stdout}"
     );
 }

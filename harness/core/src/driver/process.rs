@@ -30,8 +30,8 @@ pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 const LOG_LIMIT: usize = 256 * 1024;
 /// How often a running driver is asked `Describe`, and how long it may take to answer
 /// before it counts as no longer answering.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-pub const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(15);
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+pub const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A running driver.
 pub struct DriverProcess {
@@ -352,10 +352,11 @@ impl DriverProcess {
         }
         let mut client = self.driver();
         let call = client.describe(pluginapi_proto::harness::DescribeRequest {});
-        if matches!(
-            tokio::time::timeout(HEARTBEAT_DEADLINE, call).await,
-            Ok(Ok(_))
-        ) {
+        let answered = tokio::select! {
+            gone = self.wait_gone() => return Some(gone),
+            answered = tokio::time::timeout(HEARTBEAT_DEADLINE, call) => answered,
+        };
+        if matches!(answered, Ok(Ok(_))) {
             return None;
         }
         // Not answering: the exit (or the heartbeat's verdict) follows shortly.
@@ -502,14 +503,18 @@ impl DriverProcess {
 
     /// Shutdown, up to [`EXIT_TIMEOUT`] for the exit, then SIGKILL of the group. Returns
     /// whether the driver exited by itself.
+    /// A driver already gone is not asked (it would not answer): its group is killed.
     pub async fn stop(self) -> bool {
+        let gone = self.gone().is_some();
         self.stopping.store(true, Ordering::SeqCst);
-        let _ =
-            tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {})).await;
         let mut exit = self.exited.clone();
-        let exited = tokio::time::timeout(EXIT_TIMEOUT, exit.wait_for(Option::is_some))
-            .await
-            .is_ok();
+        let exited = !gone && {
+            let _ = tokio::time::timeout(EXIT_TIMEOUT, self.driver().shutdown(ShutdownRequest {}))
+                .await;
+            tokio::time::timeout(EXIT_TIMEOUT, exit.wait_for(Option::is_some))
+                .await
+                .is_ok()
+        };
         self.group.kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), exit.wait_for(Option::is_some)).await;
         exited
