@@ -10,43 +10,16 @@
 //! shutdown/sigkill-after-grace   # MM-12345, fixed in 10.2
 //! ```
 
-use std::fmt;
 use std::path::Path;
 
 use globset::GlobSet;
-use serde::{Deserialize, Serialize};
 
 use crate::runner::{CaseOutcome, Status, compile_glob};
 
 /// Retries of a known-flaky case when `--retries` is not given.
 pub const DEFAULT_FLAKY_RETRIES: u32 = 2;
 
-/// Which list an entry comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExpectationKind {
-    KnownFailing,
-    KnownFlaky,
-}
-
-impl fmt::Display for ExpectationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ExpectationKind::KnownFailing => "known-failing",
-            ExpectationKind::KnownFlaky => "known-flaky",
-        })
-    }
-}
-
-/// The list entry that matched a case, as the reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Expected {
-    pub kind: ExpectationKind,
-    pub pattern: String,
-    pub justification: String,
-    /// `FILE:LINE` of the entry.
-    pub source: String,
-}
+pub use crate::runner::{ExpectationKind, Expected};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectationError {

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod conveyance;
 pub mod driver;
 pub mod expectations;
+pub mod fake_modes;
 pub mod fixtures;
 pub mod go_host;
 pub mod handshake;

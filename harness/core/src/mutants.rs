@@ -298,7 +298,7 @@ impl Mutant {
             Mutant::Protocol(p) => p.description().to_string(),
             Mutant::PluginMode(mode) => format!(
                 "a plugin in the fake interpreter's `{mode}` mode: {}",
-                crate::fixtures::MODES
+                crate::fake_modes::MODES
                     .iter()
                     .find(|(m, _)| m == mode)
                     .map_or("", |(_, what)| what)
@@ -518,7 +518,7 @@ mod tests {
         assert!(err.contains("no plugin mutant"), "{err}");
         for (mode, _) in PLUGIN_MODES {
             assert!(
-                crate::fixtures::MODES.iter().any(|(m, _)| m == mode),
+                crate::fake_modes::MODES.iter().any(|(m, _)| m == mode),
                 "{mode} is not a fake mode"
             );
         }

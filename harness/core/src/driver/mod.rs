@@ -7,6 +7,7 @@ pub mod events;
 pub mod process;
 mod proxy;
 pub mod reference;
+mod state;
 
 use std::net::SocketAddr;
 

@@ -11,7 +11,7 @@ use prost_reflect::DynamicMessage;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::reference::Shared;
+use super::state::Shared;
 use super::{NOT_CALLED_METADATA, PLUGIN_METADATA};
 use crate::behaviour::message_of;
 use crate::supervisor::hooks::HookOutcome;

@@ -3,7 +3,7 @@
 //! honours sessions), one HTTP bridge serves every loaded plugin, and the hook proxy
 //! ([`super::proxy`]) calls hooks through the supervisor's hook client.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,82 +16,13 @@ use tokio::sync::{Notify, RwLock};
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
-use super::events::event_of;
+use super::state::{Loaded, Shared};
 use crate::apicase::Capability;
 use crate::http_bridge::{HttpBridge, Route, RouteTable};
-use crate::supervisor::timeline::Timeline;
 use crate::supervisor::{self, HostConfig, RunningPlugin};
 
 /// How often an Events stream looks for new entries.
 const EVENTS_POLL: Duration = Duration::from_millis(20);
-
-/// One plugin the driver knows: running (or unloaded, kept for its events).
-pub(super) struct Loaded {
-    /// `None` once unloaded.
-    pub(super) plugin: RwLock<Option<RunningPlugin>>,
-    activated: bool,
-    timeline: Arc<Timeline>,
-    /// Events the driver adds itself (hook calls), merged with the timeline's.
-    extra: Mutex<Vec<LifecycleEvent>>,
-    finished: Mutex<bool>,
-}
-
-impl Loaded {
-    pub(super) fn record(&self, plugin_id: &str, kind: &str, detail: &str) {
-        self.extra
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(LifecycleEvent {
-                t_us: crate::clock::now_us(),
-                plugin_id: plugin_id.to_string(),
-                kind: kind.to_string(),
-                detail: detail.to_string(),
-            });
-    }
-
-    fn events(&self, plugin_id: &str) -> Vec<LifecycleEvent> {
-        let mut all: Vec<LifecycleEvent> = self
-            .timeline
-            .entries()
-            .iter()
-            .filter_map(|e| event_of(plugin_id, e))
-            .collect();
-        all.extend(
-            self.extra
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned(),
-        );
-        all.sort_by_key(|e| e.t_us);
-        all
-    }
-
-    fn finished(&self) -> bool {
-        *self.finished.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// State shared by the driver service and the hook proxy.
-pub(super) struct Shared {
-    config: HostConfig,
-    /// What Describe declares, and what the PluginAPI servers honour.
-    capabilities: BTreeSet<Capability>,
-    pub(super) plugins: Mutex<HashMap<String, Arc<Loaded>>>,
-    routes: RouteTable,
-    http_base_url: String,
-    stop: Notify,
-}
-
-impl Shared {
-    pub(super) fn get(&self, plugin_id: &str) -> Option<Arc<Loaded>> {
-        self.plugins
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(plugin_id)
-            .cloned()
-    }
-}
 
 /// The reference host's driver.
 #[derive(Clone)]

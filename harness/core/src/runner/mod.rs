@@ -3,6 +3,7 @@
 
 mod answer;
 mod case;
+mod expected;
 mod filter;
 
 use std::collections::HashMap;
@@ -13,11 +14,10 @@ use std::time::{Duration, Instant};
 
 pub use answer::AnswerSnapshot;
 pub use case::{Assertion, Case, CaseFuture, Ctx, DEFAULT_TIMEOUT, Level, Subject, Void};
+pub use expected::{ExpectationKind, Expected};
 pub(crate) use filter::compile as compile_glob;
 pub use filter::{Filter, FilterError};
 use serde::{Deserialize, Serialize};
-
-use crate::expectations::Expected;
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -15,7 +15,6 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tonic::transport::{Channel, Endpoint};
 
-use super::launch::AddressRefusal;
 use crate::handshake::Address;
 
 /// An announced address that passed [`check_address`]: exactly what will be dialled.
@@ -23,6 +22,64 @@ use crate::handshake::Address;
 pub(crate) enum Target {
     Tcp(SocketAddr),
     Unix(PathBuf),
+}
+
+/// Why the host refused to dial an announced address (SPEC §4 field 4): only this
+/// machine's loopback and Unix sockets inside `PLUGIN_UNIX_SOCKET_DIR` are dialled, so a
+/// plugin is never reached, or exposed, over the network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressRefusal {
+    #[error(
+        "{address} is not a loopback address (it is {}); the host dials only 127.0.0.0/8, ::1 or a Unix \
+         socket inside PLUGIN_UNIX_SOCKET_DIR, so that the plugin is not reachable from the network. Listen \
+         on 127.0.0.1:0 (not 0.0.0.0 or a network interface) and print 127.0.0.1:PORT, as the Python SDK does",
+        list_ips(resolved)
+    )]
+    NotLoopback {
+        address: String,
+        resolved: Vec<IpAddr>,
+    },
+    #[error(
+        "the host name {host:?} could not be resolved ({reason}); print a loopback address such as \
+         127.0.0.1:PORT"
+    )]
+    Unresolved { host: String, reason: String },
+    #[error(
+        "the Unix socket {path:?} is not inside the directory the host made for the plugin ({dir}, passed \
+         in PLUGIN_UNIX_SOCKET_DIR); other places may be reachable by other users. Create the socket inside \
+         $PLUGIN_UNIX_SOCKET_DIR and print its absolute path"
+    )]
+    SocketOutsideDir { path: String, dir: String },
+}
+
+fn list_ips(ips: &[IpAddr]) -> String {
+    ips.iter()
+        .map(IpAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AddressRefusal {
+    /// A stable identifier, as [`LaunchError::kind`] reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AddressRefusal::NotLoopback { .. } => "address-not-loopback",
+            AddressRefusal::Unresolved { .. } => "address-unresolved",
+            AddressRefusal::SocketOutsideDir { .. } => "socket-outside-dir",
+        }
+    }
+}
+
+/// The server name go-plugin puts in its TLS configurations.
+pub const SERVER_NAME: &str = "localhost";
+
+/// The server name the host sends (go-plugin: `ServerName "localhost"`).
+pub(super) fn server_name() -> rustls::pki_types::ServerName<'static> {
+    rustls::pki_types::ServerName::DnsName(
+        rustls::pki_types::DnsName::try_from(SERVER_NAME)
+            .expect("localhost is a valid DNS name")
+            .to_owned(),
+    )
 }
 
 /// Whether `ip` is loopback, IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) included.
@@ -197,9 +254,7 @@ where
             let connector = connector.clone();
             async move {
                 let stream = open().await?;
-                let tls = connector
-                    .connect(super::mtls::server_name(), stream)
-                    .await?;
+                let tls = connector.connect(server_name(), stream).await?;
                 Ok::<_, std::io::Error>(TokioIo::new(tls))
             }
         }))

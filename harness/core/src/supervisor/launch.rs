@@ -1,7 +1,7 @@
 //! Start-up: manifest → socket directory (and AutoMTLS certificate) → PluginAPI server →
 //! spawn → handshake → address check → connect.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{oneshot, watch};
 
+use super::connect::AddressRefusal;
 use super::plugin_log::{PluginLogs, StderrParser};
 use super::timeline::{Step, Timeline};
 use super::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RunningPlugin};
@@ -90,52 +91,6 @@ pub enum LaunchError {
          without padding as the sixth field"
     )]
     NoServerCert { line: String },
-}
-
-/// Why the host refused to dial an announced address (SPEC §4 field 4): only this
-/// machine's loopback and Unix sockets inside `PLUGIN_UNIX_SOCKET_DIR` are dialled, so a
-/// plugin is never reached, or exposed, over the network.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AddressRefusal {
-    #[error(
-        "{address} is not a loopback address (it is {}); the host dials only 127.0.0.0/8, ::1 or a Unix \
-         socket inside PLUGIN_UNIX_SOCKET_DIR, so that the plugin is not reachable from the network. Listen \
-         on 127.0.0.1:0 (not 0.0.0.0 or a network interface) and print 127.0.0.1:PORT, as the Python SDK does",
-        list_ips(resolved)
-    )]
-    NotLoopback {
-        address: String,
-        resolved: Vec<IpAddr>,
-    },
-    #[error(
-        "the host name {host:?} could not be resolved ({reason}); print a loopback address such as \
-         127.0.0.1:PORT"
-    )]
-    Unresolved { host: String, reason: String },
-    #[error(
-        "the Unix socket {path:?} is not inside the directory the host made for the plugin ({dir}, passed \
-         in PLUGIN_UNIX_SOCKET_DIR); other places may be reachable by other users. Create the socket inside \
-         $PLUGIN_UNIX_SOCKET_DIR and print its absolute path"
-    )]
-    SocketOutsideDir { path: String, dir: String },
-}
-
-fn list_ips(ips: &[IpAddr]) -> String {
-    ips.iter()
-        .map(IpAddr::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl AddressRefusal {
-    /// A stable identifier, as [`LaunchError::kind`] reports it.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AddressRefusal::NotLoopback { .. } => "address-not-loopback",
-            AddressRefusal::Unresolved { .. } => "address-unresolved",
-            AddressRefusal::SocketOutsideDir { .. } => "socket-outside-dir",
-        }
-    }
 }
 
 fn partial_hint(partial: &str) -> String {

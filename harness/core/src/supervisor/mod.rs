@@ -28,7 +28,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use launch::{AddressRefusal, LaunchError, LaunchFailure};
+pub use connect::AddressRefusal;
+pub use launch::{LaunchError, LaunchFailure};
 pub use plugin_log::{Level, LogLine, PluginLogs};
 pub use shutdown::{ControllerOutcome, ShutdownReport};
 pub use timeline::{Entry, Step, Timeline};

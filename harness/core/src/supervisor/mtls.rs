@@ -26,10 +26,9 @@ use rustls::{
     ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
 };
 
+pub use super::connect::SERVER_NAME;
 use crate::handshake::Address;
 
-/// The server name go-plugin puts in its TLS configurations.
-pub const SERVER_NAME: &str = "localhost";
 /// The variable that carries the host's certificate (PEM) to the plugin.
 pub const CLIENT_CERT_ENV: &str = "PLUGIN_CLIENT_CERT";
 
@@ -310,15 +309,6 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// The server name the host sends (go-plugin: `ServerName "localhost"`).
-pub(super) fn server_name() -> ServerName<'static> {
-    ServerName::DnsName(
-        rustls::pki_types::DnsName::try_from(SERVER_NAME)
-            .expect("localhost is a valid DNS name")
-            .to_owned(),
-    )
-}
-
 /// How a client other than the host reaches a plugin, for cases that check what a plugin
 /// accepts.
 #[derive(Debug, Clone, Copy)]
@@ -379,6 +369,7 @@ pub async fn health_check_as(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::supervisor::connect::server_name;
 
     #[test]
     fn identity_round_trips_through_pem_and_the_handshake_field() {
