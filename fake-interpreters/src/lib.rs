@@ -9,6 +9,7 @@ mod load;
 mod mtls;
 mod services;
 
+use conformance_core::fake_modes::FakeMode;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -208,57 +209,61 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
     );
     probe_api(&obs, "start").await;
     let opt = |k: &str| script.options.get(k).cloned();
-    let spec = match script.mode.as_str() {
-        "healthy" => Serve::healthy(),
-        "stdout-noise-before-handshake" => {
+    let Some(mode) = FakeMode::parse(&script.mode) else {
+        eprintln!("fake-interpreter: unknown mode {:?}", script.mode);
+        return exit_with(&obs, 2, "unknown mode");
+    };
+    let spec = match mode {
+        FakeMode::Healthy => Serve::healthy(),
+        FakeMode::StdoutNoiseBeforeHandshake => {
             print_line(&obs, "Starting plugin com.example.noisy ...", true).await;
             Serve::healthy()
         }
-        "garbage-line" | "empty-line" | "no-newline" => {
-            let (line, newline) = match script.mode.as_str() {
-                "garbage-line" => ("hello from a python plugin".to_string(), true),
-                "empty-line" => (String::new(), true),
+        FakeMode::GarbageLine | FakeMode::EmptyLine | FakeMode::NoNewline => {
+            let (line, newline) = match mode {
+                FakeMode::GarbageLine => ("hello from a python plugin".to_string(), true),
+                FakeMode::EmptyLine => (String::new(), true),
                 _ => ("1|1|tcp|127.0.0.1:1|grpc".to_string(), false),
             };
             return announce(&obs, &line, newline).await.wait(&obs, false).await;
         }
-        "exit-before-handshake" => return exit_with(&obs, 1, "exit before handshake"),
-        "traceback-then-exit" => {
+        FakeMode::ExitBeforeHandshake => return exit_with(&obs, 1, "exit before handshake"),
+        FakeMode::TracebackThenExit => {
             eprintln!("Traceback (most recent call last):");
             eprintln!("  File \"plugin.py\", line 3, in <module>");
             eprintln!("    import mattermost_plugin");
             eprintln!("ModuleNotFoundError: No module named 'mattermost_plugin'");
             return exit_with(&obs, 1, "traceback");
         }
-        "slow-start" => {
+        FakeMode::SlowStart => {
             let ms = opt("delay_ms").and_then(|v| v.parse().ok()).unwrap_or(3000);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Serve::healthy()
         }
-        "bad-core-version" => Serve::with_line(|a| format!("2|1|tcp|{a}|grpc")),
-        "bad-app-version" => Serve::with_line(|a| format!("1|2|tcp|{a}|grpc")),
-        "non-integer-version" => match opt("field").as_deref() {
+        FakeMode::BadCoreVersion => Serve::with_line(|a| format!("2|1|tcp|{a}|grpc")),
+        FakeMode::BadAppVersion => Serve::with_line(|a| format!("1|2|tcp|{a}|grpc")),
+        FakeMode::NonIntegerVersion => match opt("field").as_deref() {
             Some("app") => Serve::with_line(|a| format!("1|x|tcp|{a}|grpc")),
             _ => Serve::with_line(|a| format!("x|1|tcp|{a}|grpc")),
         },
-        "unknown-network" => Serve::with_line(|a| format!("1|1|udp|{a}|grpc")),
-        "bad-address" => Serve::with_line(|_| "1|1|tcp|127.0.0.1|grpc".to_string()),
-        "netrpc" => Serve::with_line(|a| format!("1|1|tcp|{a}|netrpc")),
-        "missing-protocol-field" => Serve::with_line(|a| format!("1|1|tcp|{a}")),
-        "unknown-protocol" => Serve::with_line(|a| format!("1|1|tcp|{a}|http")),
-        "cert-without-tls" if opt("cert").as_deref() == Some("real") => {
+        FakeMode::UnknownNetwork => Serve::with_line(|a| format!("1|1|udp|{a}|grpc")),
+        FakeMode::BadAddress => Serve::with_line(|_| "1|1|tcp|127.0.0.1|grpc".to_string()),
+        FakeMode::Netrpc => Serve::with_line(|a| format!("1|1|tcp|{a}|netrpc")),
+        FakeMode::MissingProtocolField => Serve::with_line(|a| format!("1|1|tcp|{a}")),
+        FakeMode::UnknownProtocol => Serve::with_line(|a| format!("1|1|tcp|{a}|http")),
+        FakeMode::CertWithoutTls if opt("cert").as_deref() == Some("real") => {
             return mtls::auto_mtls(&obs, &script.options, true).await;
         }
-        "auto-mtls" => return mtls::auto_mtls(&obs, &script.options, false).await,
-        "non-loopback-address" => return mtls::non_loopback(&obs, &script.options).await,
-        "socket-outside-dir" => return mtls::socket_outside_dir(&obs, &script.options).await,
-        "cert-without-tls" => Serve::with_line(|a| {
+        FakeMode::AutoMtls => return mtls::auto_mtls(&obs, &script.options, false).await,
+        FakeMode::NonLoopbackAddress => return mtls::non_loopback(&obs, &script.options).await,
+        FakeMode::SocketOutsideDir => return mtls::socket_outside_dir(&obs, &script.options).await,
+        FakeMode::CertWithoutTls => Serve::with_line(|a| {
             let mut der = vec![0x30u8, 0x82, 0x01, 0x00];
             der.extend((0..96u8).map(|i| i.wrapping_mul(37)));
             let cert = base64::engine::general_purpose::STANDARD_NO_PAD.encode(der);
             format!("1|1|tcp|{a}|grpc|{cert}")
         }),
-        "custom-handshake" => {
+        FakeMode::CustomHandshake => {
             let template = opt("line").unwrap_or_default();
             Serve::with_line(move |a| {
                 let port = a.rsplit_once(':').map_or("", |(_, p)| p);
@@ -268,53 +273,53 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                     .replace("\\r", "\r")
             })
         }
-        "unix-socket" => Serve {
+        FakeMode::UnixSocket => Serve {
             unix: true,
             line: Box::new(|a| format!("1|1|unix|{a}|grpc|")),
             ..Serve::healthy()
         },
-        "no-health-service" => Serve {
+        FakeMode::NoHealthService => Serve {
             health: None,
             ..Serve::healthy()
         },
-        "no-plugin-hooks" => Serve {
+        FakeMode::NoPluginHooks => Serve {
             no_hooks: true,
             ..Serve::healthy()
         },
-        "fixed-port" => Serve {
+        FakeMode::FixedPort => Serve {
             fixed: opt("listen").and_then(|a| a.parse().ok()),
             ..Serve::healthy()
         },
-        "health-wrong-name" => Serve {
+        FakeMode::HealthWrongName => Serve {
             health: Some(HealthBehaviour::WrongName),
             ..Serve::healthy()
         },
-        "health-not-serving" => Serve {
+        FakeMode::HealthNotServing => Serve {
             health: Some(HealthBehaviour::NotServing),
             ..Serve::healthy()
         },
-        "health-hangs" => Serve {
+        FakeMode::HealthHangs => Serve {
             health: Some(HealthBehaviour::Hangs),
             ..Serve::healthy()
         },
-        "crash-after-handshake" => Serve {
+        FakeMode::CrashAfterHandshake => Serve {
             exit_after_handshake: true,
             ..Serve::healthy()
         },
-        "ignores-shutdown" => Serve {
+        FakeMode::IgnoresShutdown => Serve {
             controller: Some(ShutdownBehaviour::Ignore),
             ignore_sigterm: true,
             ..Serve::healthy()
         },
-        "exits-on-shutdown" => Serve {
+        FakeMode::ExitsOnShutdown => Serve {
             controller: Some(ShutdownBehaviour::ProbeApiThenExit),
             ..Serve::healthy()
         },
-        "exits-on-sigterm-only" => Serve {
+        FakeMode::ExitsOnSigtermOnly => Serve {
             controller: None,
             ..Serve::healthy()
         },
-        "spawns-grandchild" => {
+        FakeMode::SpawnsGrandchild => {
             match std::process::Command::new(std::env::current_exe().expect("own path"))
                 .arg(GRANDCHILD_ARG)
                 .spawn()
@@ -331,11 +336,11 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
             }
             Serve::healthy()
         }
-        "chatty" => Serve {
+        FakeMode::Chatty => Serve {
             chatty: true,
             ..Serve::healthy()
         },
-        "conformance-plugin" | "api-load" => {
+        FakeMode::ConformancePlugin | FakeMode::ApiLoad => {
             let list = |value: Option<String>| -> Vec<String> {
                 value
                     .unwrap_or_default()
@@ -360,16 +365,16 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                         implemented_error: opt("implemented_error").as_deref() == Some("true"),
                     },
                 }),
-                api_load: (script.mode == "api-load")
+                api_load: (mode == FakeMode::ApiLoad)
                     .then(|| load::Load::from_options(&script.options)),
                 ..Serve::healthy()
             }
         }
-        "api-exerciser" => Serve {
+        FakeMode::ApiExerciser => Serve {
             api_cases: Some(PathBuf::from(opt("cases").unwrap_or_default())),
             ..Serve::healthy()
         },
-        "requires-magic-cookie" => {
+        FakeMode::RequiresMagicCookie => {
             if std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
                 eprintln!(
                     "This binary is a plugin. These are not meant to be executed directly. \
@@ -379,10 +384,6 @@ async fn run(script: FakeScript, args: Vec<String>) -> i32 {
                 return exit_with(&obs, 1, "magic cookie missing");
             }
             Serve::healthy()
-        }
-        other => {
-            eprintln!("fake-interpreter: unknown mode {other:?}");
-            return exit_with(&obs, 2, "unknown mode");
         }
     };
     serve(&obs, spec).await

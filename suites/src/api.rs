@@ -17,7 +17,7 @@ use conformance_core::apicase::{
     load_case_file,
 };
 use conformance_core::driver::process::DriverProcess;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::python_reference::{self, PluginOptions};
 use conformance_core::runner::{Case, Ctx, Level};
@@ -242,7 +242,7 @@ impl Batch {
         let scratch = conformance_core::scratch::dir("api")?;
         let exercises_file = scratch.path().join("exercises.json");
         let bundle = match self.plugin {
-            Plugin::Fake => BundleBuilder::new("api-exerciser")
+            Plugin::Fake => BundleBuilder::new(FakeMode::ApiExerciser)
                 .plugin_id(&format!(
                     "com.mattermost.conformance.api-{}",
                     &new_id()[..10]

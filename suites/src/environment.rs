@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
@@ -50,8 +50,12 @@ fn env_case(
     check: fn(&Ctx, &Seen, &Bundle, std::net::SocketAddr),
 ) -> Case {
     Case::new(name, level, clause, summary, move |ctx| async move {
-        let (bundle, plugin) =
-            start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+        let (bundle, plugin) = start_ok(
+            &ctx,
+            BundleBuilder::new(FakeMode::Healthy),
+            HostConfig::default(),
+        )
+        .await?;
         let api = plugin.api_address;
         match seen(&bundle) {
             Some(s) => check(&ctx, &s, &bundle, api),
@@ -201,7 +205,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("requires-magic-cookie"),
+                    BundleBuilder::new(FakeMode::RequiresMagicCookie),
                     HostConfig::default(),
                 )
                 .await?;

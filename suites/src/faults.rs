@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use conformance_core::apicase::DynamicClient;
 use conformance_core::behaviour::{message_of, to_json};
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::hooks::{HookOutcome, apply};
@@ -30,7 +30,8 @@ async fn conformance_plugin(
     ctx: &Ctx,
     config: HostConfig,
 ) -> anyhow::Result<(conformance_core::fixtures::Bundle, RunningPlugin)> {
-    let (bundle, plugin) = start_ok(ctx, BundleBuilder::new("conformance-plugin"), config).await?;
+    let (bundle, plugin) =
+        start_ok(ctx, BundleBuilder::new(FakeMode::ConformancePlugin), config).await?;
     activate(ctx, bundle, plugin).await
 }
 

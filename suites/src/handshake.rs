@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::handshake::{Address, Network};
 use conformance_core::runner::{Case, Level};
 use conformance_core::supervisor::{HealthOutcome, HostConfig};
@@ -13,7 +13,7 @@ use crate::support::{self, expect_refusal, quick_start, shutdown_checked, start_
 /// A start the host must refuse: (case, fake mode, options, expected kind, message fragment, clause).
 struct Refusal {
     case: &'static str,
-    mode: &'static str,
+    mode: FakeMode,
     options: &'static [(&'static str, &'static str)],
     kind: &'static str,
     fragment: &'static str,
@@ -24,7 +24,7 @@ struct Refusal {
 const REFUSALS: &[Refusal] = &[
     Refusal {
         case: "stdout-noise-before-handshake",
-        mode: "stdout-noise-before-handshake",
+        mode: FakeMode::StdoutNoiseBeforeHandshake,
         options: &[],
         kind: "unrecognized",
         fragment: "Starting plugin",
@@ -33,7 +33,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "garbage-line",
-        mode: "garbage-line",
+        mode: FakeMode::GarbageLine,
         options: &[],
         kind: "unrecognized",
         fragment: "hello from a python plugin",
@@ -42,7 +42,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "empty-line",
-        mode: "empty-line",
+        mode: FakeMode::EmptyLine,
         options: &[],
         kind: "unrecognized",
         fragment: "0 '|'-separated field",
@@ -51,7 +51,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "exit-before-handshake",
-        mode: "exit-before-handshake",
+        mode: FakeMode::ExitBeforeHandshake,
         options: &[],
         kind: "no-handshake",
         fragment: "(exit status: 1)",
@@ -60,7 +60,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "traceback-then-exit",
-        mode: "traceback-then-exit",
+        mode: FakeMode::TracebackThenExit,
         options: &[],
         kind: "no-handshake",
         fragment: "ModuleNotFoundError",
@@ -69,7 +69,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "bad-core-version",
-        mode: "bad-core-version",
+        mode: FakeMode::BadCoreVersion,
         options: &[],
         kind: "core-version-mismatch",
         fragment: "core protocol version 2",
@@ -78,7 +78,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "bad-app-version",
-        mode: "bad-app-version",
+        mode: FakeMode::BadAppVersion,
         options: &[],
         kind: "app-version-not-offered",
         fragment: "app protocol version 2",
@@ -87,7 +87,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "non-integer-core-version",
-        mode: "non-integer-version",
+        mode: FakeMode::NonIntegerVersion,
         options: &[],
         kind: "core-version-not-integer",
         fragment: "\"x\"",
@@ -96,7 +96,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "non-integer-app-version",
-        mode: "non-integer-version",
+        mode: FakeMode::NonIntegerVersion,
         options: &[("field", "app")],
         kind: "app-version-not-integer",
         fragment: "\"x\"",
@@ -105,7 +105,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "padded-field",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1 |1|tcp|{addr}|grpc")],
         kind: "core-version-not-integer",
         fragment: "\"1 \"",
@@ -114,7 +114,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "unknown-network",
-        mode: "unknown-network",
+        mode: FakeMode::UnknownNetwork,
         options: &[],
         kind: "unknown-network",
         fragment: "\"udp\"",
@@ -123,7 +123,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "bad-address",
-        mode: "bad-address",
+        mode: FakeMode::BadAddress,
         options: &[],
         kind: "bad-tcp-address",
         fragment: "missing port",
@@ -132,7 +132,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "netrpc",
-        mode: "netrpc",
+        mode: FakeMode::Netrpc,
         options: &[],
         kind: "unsupported-protocol",
         fragment: "\"netrpc\"",
@@ -141,7 +141,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "missing-protocol-field",
-        mode: "missing-protocol-field",
+        mode: FakeMode::MissingProtocolField,
         options: &[],
         kind: "missing-protocol",
         fragment: "netrpc",
@@ -150,7 +150,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "unknown-protocol",
-        mode: "unknown-protocol",
+        mode: FakeMode::UnknownProtocol,
         options: &[],
         kind: "unsupported-protocol",
         fragment: "\"http\"",
@@ -159,7 +159,7 @@ const REFUSALS: &[Refusal] = &[
     },
     Refusal {
         case: "cert-without-tls",
-        mode: "cert-without-tls",
+        mode: FakeMode::CertWithoutTls,
         options: &[],
         kind: "unexpected-server-cert",
         fragment: "PLUGIN_CLIENT_CERT",
@@ -171,7 +171,7 @@ const REFUSALS: &[Refusal] = &[
 /// A line the host must accept: (case, fake mode, options, expected field count, network).
 struct Accepted {
     case: &'static str,
-    mode: &'static str,
+    mode: FakeMode,
     options: &'static [(&'static str, &'static str)],
     fields: usize,
     network: Network,
@@ -181,7 +181,7 @@ struct Accepted {
 const ACCEPTED: &[Accepted] = &[
     Accepted {
         case: "python-sdk-five-fields",
-        mode: "healthy",
+        mode: FakeMode::Healthy,
         options: &[],
         fields: 5,
         network: Network::Tcp,
@@ -189,7 +189,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "go-six-fields",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|{addr}|grpc|")],
         fields: 6,
         network: Network::Tcp,
@@ -197,7 +197,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "seven-fields-without-mux",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|{addr}|grpc||true")],
         fields: 7,
         network: Network::Tcp,
@@ -205,7 +205,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "extra-fields-ignored",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|{addr}|grpc|||x|y")],
         fields: 9,
         network: Network::Tcp,
@@ -213,7 +213,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "crlf-and-outer-spaces",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "  1|1|tcp|{addr}|grpc  \\r")],
         fields: 5,
         network: Network::Tcp,
@@ -221,7 +221,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "short-cert-field-ignored",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|{addr}|grpc|c2hvcnQ")],
         fields: 6,
         network: Network::Tcp,
@@ -229,7 +229,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "bare-port",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|:{port}|grpc")],
         fields: 5,
         network: Network::Tcp,
@@ -237,7 +237,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "localhost-name",
-        mode: "custom-handshake",
+        mode: FakeMode::CustomHandshake,
         options: &[("line", "1|1|tcp|localhost:{port}|grpc")],
         fields: 5,
         network: Network::Tcp,
@@ -245,7 +245,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "unix-socket",
-        mode: "unix-socket",
+        mode: FakeMode::UnixSocket,
         options: &[],
         fields: 6,
         network: Network::Unix,
@@ -253,7 +253,7 @@ const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         case: "slow-start-within-timeout",
-        mode: "slow-start",
+        mode: FakeMode::SlowStart,
         options: &[("delay_ms", "300")],
         fields: 5,
         network: Network::Tcp,
@@ -261,7 +261,7 @@ const ACCEPTED: &[Accepted] = &[
     },
 ];
 
-fn builder(mode: &str, options: &[(&str, &str)]) -> BundleBuilder {
+fn builder(mode: FakeMode, options: &[(&str, &str)]) -> BundleBuilder {
     options
         .iter()
         .fold(BundleBuilder::new(mode), |b, (k, v)| b.option(k, v))
@@ -323,7 +323,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_refusal(
                     &ctx,
-                    BundleBuilder::new("no-newline"),
+                    BundleBuilder::new(FakeMode::NoNewline),
                     quick_start(Duration::from_secs(1)),
                     "start-timeout",
                     "without a newline",
@@ -343,7 +343,7 @@ pub fn cases() -> Vec<Case> {
                 let timeout = Duration::from_secs(1);
                 let (bundle, started) = support::start_fake(
                     &ctx,
-                    BundleBuilder::new("slow-start").option("delay_ms", 60_000),
+                    BundleBuilder::new(FakeMode::SlowStart).option("delay_ms", 60_000),
                     quick_start(timeout),
                 )
                 .await?;

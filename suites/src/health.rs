@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Level};
 use conformance_core::supervisor::{HealthOutcome, HostConfig};
@@ -26,8 +26,12 @@ pub fn cases() -> Vec<Case> {
             "SPEC §7",
             "a plugin answering SERVING for \"plugin\" is healthy, and the check named \"plugin\"",
             |ctx| async move {
-                let (bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+                let (bundle, plugin) = start_ok(
+                    &ctx,
+                    BundleBuilder::new(FakeMode::Healthy),
+                    HostConfig::default(),
+                )
+                .await?;
                 let outcome = plugin.ping().await;
                 ctx.eq("ping", HealthOutcome::Serving, outcome.clone());
                 ctx.eq("go-plugin Ping passes", true, outcome.ping_passes());
@@ -50,8 +54,12 @@ pub fn cases() -> Vec<Case> {
             "SPEC §20.3 (TestClient_ping)",
             "consecutive pings on one connection both succeed",
             |ctx| async move {
-                let (_bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+                let (_bundle, plugin) = start_ok(
+                    &ctx,
+                    BundleBuilder::new(FakeMode::Healthy),
+                    HostConfig::default(),
+                )
+                .await?;
                 ctx.eq("first ping", HealthOutcome::Serving, plugin.ping().await);
                 ctx.eq("second ping", HealthOutcome::Serving, plugin.ping().await);
                 shutdown_checked(&ctx, plugin).await;
@@ -66,7 +74,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("health-not-serving"),
+                    BundleBuilder::new(FakeMode::HealthNotServing),
                     HostConfig::default(),
                 )
                 .await?;
@@ -90,7 +98,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("no-health-service"),
+                    BundleBuilder::new(FakeMode::NoHealthService),
                     HostConfig::default(),
                 )
                 .await?;
@@ -110,7 +118,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (_bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("health-wrong-name"),
+                    BundleBuilder::new(FakeMode::HealthWrongName),
                     HostConfig::default(),
                 )
                 .await?;
@@ -139,7 +147,7 @@ pub fn cases() -> Vec<Case> {
                     ..HostConfig::default()
                 };
                 let (_bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("health-hangs"), config).await?;
+                    start_ok(&ctx, BundleBuilder::new(FakeMode::HealthHangs), config).await?;
                 let asked = Instant::now();
                 let outcome = plugin.ping().await;
                 let waited = asked.elapsed();
@@ -167,7 +175,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (bundle, started) = crate::support::start_fake(
                     &ctx,
-                    BundleBuilder::new("crash-after-handshake"),
+                    BundleBuilder::new(FakeMode::CrashAfterHandshake),
                     HostConfig::default(),
                 )
                 .await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use conformance_core::behaviour::{self, b64, message_of, to_json};
 use conformance_core::conveyance;
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::requestgen::{differences, populate};
 use conformance_core::runner::{Case, Ctx, Level};
@@ -129,7 +129,7 @@ pub(crate) async fn activate(
 }
 
 fn conformance_plugin() -> BundleBuilder {
-    BundleBuilder::new("conformance-plugin")
+    BundleBuilder::new(FakeMode::ConformancePlugin)
 }
 
 /// The requests of `hook` the plugin reported, as JSON.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Level};
 use conformance_core::supervisor::{self as host, HostConfig, LogLine};
@@ -23,8 +23,12 @@ pub fn cases() -> Vec<Case> {
             "SPEC §8.4 (logStderr)",
             "stderr lines are logged: hclog JSON at its level with its fields, [ERROR] text at Error, plain text at Debug",
             |ctx| async move {
-                let (_bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("chatty"), HostConfig::default()).await?;
+                let (_bundle, plugin) = start_ok(
+                    &ctx,
+                    BundleBuilder::new(FakeMode::Chatty),
+                    HostConfig::default(),
+                )
+                .await?;
                 let logs = plugin.logs.clone();
                 let lines = wait_for(Duration::from_secs(10), || {
                     let lines = logs.lines();
@@ -63,8 +67,12 @@ pub fn cases() -> Vec<Case> {
             "SPEC §8.4 (stdout after the handshake is discarded), §20.4 item 13",
             "1 MiB written to stdout after the handshake is drained by the host, so the plugin does not block",
             |ctx| async move {
-                let (bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("chatty"), HostConfig::default()).await?;
+                let (bundle, plugin) = start_ok(
+                    &ctx,
+                    BundleBuilder::new(FakeMode::Chatty),
+                    HostConfig::default(),
+                )
+                .await?;
                 let flood = wait_for(Duration::from_secs(10), || {
                     observed(&bundle, |e| match e {
                         Observed::StdoutFlood { bytes } => Some(*bytes),

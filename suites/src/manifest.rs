@@ -1,7 +1,7 @@
 //! Bundles: manifest errors, runtime detection, interpreter discovery order and the
 //! script path rule (SPEC §3.1, §16, §17).
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::manifest::platform_key;
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::{self, HealthOutcome, HostConfig, Step};
@@ -99,7 +99,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy"),
+                    BundleBuilder::new(FakeMode::Healthy),
                     |dir| std::fs::remove_file(dir.join("plugin.json")),
                     "no plugin.json",
                 )
@@ -114,7 +114,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest("{\"id\": \"com.example\", "),
+                    BundleBuilder::new(FakeMode::Healthy).manifest("{\"id\": \"com.example\", "),
                     |_| Ok(()),
                     "not a valid manifest",
                 )
@@ -129,7 +129,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest(&manifest_json(
+                    BundleBuilder::new(FakeMode::Healthy).manifest(&manifest_json(
                         serde_json::json!({"runtime": "python", "executable": "../plugin.py"}),
                     )),
                     |_| Ok(()),
@@ -146,7 +146,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest(&manifest_json(
+                    BundleBuilder::new(FakeMode::Healthy).manifest(&manifest_json(
                         serde_json::json!({"runtime": "python", "executable": "/etc/passwd"}),
                     )),
                     |_| Ok(()),
@@ -165,7 +165,7 @@ pub fn cases() -> Vec<Case> {
                 std::fs::write(&outside, "print('outside')\n")?;
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy"),
+                    BundleBuilder::new(FakeMode::Healthy),
                     move |dir| {
                         std::fs::remove_file(dir.join("plugin.py"))?;
                         std::os::unix::fs::symlink(&outside, dir.join("plugin.py"))
@@ -183,7 +183,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy"),
+                    BundleBuilder::new(FakeMode::Healthy),
                     |dir| std::fs::remove_file(dir.join("plugin.py")),
                     "not found",
                 )
@@ -198,7 +198,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy").interpreter_at(None),
+                    BundleBuilder::new(FakeMode::Healthy).interpreter_at(None),
                     |_| Ok(()),
                     "venv/bin/python",
                 )
@@ -213,7 +213,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 expect_manifest_error(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest(&manifest_json(
+                    BundleBuilder::new(FakeMode::Healthy).manifest(&manifest_json(
                         serde_json::json!({"runtime": "go", "executable": "plugin.py.bin"}),
                     )),
                     |dir| std::fs::write(dir.join("plugin.py.bin"), ""),
@@ -237,8 +237,12 @@ pub fn cases() -> Vec<Case> {
                     dir.join(".venv/bin/python"),
                     std::fs::Permissions::from_mode(0o755),
                 )?;
-                start_and_report_interpreter(&ctx, BundleBuilder::new("healthy"), "venv/bin/python")
-                    .await
+                start_and_report_interpreter(
+                    &ctx,
+                    BundleBuilder::new(FakeMode::Healthy),
+                    "venv/bin/python",
+                )
+                .await
             },
         ),
         Case::new(
@@ -249,7 +253,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 start_and_report_interpreter(
                     &ctx,
-                    BundleBuilder::new("healthy").interpreter_at(Some(".venv/bin/python3")),
+                    BundleBuilder::new(FakeMode::Healthy).interpreter_at(Some(".venv/bin/python3")),
                     ".venv/bin/python3",
                 )
                 .await
@@ -263,7 +267,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 start_and_report_interpreter(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest(&manifest_json(
+                    BundleBuilder::new(FakeMode::Healthy).manifest(&manifest_json(
                         serde_json::json!({"executable": "plugin.py"}),
                     )),
                     "venv/bin/python",
@@ -281,11 +285,13 @@ pub fn cases() -> Vec<Case> {
                 executables.insert(platform_key(), "plugin.py".into());
                 start_and_report_interpreter(
                     &ctx,
-                    BundleBuilder::new("healthy").manifest(&manifest_json(serde_json::json!({
-                        "runtime": "python",
-                        "executable": "missing.py",
-                        "executables": executables,
-                    }))),
+                    BundleBuilder::new(FakeMode::Healthy).manifest(&manifest_json(
+                        serde_json::json!({
+                            "runtime": "python",
+                            "executable": "missing.py",
+                            "executables": executables,
+                        }),
+                    )),
                     "venv/bin/python",
                 )
                 .await

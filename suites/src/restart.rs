@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::HostConfig;
 use conformance_core::supervisor::restart::{ManagedPlugin, ManagedState, RestartPolicy};
@@ -30,7 +30,7 @@ fn crash(pid: u32) {
 }
 
 async fn managed(ctx: &Ctx) -> anyhow::Result<ManagedPlugin> {
-    let b = bundle(ctx, BundleBuilder::new("conformance-plugin"))?;
+    let b = bundle(ctx, BundleBuilder::new(FakeMode::ConformancePlugin))?;
     match ManagedPlugin::start(&b.dir, HostConfig::default(), compressed()).await {
         Ok(m) => {
             ctx.check("started and activated", "running", "running", true);

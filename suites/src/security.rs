@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::handshake::Address;
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Ctx, Level, Subject};
@@ -139,7 +139,8 @@ fn loopback_cases() -> Vec<Case> {
                 config.api_listen,
                 config.api_listen.ip().is_loopback(),
             );
-            let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new("healthy"), config).await?;
+            let (bundle, plugin) =
+                start_ok(&ctx, BundleBuilder::new(FakeMode::Healthy), config).await?;
             ctx.check(
                 "PluginAPI server address",
                 "loopback",
@@ -183,7 +184,7 @@ fn address_cases() -> Vec<Case> {
         "a plugin announcing a non-loopback address of this machine is refused with a fix, and nothing connects to it; the same fake announcing 127.0.0.1 is dialled (control)",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
-            let builder = BundleBuilder::new("non-loopback-address").option("connections", conns.display());
+            let builder = BundleBuilder::new(FakeMode::NonLoopbackAddress).option("connections", conns.display());
             let (bundle, started) = start_fake(&ctx, builder, HostConfig::default()).await?;
             let announced = events_of(&conns, "announced");
             ctx.note(format!("announced: {announced:?}"));
@@ -211,7 +212,7 @@ fn address_cases() -> Vec<Case> {
 
             // Control: the same mode announcing loopback is dialled, and that is recorded.
             let control_conns = connections_file(&ctx, "control-connections.jsonl");
-            let control = BundleBuilder::new("non-loopback-address")
+            let control = BundleBuilder::new(FakeMode::NonLoopbackAddress)
                 .option("announce", "loopback")
                 .option("connections", control_conns.display())
                 .write(&ctx.scratch.join("control"))
@@ -245,7 +246,7 @@ fn address_cases() -> Vec<Case> {
         "a plugin announcing a Unix socket outside the directory the host made for it is refused with a fix, and nothing connects to it",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
-            let builder = BundleBuilder::new("socket-outside-dir").option("connections", conns.display());
+            let builder = BundleBuilder::new(FakeMode::SocketOutsideDir).option("connections", conns.display());
             let (bundle, started) = start_fake(&ctx, builder, HostConfig::default()).await?;
             let announced = events_of(&conns, "announced");
             ctx.check(
@@ -273,7 +274,7 @@ fn address_cases() -> Vec<Case> {
         "SPEC §6 (PLUGIN_UNIX_SOCKET_DIR)",
         "the host makes a private directory for the plugin's socket, names it in PLUGIN_UNIX_SOCKET_DIR, dials a socket there, and removes it after shutdown",
         |ctx| async move {
-            let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new("unix-socket"), HostConfig::default()).await?;
+            let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new(FakeMode::UnixSocket), HostConfig::default()).await?;
             let dir = started_env(&bundle, "PLUGIN_UNIX_SOCKET_DIR").unwrap_or_default();
             ctx.check("PLUGIN_UNIX_SOCKET_DIR is an absolute path", "absolute path", &dir, dir.starts_with('/'));
             let mode = std::fs::metadata(&dir).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
@@ -319,7 +320,7 @@ fn mtls_cases() -> Vec<Case> {
         "without being asked, the host sends no PLUGIN_CLIENT_CERT and dials in the clear, as Mattermost does",
         |ctx| async move {
             ctx.eq("HostConfig::default().auto_mtls", false, HostConfig::default().auto_mtls);
-            let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+            let (bundle, plugin) = start_ok(&ctx, BundleBuilder::new(FakeMode::Healthy), HostConfig::default()).await?;
             ctx.eq("PLUGIN_CLIENT_CERT", None, started_env(&bundle, mtls::CLIENT_CERT_ENV));
             ctx.eq("ping", HealthOutcome::Serving, plugin.ping().await);
             shutdown_checked(&ctx, plugin).await;
@@ -333,7 +334,7 @@ fn mtls_cases() -> Vec<Case> {
         "with AutoMTLS on, the host sends its certificate as PEM, reads the plugin's from field 6, and health and a hook call work over mutual TLS",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
-            let builder = BundleBuilder::new("auto-mtls").option("connections", conns.display());
+            let builder = BundleBuilder::new(FakeMode::AutoMtls).option("connections", conns.display());
             let (bundle, mut plugin) = start_ok(&ctx, builder, auto_mtls()).await?;
             let pem = started_env(&bundle, mtls::CLIENT_CERT_ENV).unwrap_or_default();
             ctx.check(
@@ -382,7 +383,7 @@ fn mtls_cases() -> Vec<Case> {
             "an AutoMTLS plugin refuses clients without the host's certificate: none, another one, or plain HTTP/2",
             |ctx| async move {
                 let conns = connections_file(&ctx, "connections.jsonl");
-                let builder = BundleBuilder::new("auto-mtls").option("connections", conns.display());
+                let builder = BundleBuilder::new(FakeMode::AutoMtls).option("connections", conns.display());
                 let (_bundle, plugin) = start_ok(&ctx, builder, auto_mtls()).await?;
                 ctx.eq("control: the host's own client is served", HealthOutcome::Serving, plugin.ping().await);
                 let cert = plugin.handshake.server_cert.clone().unwrap_or_default();
@@ -421,7 +422,7 @@ fn mtls_cases() -> Vec<Case> {
         "a real certificate in field 6 that the host never asked for is refused (go-plugin would panic), and the host connects to nothing",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
-            let builder = BundleBuilder::new("cert-without-tls")
+            let builder = BundleBuilder::new(FakeMode::CertWithoutTls)
                 .option("cert", "real")
                 .option("connections", conns.display());
             let (bundle, started) = start_fake(&ctx, builder, HostConfig::default()).await?;
@@ -464,7 +465,7 @@ fn mtls_cases() -> Vec<Case> {
         "SPEC §8.6, §4 field 6",
         "with AutoMTLS on, a plugin that ignores PLUGIN_CLIENT_CERT and prints no certificate is refused with a fix instead of being dialled in the clear",
         |ctx| async move {
-            let (bundle, started) = start_fake(&ctx, BundleBuilder::new("healthy"), auto_mtls()).await?;
+            let (bundle, started) = start_fake(&ctx, BundleBuilder::new(FakeMode::Healthy), auto_mtls()).await?;
             ctx.check(
                 "PLUGIN_CLIENT_CERT was sent",
                 "a PEM certificate",
@@ -484,7 +485,7 @@ fn mtls_cases() -> Vec<Case> {
         "with AutoMTLS on, a plugin that serves another certificate than the one it printed is not connected to",
         |ctx| async move {
             let conns = connections_file(&ctx, "connections.jsonl");
-            let builder = BundleBuilder::new("auto-mtls")
+            let builder = BundleBuilder::new(FakeMode::AutoMtls)
                 .option("announce", "other")
                 .option("connections", conns.display());
             let (bundle, started) = start_fake(&ctx, builder, auto_mtls()).await?;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Ctx, Level};
 use conformance_core::supervisor::{HostConfig, RunningPlugin};
@@ -162,7 +162,7 @@ fn prefix(subject: Plugin) -> &'static str {
 }
 
 fn plugin() -> BundleBuilder {
-    BundleBuilder::new("conformance-plugin")
+    BundleBuilder::new(FakeMode::ConformancePlugin)
 }
 
 macro_rules! http_case {

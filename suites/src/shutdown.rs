@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::process::is_running;
 use conformance_core::runner::{Case, Ctx, Level};
@@ -49,7 +49,7 @@ pub fn cases() -> Vec<Case> {
             "a plugin that serves GRPCController exits on Shutdown within the grace, without SIGKILL",
             |ctx| async move {
                 let (bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+                    start_ok(&ctx, BundleBuilder::new(FakeMode::Healthy), HostConfig::default()).await?;
                 let report = shutdown_checked(&ctx, plugin).await;
                 ctx.eq("Shutdown rpcs the plugin received", 1, shutdown_rpcs(&bundle));
                 ctx.eq("controller answer", ControllerOutcome::Ok, report.controller.clone());
@@ -68,7 +68,7 @@ pub fn cases() -> Vec<Case> {
                 let config = HostConfig::default();
                 let grace = config.shutdown_grace;
                 let (bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("ignores-shutdown"), config).await?;
+                    start_ok(&ctx, BundleBuilder::new(FakeMode::IgnoresShutdown), config).await?;
                 let report = shutdown_checked(&ctx, plugin).await;
                 ctx.eq("Shutdown rpcs the plugin received", 1, shutdown_rpcs(&bundle));
                 check_kill_after_grace(&ctx, &report, grace);
@@ -85,7 +85,7 @@ pub fn cases() -> Vec<Case> {
                 let config = HostConfig::default();
                 let grace = config.shutdown_grace;
                 let (bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("exits-on-sigterm-only"), config).await?;
+                    start_ok(&ctx, BundleBuilder::new(FakeMode::ExitsOnSigtermOnly), config).await?;
                 let report = shutdown_checked(&ctx, plugin).await;
                 let code = match &report.controller {
                     ControllerOutcome::Status { code, .. } => code.clone(),
@@ -105,7 +105,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("exits-on-shutdown"),
+                    BundleBuilder::new(FakeMode::ExitsOnShutdown),
                     HostConfig::default(),
                 )
                 .await?;
@@ -138,7 +138,7 @@ pub fn cases() -> Vec<Case> {
             |ctx| async move {
                 let (bundle, plugin) = start_ok(
                     &ctx,
-                    BundleBuilder::new("spawns-grandchild"),
+                    BundleBuilder::new(FakeMode::SpawnsGrandchild),
                     HostConfig::default(),
                 )
                 .await?;
@@ -168,7 +168,7 @@ pub fn cases() -> Vec<Case> {
             "shutdown runs Shutdown rpc, connection close, process exit, PluginAPI stop, in that order",
             |ctx| async move {
                 let (_bundle, plugin) =
-                    start_ok(&ctx, BundleBuilder::new("healthy"), HostConfig::default()).await?;
+                    start_ok(&ctx, BundleBuilder::new(FakeMode::Healthy), HostConfig::default()).await?;
                 let report = plugin.shutdown().await;
                 let t = &report.timeline;
                 for pair in [

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::mutants::Mutant;
 use conformance_core::report::RunReport;
 use conformance_core::runner::Filter;
@@ -148,7 +148,11 @@ fn run_args(mutant: Option<&Mutant>, run: &[String], skip: &[String]) -> Vec<OsS
 
 /// Writes a fake plugin bundle in `mode` (its interpreter is this very binary) and returns
 /// the arguments of the plugin suite against it.
-fn plugin_args(mode: &str, options: &[(&str, &str)], dir: &Path) -> Result<Vec<OsString>, String> {
+fn plugin_args(
+    mode: FakeMode,
+    options: &[(&str, &str)],
+    dir: &Path,
+) -> Result<Vec<OsString>, String> {
     let mut builder =
         BundleBuilder::new(mode).plugin_id(&format!("com.mattermost.conformance.mutant-{mode}"));
     for (k, v) in options {
@@ -167,7 +171,7 @@ fn plugin_args(mode: &str, options: &[(&str, &str)], dir: &Path) -> Result<Vec<O
 fn args_for(run: &MutantRun, dir: &Path) -> Result<Vec<OsString>, String> {
     match &run.mutant {
         Mutant::PluginMode(mode) => {
-            let mut args = plugin_args(mode, &[], &dir.join("bundle"))?;
+            let mut args = plugin_args(*mode, &[], &dir.join("bundle"))?;
             for glob in &run.run {
                 args.extend(["--run".into(), glob.into()]);
             }
@@ -426,7 +430,7 @@ pub async fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
     {
         let dir = scratch.path().join("baseline-plugin");
         let args = plugin_args(
-            "conformance-plugin",
+            FakeMode::ConformancePlugin,
             &[("hooks", "all")],
             &dir.join("bundle"),
         )

@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use serde_json::Value;
 use support::{Work, case, cli, expect, explain};
 
@@ -101,7 +101,7 @@ fn the_python_reference_plugin_passes_every_must_case_and_its_bundle_is_left_alo
 #[test]
 fn stdout_noise_before_the_handshake_fails_the_first_line_case() {
     let work = Work::new();
-    let bundle = work.fake("stdout-noise-before-handshake");
+    let bundle = work.fake(FakeMode::StdoutNoiseBeforeHandshake);
     let out = work.plugin(&bundle, &["--run", "plugin/handshake/*"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -123,7 +123,7 @@ fn stdout_noise_before_the_handshake_fails_the_first_line_case() {
 #[test]
 fn a_bad_core_version_fails_the_format_case_but_not_the_first_line_case() {
     let work = Work::new();
-    let bundle = work.fake("bad-core-version");
+    let bundle = work.fake(FakeMode::BadCoreVersion);
     let out = work.plugin(&bundle, &["--run", "plugin/handshake/*"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = work.report();
@@ -148,7 +148,7 @@ fn a_bad_core_version_fails_the_format_case_but_not_the_first_line_case() {
 #[test]
 fn a_plugin_without_the_plugin_health_name_fails_health() {
     let work = Work::new();
-    let bundle = work.fake("health-wrong-name");
+    let bundle = work.fake(FakeMode::HealthWrongName);
     let out = work.plugin(&bundle, &["--run", "plugin/health/*"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = work.report();
@@ -165,7 +165,7 @@ fn a_plugin_without_the_plugin_health_name_fails_health() {
 #[test]
 fn a_grandchild_left_behind_fails_the_no_leftover_case() {
     let work = Work::new();
-    let bundle = work.fake("spawns-grandchild");
+    let bundle = work.fake(FakeMode::SpawnsGrandchild);
     let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = work.report();
@@ -189,7 +189,7 @@ fn a_grandchild_left_behind_fails_the_no_leftover_case() {
 #[test]
 fn an_sdk_style_plugin_without_a_controller_gets_a_should_warning_only() {
     let work = Work::new();
-    let bundle = work.fake("exits-on-sigterm-only");
+    let bundle = work.fake(FakeMode::ExitsOnSigtermOnly);
     let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
     // Only SHOULD cases fail: a warning, not a failed run.
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
@@ -255,7 +255,7 @@ fn an_sdk_style_plugin_without_a_controller_gets_a_should_warning_only() {
 #[test]
 fn a_packed_bundle_is_checked_as_its_directory_and_its_unpacked_copy_is_removed() {
     let work = Work::new();
-    let dir = work.fake("exits-on-sigterm-only");
+    let dir = work.fake(FakeMode::ExitsOnSigtermOnly);
     let archive = work.path().join("misbehaving.tar.gz");
     conformance_core::bundle_archive::pack(&dir, "com.example.misbehaving", &archive).unwrap();
     let statuses = |report: &Value| -> Vec<(String, String)> {
@@ -292,7 +292,7 @@ fn what_the_plugin_logs_is_in_every_report_at_go_plugins_level() {
     let work = Work::new();
     // Writes an hclog JSON line at warn, a `[ERROR]` line and a plain line after its
     // handshake.
-    let bundle = work.fake("chatty");
+    let bundle = work.fake(FakeMode::Chatty);
     let out = work.plugin(&bundle, &["--run", "plugin/activation*"]);
     let report = work.report();
     let notes: Vec<String> = report["cases"]
@@ -518,7 +518,7 @@ fn a_bundle_mattermost_could_not_launch_is_one_root_cause_and_the_rest_blocked()
 #[test]
 fn a_plugin_without_plugin_hooks_is_one_root_cause_and_its_hook_cases_blocked() {
     let work = Work::new();
-    let bundle = work.fake("no-plugin-hooks");
+    let bundle = work.fake(FakeMode::NoPluginHooks);
     let out = work.plugin(&bundle, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = work.report();
@@ -549,7 +549,7 @@ fn a_plugin_without_plugin_hooks_is_one_root_cause_and_its_hook_cases_blocked() 
 #[test]
 fn a_plugin_that_ignores_shutdown_and_sigterm_is_reported() {
     let work = Work::new();
-    let bundle = work.fake("ignores-shutdown");
+    let bundle = work.fake(FakeMode::IgnoresShutdown);
     let out = work.plugin(&bundle, &["--run", "plugin/shutdown/*"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = work.report();
@@ -588,7 +588,7 @@ fn behaviour_cases_are_listed_only_for_a_bundle_that_declares_them() {
     let manifest = r#"{"id": "com.example.declares", "version": "1.0.0",
         "server": {"runtime": "python", "executable": "plugin.py"},
         "props": {"conformance_behaviour": "v2"}}"#;
-    BundleBuilder::new("healthy")
+    BundleBuilder::new(FakeMode::Healthy)
         .manifest(manifest)
         .write(&bundle)
         .unwrap();
@@ -600,7 +600,7 @@ fn behaviour_cases_are_listed_only_for_a_bundle_that_declares_them() {
         "{stdout}"
     );
 
-    let plain = work.fake("healthy");
+    let plain = work.fake(FakeMode::Healthy);
     let out = work.plugin(&plain, &["--list"]);
     assert!(out.status.success(), "{}", explain(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -658,7 +658,7 @@ fn fake_plugins_on_one_fixed_port_are_detected_and_not_confused() {
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let bundle = work.fake_with("fixed-port", &[("listen", listen.as_str())]);
+    let bundle = work.fake_with(FakeMode::FixedPort, &[("listen", listen.as_str())]);
     let out = work.plugin(&bundle, &["--jobs", "4"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = work.report();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use conformance_core::behaviour::message_of;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::supervisor::{self, HostConfig};
 use http_body_util::{BodyExt, Empty, StreamBody};
 use hyper::body::Frame;
@@ -128,7 +128,7 @@ async fn bridged(address: std::net::SocketAddr, base: &str) -> (f64, f64) {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = BundleBuilder::new("conformance-plugin")
+    let bundle = BundleBuilder::new(FakeMode::ConformancePlugin)
         .write(&dir.path().join("b"))
         .unwrap();
     let mut plugin = supervisor::start(&bundle.dir, HostConfig::default())

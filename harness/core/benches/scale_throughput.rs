@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use conformance_core::behaviour::message_of;
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::observe::{self, Observed};
 use conformance_core::supervisor::hooks::HookOutcome;
 use conformance_core::supervisor::{self, HostConfig, RunningPlugin};
@@ -217,7 +217,7 @@ struct Round {
 async fn round(dir: &Path, r: usize) -> Round {
     let bundles: Vec<Bundle> = (0..PLUGINS)
         .map(|p| {
-            BundleBuilder::new("api-load")
+            BundleBuilder::new(FakeMode::ApiLoad)
                 .plugin_id(&format!("com.example.scale.p{p:02}"))
                 .option("hooks", HOOKS)
                 .option("calls", share(CALLS, p))

@@ -17,7 +17,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use conformance_core::api::ApiServer;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::manifest::LaunchPlan;
 use conformance_core::process::ProcessGroup;
 use conformance_core::python_reference::{self, PluginOptions};
@@ -158,7 +158,7 @@ async fn main() {
         "| measure | median | p90 | ratio to exec-to-first-line | ratio to `true` |\n|---|---:|---:|---:|---:|"
     );
     let dir = tempfile::tempdir().unwrap();
-    let fake = BundleBuilder::new("healthy")
+    let fake = BundleBuilder::new(FakeMode::Healthy)
         .write(&dir.path().join("fake"))
         .expect("a fake bundle");
     measure("fake interpreter", &fake.dir, FAKE_ROUNDS).await;

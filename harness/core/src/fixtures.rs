@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 /// Environment variable naming a prebuilt fake interpreter (skips the escargot build).
 pub const FAKE_INTERPRETER_ENV: &str = "PLUGIN_CONFORMANCE_FAKE_INTERPRETER";
 
-pub use crate::fake_modes::MODES;
+pub use crate::fake_modes::FakeMode;
 
 /// The contents of a fake plugin's `plugin.py`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +174,7 @@ impl Bundle {
 /// linked at `venv/bin/python` (or another interpreter location).
 #[derive(Debug, Clone)]
 pub struct BundleBuilder {
-    mode: String,
+    mode: FakeMode,
     plugin_id: String,
     options: BTreeMap<String, String>,
     interpreter_at: Option<String>,
@@ -182,9 +182,9 @@ pub struct BundleBuilder {
 }
 
 impl BundleBuilder {
-    pub fn new(mode: &str) -> Self {
+    pub fn new(mode: FakeMode) -> Self {
         Self {
-            mode: mode.to_string(),
+            mode,
             plugin_id: "com.mattermost.conformance.fake".to_string(),
             options: BTreeMap::new(),
             interpreter_at: Some("venv/bin/python".to_string()),
@@ -197,7 +197,15 @@ impl BundleBuilder {
         self
     }
 
+    /// Sets an option of the mode. Panics on a key the mode does not read
+    /// ([`FakeMode::options`]): a case would otherwise set up something the fake ignores.
     pub fn option(mut self, key: &str, value: impl ToString) -> Self {
+        assert!(
+            self.mode.options().contains(&key),
+            "fake mode {} reads no option {key:?} (it reads {:?})",
+            self.mode,
+            self.mode.options()
+        );
         self.options.insert(key.to_string(), value.to_string());
         self
     }
@@ -231,7 +239,7 @@ impl BundleBuilder {
         std::fs::write(dir.join(crate::manifest::MANIFEST_FILE), manifest)
             .map_err(|e| io("plugin.json", e))?;
         let script = FakeScript {
-            mode: self.mode.clone(),
+            mode: self.mode.name().to_string(),
             observe: observations.clone(),
             options: self.options.clone(),
         };

@@ -8,6 +8,7 @@
 //! process of its own, so no other run ever sees it; without `--mutant` every check here is
 //! a load of an empty cell.
 
+use crate::fake_modes::FakeMode;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -33,56 +34,62 @@ pub enum Mutant {
     /// A catalogued defect of a plugin: a fake interpreter mode ([`PLUGIN_MODES`]) checked
     /// by the plugin suite (`plugin-conformance plugin --bundle`). No switch: the broken
     /// plugin is the mutant.
-    PluginMode(String),
+    PluginMode(FakeMode),
 }
 
 /// Fake plugin modes that each break one clause a plugin must keep: `(mode, clause)`.
-pub const PLUGIN_MODES: &[(&str, &str)] = &[
+pub const PLUGIN_MODES: &[(FakeMode, &str)] = &[
     (
-        "stdout-noise-before-handshake",
+        FakeMode::StdoutNoiseBeforeHandshake,
         "SPEC §4 (the handshake is the first stdout line)",
     ),
-    ("garbage-line", "SPEC §4, §5 (the handshake's fields)"),
     (
-        "no-newline",
+        FakeMode::GarbageLine,
+        "SPEC §4, §5 (the handshake's fields)",
+    ),
+    (
+        FakeMode::NoNewline,
         "SPEC §4 (the handshake line ends with a newline)",
     ),
     (
-        "exit-before-handshake",
+        FakeMode::ExitBeforeHandshake,
         "SPEC §5 (a plugin prints its handshake)",
     ),
     (
-        "bad-core-version",
+        FakeMode::BadCoreVersion,
         "SPEC §4 field 1 (core protocol version 1)",
     ),
     (
-        "bad-app-version",
+        FakeMode::BadAppVersion,
         "SPEC §4 field 2 (app protocol version 1)",
     ),
-    ("netrpc", "SPEC §4 field 5 (protocol grpc)"),
+    (FakeMode::Netrpc, "SPEC §4 field 5 (protocol grpc)"),
     (
-        "non-loopback-address",
+        FakeMode::NonLoopbackAddress,
         "SPEC §4 field 4 (a loopback address)",
     ),
     (
-        "no-health-service",
+        FakeMode::NoHealthService,
         "SPEC §7 (grpc.health.v1.Health is served)",
     ),
     (
-        "health-wrong-name",
+        FakeMode::HealthWrongName,
         "SPEC §7 (health knows the service \"plugin\")",
     ),
-    ("health-not-serving", "SPEC §7 (\"plugin\" is SERVING)"),
     (
-        "crash-after-handshake",
+        FakeMode::HealthNotServing,
+        "SPEC §7 (\"plugin\" is SERVING)",
+    ),
+    (
+        FakeMode::CrashAfterHandshake,
         "SPEC §5, §7 (the plugin keeps serving)",
     ),
     (
-        "ignores-shutdown",
+        FakeMode::IgnoresShutdown,
         "SPEC §9.2 (exit within the grace after Shutdown)",
     ),
     (
-        "spawns-grandchild",
+        FakeMode::SpawnsGrandchild,
         "SPEC §9.2 (nothing of the plugin outlives it)",
     ),
 ];
@@ -242,9 +249,9 @@ impl FromStr for Mutant {
                 .find(|p| p.name() == what)
                 .map(|p| Mutant::Protocol(*p))
                 .ok_or_else(|| format!("mutant {s:?}: no protocol mutant {what:?}")),
-            PLUGIN_MODE if PLUGIN_MODES.iter().any(|(m, _)| *m == what) => {
-                Ok(Mutant::PluginMode(what.to_string()))
-            }
+            PLUGIN_MODE if PLUGIN_MODES.iter().any(|(m, _)| m.name() == what) => Ok(
+                Mutant::PluginMode(FakeMode::parse(what).expect("a catalogued mode")),
+            ),
             PLUGIN_MODE => Err(format!("mutant {s:?}: no plugin mutant {what:?}")),
             _ => Err(format!(
                 "mutant {s:?}: unknown family {family:?} (one of {API_DEFAULT}, {API_DROP_FIELD}, {HOOK_ZERO_FIELD}, {HOOK_IGNORE_ANSWER}, {PROTOCOL}, {PLUGIN_MODE})"
@@ -298,10 +305,7 @@ impl Mutant {
             Mutant::Protocol(p) => p.description().to_string(),
             Mutant::PluginMode(mode) => format!(
                 "a plugin in the fake interpreter's `{mode}` mode: {}",
-                crate::fake_modes::MODES
-                    .iter()
-                    .find(|(m, _)| m == mode)
-                    .map_or("", |(_, what)| what)
+                mode.description()
             ),
         }
     }
@@ -371,7 +375,7 @@ pub fn catalogue() -> Vec<Mutant> {
         .chain(
             PLUGIN_MODES
                 .iter()
-                .map(|(mode, _)| Mutant::PluginMode(mode.to_string())),
+                .map(|(mode, _)| Mutant::PluginMode(*mode)),
         )
         .collect()
 }
@@ -516,13 +520,7 @@ mod tests {
     fn plugin_mutants_are_fake_modes_and_not_switches() {
         let err = "plugin-mode/healthy".parse::<Mutant>().unwrap_err();
         assert!(err.contains("no plugin mutant"), "{err}");
-        for (mode, _) in PLUGIN_MODES {
-            assert!(
-                crate::fake_modes::MODES.iter().any(|(m, _)| m == mode),
-                "{mode} is not a fake mode"
-            );
-        }
-        let err = activate(Mutant::PluginMode("netrpc".into())).unwrap_err();
+        let err = activate(Mutant::PluginMode(FakeMode::Netrpc)).unwrap_err();
         assert!(err.contains("plugin --bundle"), "{err}");
         assert!(active().is_none());
     }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::go_host;
 use conformance_core::observe::Observed;
 use conformance_core::process::{ProcessGroup, is_running};
@@ -230,7 +230,7 @@ async fn go_plugin_host_drives_fake_plugins_over_the_driver_contract() {
     assert!(!description.api_sessions);
 
     // LoadPlugin with activation: spawned, handshake, Implemented, OnActivate.
-    let bundle = BundleBuilder::new("conformance-plugin")
+    let bundle = BundleBuilder::new(FakeMode::ConformancePlugin)
         .write(&scratch.path().join("conformance"))
         .unwrap();
     let loaded = client
@@ -439,7 +439,7 @@ async fn go_plugin_host_drives_fake_plugins_over_the_driver_contract() {
     assert!(all.windows(2).all(|w| w[0].t_us <= w[1].t_us), "{all:?}");
 
     // A refused handshake: started false, go-plugin's error, no process left.
-    let broken = BundleBuilder::new("bad-core-version")
+    let broken = BundleBuilder::new(FakeMode::BadCoreVersion)
         .plugin_id("com.mattermost.conformance.bad-core")
         .write(&scratch.path().join("broken"))
         .unwrap();
@@ -475,7 +475,7 @@ async fn go_plugin_host_drives_fake_plugins_over_the_driver_contract() {
 
     // Implemented gating: a plugin that lists only OnActivate gets no other hook call;
     // the host answers its defaults itself. Then Shutdown unloads it and the driver exits.
-    let last = BundleBuilder::new("conformance-plugin")
+    let last = BundleBuilder::new(FakeMode::ConformancePlugin)
         .plugin_id("com.mattermost.conformance.last")
         .option("hooks", "OnActivate")
         .write(&scratch.path().join("last"))

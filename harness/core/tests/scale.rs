@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use conformance_core::behaviour::{self, LOGIN_REJECTION, REJECTION, message_of};
-use conformance_core::fixtures::{Bundle, BundleBuilder};
+use conformance_core::fixtures::{Bundle, BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::process;
 use conformance_core::supervisor::hooks::{HookOutcome, apply};
@@ -287,7 +287,7 @@ async fn thirty_two_plugins_take_ten_thousand_hook_calls_and_make_ten_thousand_a
     let scratch = tempfile::tempdir().unwrap();
     let bundles: Vec<Bundle> = (0..PLUGINS)
         .map(|p| {
-            BundleBuilder::new("api-load")
+            BundleBuilder::new(FakeMode::ApiLoad)
                 .plugin_id(&format!("com.example.scale.p{p:02}"))
                 .option("hooks", HOOKS)
                 .option("calls", share(API_CALLS, p))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use conformance_core::apicase::Capability;
 use conformance_core::behaviour::{self, message_of};
 use conformance_core::driver::process::{DriverProcess, ProxiedHook};
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::requestgen::populate;
 use conformance_core::runner::{Case, Level};
 use pluginapi_proto::hooks::HOOK_RPCS;
@@ -55,7 +55,7 @@ fn multi_plugin_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                         let (first, a) = load_in(
                             &ctx,
                             &driver,
-                            BundleBuilder::new("conformance-plugin"),
+                            BundleBuilder::new(FakeMode::ConformancePlugin),
                             "multi",
                             true,
                             "first",
@@ -64,7 +64,7 @@ fn multi_plugin_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                         let loaded_second = load_in(
                             &ctx,
                             &driver,
-                            BundleBuilder::new("conformance-plugin")
+                            BundleBuilder::new(FakeMode::ConformancePlugin)
                                 .option("hooks", scenario.second_hooks()),
                             "multi",
                             true,
@@ -130,7 +130,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             move |ctx| {
                 let driver = driver.clone();
                 async move {
-                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "hooks", true).await?;
+                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new(FakeMode::ConformancePlugin), "hooks", true).await?;
                     let sent = behaviour::populated(hook, hook).expect("hook descriptor");
                     match driver.call_hook(&loaded.plugin_id, hook, sent.clone(), HOOK_CALL).await {
                         ProxiedHook::Answered(answer) => check_answer(&ctx, hook, &sent, Ok(&answer)),
@@ -161,7 +161,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                 let (bundle, loaded) = load_ok(
                     &ctx,
                     &driver,
-                    BundleBuilder::new("conformance-plugin").option("hooks", "OnActivate,MessageWillBePosted"),
+                    BundleBuilder::new(FakeMode::ConformancePlugin).option("hooks", "OnActivate,MessageWillBePosted"),
                     "unlisted",
                     true,
                 )
@@ -193,7 +193,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                     let (bundle, loaded) = super::load(
                         &ctx,
                         &driver,
-                        BundleBuilder::new("conformance-plugin").option("implemented_error", "true"),
+                        BundleBuilder::new(FakeMode::ConformancePlugin).option("implemented_error", "true"),
                         "implerr",
                         true,
                     )
@@ -225,7 +225,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             move |ctx| {
                 let driver = d.clone();
                 async move {
-                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "deadline", true).await?;
+                    let (bundle, loaded) = load_ok(&ctx, &driver, BundleBuilder::new(FakeMode::ConformancePlugin), "deadline", true).await?;
                     let desc = message_of("MessageWillBePosted", "Request").expect("hook descriptor");
                     let sent = prost_reflect::DynamicMessage::deserialize(desc, serde_json::json!({"post": {"message": "hang-me"}}))?;
                     let started = std::time::Instant::now();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use conformance_core::driver::process::DriverProcess;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::runner::{Case, Ctx, Level};
 use http_body_util::BodyExt;
 
@@ -57,7 +57,7 @@ async fn one(ctx: &Ctx, driver: &DriverProcess, case: &HttpCase) -> anyhow::Resu
     let (_bundle, loaded) = load_ok(
         ctx,
         driver,
-        BundleBuilder::new("conformance-plugin"),
+        BundleBuilder::new(FakeMode::ConformancePlugin),
         "http",
         true,
     )

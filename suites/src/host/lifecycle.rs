@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use conformance_core::driver::process::DriverProcess;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::observe::Observed;
 use conformance_core::runner::{Case, Level};
 use pluginapi_proto::harness::CheckHealthRequest;
@@ -13,23 +13,23 @@ use super::{events, gone, load, load_ok, unload};
 use crate::support::{observed, wait_for};
 
 /// Fake modes whose start a host must refuse, with the clause.
-const REFUSED: &[(&str, &str)] = &[
+const REFUSED: &[(FakeMode, &str)] = &[
     (
-        "stdout-noise-before-handshake",
+        FakeMode::StdoutNoiseBeforeHandshake,
         "SPEC §4 (first line is the handshake)",
     ),
-    ("garbage-line", "SPEC §5 (< 4 fields)"),
-    ("empty-line", "SPEC §20.4 item 2"),
+    (FakeMode::GarbageLine, "SPEC §5 (< 4 fields)"),
+    (FakeMode::EmptyLine, "SPEC §20.4 item 2"),
     (
-        "exit-before-handshake",
+        FakeMode::ExitBeforeHandshake,
         "SPEC §5 (process exits before printing)",
     ),
-    ("bad-core-version", "SPEC §4 field 1, §5"),
-    ("bad-app-version", "SPEC §4 field 2, §5"),
-    ("unknown-network", "SPEC §5 (network)"),
-    ("bad-address", "SPEC §5 (address)"),
-    ("netrpc", "SPEC §5 (protocol netrpc refused)"),
-    ("unknown-protocol", "SPEC §5 (protocol)"),
+    (FakeMode::BadCoreVersion, "SPEC §4 field 1, §5"),
+    (FakeMode::BadAppVersion, "SPEC §4 field 2, §5"),
+    (FakeMode::UnknownNetwork, "SPEC §5 (network)"),
+    (FakeMode::BadAddress, "SPEC §5 (address)"),
+    (FakeMode::Netrpc, "SPEC §5 (protocol netrpc refused)"),
+    (FakeMode::UnknownProtocol, "SPEC §5 (protocol)"),
 ];
 
 pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
@@ -45,7 +45,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                 let driver = driver.clone();
                 async move {
                     let (_bundle, loaded) =
-                        load(&ctx, &driver, BundleBuilder::new(mode), "refused", false).await?;
+                        load(&ctx, &driver, BundleBuilder::new(*mode), "refused", false).await?;
                     ctx.check("start refused", "started = false", loaded.started.to_string(), !loaded.started);
                     ctx.check("a diagnosis", "a non-empty error", &loaded.error, !loaded.error.is_empty());
                     let left = wait_for(std::time::Duration::from_secs(5), || gone(loaded.pid).then_some(())).await;
@@ -70,7 +70,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                 let (_bundle, loaded) = load_ok(
                     &ctx,
                     &driver,
-                    BundleBuilder::new("conformance-plugin"),
+                    BundleBuilder::new(FakeMode::ConformancePlugin),
                     "healthy",
                     false,
                 )
@@ -110,7 +110,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
                 let (_bundle, loaded) = load(
                     &ctx,
                     &driver,
-                    BundleBuilder::new("health-wrong-name"),
+                    BundleBuilder::new(FakeMode::HealthWrongName),
                     "unhealthy",
                     false,
                 )
@@ -153,7 +153,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             let driver = d.clone();
             async move {
                 let (bundle, loaded) =
-                    load_ok(&ctx, &driver, BundleBuilder::new("conformance-plugin"), "shutdown", true).await?;
+                    load_ok(&ctx, &driver, BundleBuilder::new(FakeMode::ConformancePlugin), "shutdown", true).await?;
                 let report = unload(&ctx, &driver, &loaded.plugin_id).await;
                 ctx.check("exited by itself", "graceful = true, killed = false", format!("graceful = {}, killed = {}", report.graceful, report.killed), report.graceful && !report.killed);
                 let left = wait_for(std::time::Duration::from_secs(5), || gone(loaded.pid).then_some(())).await;
@@ -204,7 +204,7 @@ fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             let driver = d.clone();
             async move {
                 let (_bundle, loaded) =
-                    load_ok(&ctx, &driver, BundleBuilder::new("health-hangs"), "hanging", false).await?;
+                    load_ok(&ctx, &driver, BundleBuilder::new(FakeMode::HealthHangs), "hanging", false).await?;
                 let started = std::time::Instant::now();
                 let health = tokio::time::timeout(
                     std::time::Duration::from_secs(25),
@@ -230,7 +230,7 @@ fn should_cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             let driver = d.clone();
             async move {
                 let (bundle, loaded) =
-                    load_ok(&ctx, &driver, BundleBuilder::new("spawns-grandchild"), "grandchild", false).await?;
+                    load_ok(&ctx, &driver, BundleBuilder::new(FakeMode::SpawnsGrandchild), "grandchild", false).await?;
                 let grandchild = wait_for(std::time::Duration::from_secs(5), || {
                     observed(&bundle, |e| match e {
                         Observed::Grandchild { child_pid } => Some(*child_pid),

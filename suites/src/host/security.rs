@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_core::driver::process::DriverProcess;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use conformance_core::runner::{Case, Level};
 
 use super::{gone, load, unload};
@@ -28,7 +28,7 @@ pub(super) fn cases(driver: &Arc<DriverProcess>) -> Vec<Case> {
             let driver = d.clone();
             async move {
                 let conns = connections_file(&ctx, "connections.jsonl");
-                let builder = BundleBuilder::new("non-loopback-address")
+                let builder = BundleBuilder::new(FakeMode::NonLoopbackAddress)
                     .option("connections", conns.display());
                 let (_bundle, loaded) = load(&ctx, &driver, builder, "exposed", false).await?;
                 let announced = events_of(&conns, "announced");

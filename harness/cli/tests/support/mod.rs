@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use assert_cmd::cargo::cargo_bin;
-use conformance_core::fixtures::BundleBuilder;
+use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use serde_json::Value;
 
 pub fn cli() -> Command {
@@ -111,19 +111,19 @@ impl Work {
         Some(bundle)
     }
 
-    pub fn fake(&self, mode: &str) -> PathBuf {
+    pub fn fake(&self, mode: FakeMode) -> PathBuf {
         self.fake_with(mode, &[])
     }
 
     /// A fake-interpreter bundle of `mode` with options, in the work dir.
-    pub fn fake_with(&self, mode: &str, options: &[(&str, &str)]) -> PathBuf {
+    pub fn fake_with(&self, mode: FakeMode, options: &[(&str, &str)]) -> PathBuf {
         // The CLI is also the fake interpreter: no escargot build of a second binary, which
         // under `cargo test -p plugin-conformance` would resolve features differently and
         // recompile the shared crates on every run.
         conformance_core::fixtures::prefer_fake_interpreter(
             cargo_bin!("plugin-conformance").to_path_buf(),
         );
-        let dir = self.path().join(mode);
+        let dir = self.path().join(mode.name());
         let mut builder = BundleBuilder::new(mode).plugin_id("com.example.misbehaving");
         for (key, value) in options {
             builder = builder.option(key, value);
