@@ -153,7 +153,21 @@ async fn load_in(
     )
     .await;
     match answer {
-        Ok(Ok(r)) => Ok((bundle, r.into_inner())),
+        Ok(Ok(r)) => {
+            let response = r.into_inner();
+            if response.started {
+                // Unloaded when the case ends, whatever happens in it (a second unload
+                // after the case's own is answered with an error nobody reads).
+                let mut client = driver.driver();
+                let plugin_id = bundle.plugin_id.clone();
+                ctx.defer(format!("UnloadPlugin {plugin_id}"), move || async move {
+                    let _ = client
+                        .unload_plugin(UnloadPluginRequest { plugin_id })
+                        .await;
+                });
+            }
+            Ok((bundle, response))
+        }
         Ok(Err(s)) => {
             ctx.check(
                 "LoadPlugin answers",

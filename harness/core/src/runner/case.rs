@@ -58,7 +58,27 @@ pub struct Ctx {
     notes: Arc<Mutex<Vec<String>>>,
     answers: Arc<Mutex<Vec<super::AnswerSnapshot>>>,
     void: Arc<Mutex<Option<Void>>>,
+    cleanups: Arc<Cleanups>,
 }
+
+/// The registered cleanups of a case, by name for `Debug`.
+#[derive(Default)]
+struct Cleanups(Mutex<Vec<(String, Cleanup)>>);
+
+impl fmt::Debug for Cleanups {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_list()
+            .entries(list.iter().map(|(what, _)| what))
+            .finish()
+    }
+}
+
+/// Something a case made that goes when the case ends (see [`Ctx::defer`]).
+type Cleanup = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// How long each deferred cleanup may take.
+pub const CLEANUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why a case could not be carried out, whatever it asserted: the subject's stand-in
 /// went away (a host driver that exited), so its verdict says nothing of the subject.
@@ -78,6 +98,7 @@ impl Ctx {
             notes: Arc::default(),
             answers: Arc::default(),
             void: Arc::default(),
+            cleanups: Arc::default(),
         }
     }
 
@@ -131,6 +152,41 @@ impl Ctx {
 
     pub(crate) fn answers(&self) -> Vec<super::AnswerSnapshot> {
         self.answers.lock().expect("answers").clone()
+    }
+
+    /// Registers the undoing of something the case made (a plugin it loaded, a row it
+    /// created), as csi-sanity's cleanup registry does: the runner runs every registered
+    /// cleanup when the case ends, whatever its outcome (failed, errored, timed out),
+    /// newest first, each within [`CLEANUP_TIMEOUT`]. `what` names it in a note when it
+    /// does not finish.
+    pub fn defer<F, Fut>(&self, what: impl Into<String>, cleanup: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.cleanups
+            .0
+            .lock()
+            .expect("cleanups")
+            .push((what.into(), Box::new(move || Box::pin(cleanup()))));
+    }
+
+    /// Runs the registered cleanups, newest first (the runner, when the case ends).
+    pub(crate) async fn run_cleanups(&self) {
+        loop {
+            let next = self.cleanups.0.lock().expect("cleanups").pop();
+            let Some((what, cleanup)) = next else {
+                return;
+            };
+            if tokio::time::timeout(CLEANUP_TIMEOUT, cleanup())
+                .await
+                .is_err()
+            {
+                self.note(format!(
+                    "cleanup: {what} did not finish within {CLEANUP_TIMEOUT:?}"
+                ));
+            }
+        }
     }
 
     /// Marks the case as not carried out, whatever it asserted: it is reported errored with

@@ -160,6 +160,8 @@ pub async fn run_case(case: &Case, scratch_root: &Path, dir_name: &str) -> CaseO
             "cannot create the case directory: {e}"
         ))),
     };
+    // Whatever the case made goes now, whatever came of it (a timed-out body is dropped).
+    ctx.run_cleanups().await;
     let _ = std::fs::remove_dir_all(&scratch);
     let assertions = ctx.assertions();
     let first_failed = first_failed(&assertions);
@@ -506,6 +508,49 @@ mod tests {
         }
         assert_eq!(by("t/fine").status, Status::Passed);
         assert_eq!(by("t/root").blocked_by, None);
+    }
+
+    #[tokio::test]
+    async fn deferred_cleanups_run_newest_first_whatever_the_outcome() {
+        let done = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let body = |tag: &'static str, end: &'static str| {
+            let done = done.clone();
+            move |ctx: Ctx| {
+                let done = done.clone();
+                async move {
+                    for n in [1, 2] {
+                        let done = done.clone();
+                        ctx.defer(format!("{tag} {n}"), move || async move {
+                            done.lock().unwrap().push(format!("{tag} {n}"));
+                        });
+                    }
+                    match end {
+                        "fail" => {
+                            ctx.eq("x", 1, 2);
+                            Ok(())
+                        }
+                        "error" => anyhow::bail!("could not"),
+                        _ => std::future::pending().await,
+                    }
+                }
+            }
+        };
+        for (tag, end, status) in [
+            ("failed", "fail", Status::Failed),
+            ("errored", "error", Status::Errored),
+            ("timed-out", "hang", Status::TimedOut),
+        ] {
+            done.lock().unwrap().clear();
+            let case = Case::new("t/c", Level::Must, "x", "x", body(tag, end))
+                .timeout(Duration::from_millis(50));
+            let dir = tempfile::tempdir().unwrap();
+            let outcome = run_case(&case, dir.path(), "c").await;
+            assert_eq!(outcome.status, status);
+            assert_eq!(
+                *done.lock().unwrap(),
+                [format!("{tag} 2"), format!("{tag} 1")]
+            );
+        }
     }
 
     #[tokio::test]
