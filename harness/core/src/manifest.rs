@@ -218,10 +218,6 @@ impl Manifest {
 /// bundle), require the file to exist, and (stricter than upstream) refuse a symlink
 /// whose target lies outside the bundle. Returns the path relative to the bundle.
 pub fn script_path(bundle: &Path, executable: &str) -> Result<PathBuf, ManifestError> {
-    if crate::mutants::is(crate::mutants::Protocol::ManifestPathUnchecked) {
-        // Mutant: the path as written, `..` and symlinks included.
-        return Ok(PathBuf::from(executable));
-    }
     let mut clean = PathBuf::new();
     for component in Path::new(executable).components() {
         match component {
@@ -286,11 +282,6 @@ pub fn find_interpreter(
     bundle: &Path,
     path_var: Option<&std::ffi::OsStr>,
 ) -> Result<(PathBuf, InterpreterSource), ManifestError> {
-    if crate::mutants::is(crate::mutants::Protocol::InterpreterPathFirst)
-        && let Some(found) = on_path(path_var)
-    {
-        return Ok(found);
-    }
     for candidate in VENV_INTERPRETERS {
         let p = bundle.join(candidate);
         if is_executable(&p) {
@@ -333,12 +324,42 @@ pub struct LaunchPlan {
     pub script: PathBuf,
 }
 
+/// How a host applies the bundle rules. Upstream's, the default, keeps the script inside
+/// the bundle ([`script_path`]) and looks for the interpreter in the bundle's venvs first
+/// ([`find_interpreter`]); the other settings describe hosts that do not (the mutation
+/// score's deviations of the reference host are made of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaunchRules {
+    /// Refuse a script path that leaves the bundle or does not exist (else: as written).
+    pub contain_script: bool,
+    /// The bundle's venvs before `PATH` (else: `PATH` first).
+    pub venv_first: bool,
+}
+
+impl Default for LaunchRules {
+    fn default() -> Self {
+        Self {
+            contain_script: true,
+            venv_first: true,
+        }
+    }
+}
+
 impl LaunchPlan {
     /// Loads the manifest, checks it is a Python plugin, applies the script rule and finds
-    /// an interpreter.
+    /// an interpreter, as upstream does.
     pub fn for_bundle(
         bundle: &Path,
         path_var: Option<&std::ffi::OsStr>,
+    ) -> Result<Self, ManifestError> {
+        Self::with_rules(bundle, path_var, LaunchRules::default())
+    }
+
+    /// [`LaunchPlan::for_bundle`] with the host's `rules`.
+    pub fn with_rules(
+        bundle: &Path,
+        path_var: Option<&std::ffi::OsStr>,
+        rules: LaunchRules,
     ) -> Result<Self, ManifestError> {
         let bundle = std::path::absolute(bundle).unwrap_or_else(|_| bundle.to_path_buf());
         let manifest = Manifest::load(&bundle)?;
@@ -349,8 +370,16 @@ impl LaunchPlan {
                 executable,
             });
         }
-        let script = script_path(&bundle, &executable)?;
-        let (interpreter, interpreter_source) = find_interpreter(&bundle, path_var)?;
+        let script = if rules.contain_script {
+            script_path(&bundle, &executable)?
+        } else {
+            PathBuf::from(&executable)
+        };
+        let from_path = (!rules.venv_first).then(|| on_path(path_var)).flatten();
+        let (interpreter, interpreter_source) = match from_path {
+            Some(found) => found,
+            None => find_interpreter(&bundle, path_var)?,
+        };
         Ok(Self {
             manifest,
             bundle,

@@ -6,12 +6,24 @@
 #[derive(Debug)]
 pub struct ProcessGroup {
     pgid: i32,
+    /// Whether dropping the handle kills the group (the safety net; see [`Self::disarm`]).
+    armed: bool,
 }
 
 impl ProcessGroup {
     /// Takes ownership of the group led by `pid` (spawned with `process_group(0)`).
     pub fn new(pid: u32) -> Self {
-        Self { pgid: pid as i32 }
+        Self {
+            pgid: pid as i32,
+            armed: true,
+        }
+    }
+
+    /// Dropping the handle no longer kills the group: for a host that is meant to leave
+    /// the group alone (the mutation score's `kill-leader-only` deviation, whose leftovers
+    /// its runner reaps, see [`kill_children`]).
+    pub fn disarm(&mut self) {
+        self.armed = false;
     }
 
     pub fn id(&self) -> i32 {
@@ -33,9 +45,7 @@ impl ProcessGroup {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        // The KillLeaderOnly mutant has no such safety net (the mutation score's runner
-        // reaps what it leaves, see [`kill_children`]).
-        if !crate::mutants::is(crate::mutants::Protocol::KillLeaderOnly) {
+        if self.armed {
             self.kill();
         }
     }

@@ -295,7 +295,7 @@ pub(super) async fn launch(
         .interpreter_search_path
         .clone()
         .or_else(|| std::env::var_os("PATH"));
-    let plan = LaunchPlan::for_bundle(&bundle, path_var.as_deref())
+    let plan = LaunchPlan::with_rules(&bundle, path_var.as_deref(), config.launch_rules())
         .map_err(|e| fail_early(LaunchError::Manifest(e)))?;
     let plugin_id = plan.manifest.id.clone();
 
@@ -403,7 +403,11 @@ pub(super) async fn launch(
         }
     };
     let pid = child.id().expect("a just-spawned child has a pid");
-    let group = ProcessGroup::new(pid);
+    let mut group = ProcessGroup::new(pid);
+    if config.deviates(crate::mutants::Protocol::KillLeaderOnly) {
+        // A host that kills only the leader has no group safety net either.
+        group.disarm();
+    }
     timeline.push(Step::Spawned {
         pid,
         command: vec![

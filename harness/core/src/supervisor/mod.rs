@@ -84,6 +84,26 @@ pub struct HostConfig {
     /// The plugin's PluginAPI server: its store (shared with other plugins or its own) and
     /// the harness extensions it honours.
     pub api: crate::api::ApiOptions,
+    /// Deviations from upstream this host makes on purpose: the mutation score's protocol
+    /// mutants, injected here (default: the process's active mutant, if a protocol one)
+    /// rather than looked up where the rule is kept.
+    pub deviations: Vec<crate::mutants::Protocol>,
+}
+
+impl HostConfig {
+    /// Whether this host deviates from upstream by `p`.
+    pub fn deviates(&self, p: crate::mutants::Protocol) -> bool {
+        self.deviations.contains(&p)
+    }
+
+    /// The bundle rules this host applies (upstream's unless it deviates).
+    pub fn launch_rules(&self) -> crate::manifest::LaunchRules {
+        use crate::mutants::Protocol;
+        crate::manifest::LaunchRules {
+            contain_script: !self.deviates(Protocol::ManifestPathUnchecked),
+            venv_first: !self.deviates(Protocol::InterpreterPathFirst),
+        }
+    }
 }
 
 impl Default for HostConfig {
@@ -105,6 +125,10 @@ impl Default for HostConfig {
             api_max_message: crate::api::limits::DEFAULT_MAX_MESSAGE,
             auto_mtls: false,
             api: crate::api::ApiOptions::default(),
+            deviations: match crate::mutants::active() {
+                Some(crate::mutants::Mutant::Protocol(p)) => vec![*p],
+                _ => Vec::new(),
+            },
         }
     }
 }
