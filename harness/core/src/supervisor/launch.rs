@@ -17,7 +17,7 @@ use super::{HostConfig, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RunningPlugin};
 use crate::api::ApiServer;
 use crate::handshake::{self, HandshakeError, HostExpectations};
 use crate::manifest::{LaunchPlan, ManifestError};
-use crate::mutants::{self, Protocol};
+use crate::mutants::Protocol;
 use crate::process::ProcessGroup;
 
 /// The longest first line go-plugin's scanner accepts.
@@ -148,23 +148,33 @@ enum FirstLine {
     TooLong,
 }
 
+/// How the host reads stdout: upstream's (the first line, then drained), unless it deviates.
+#[derive(Debug, Clone, Copy)]
+struct StdoutReading {
+    /// Takes the second line as the handshake (`handshake-second-line`).
+    second_line: bool,
+    /// Stops reading after the first line (`stdout-not-drained`).
+    undrained: bool,
+}
+
 /// Reads the first stdout line, then drains stdout to EOF (go-plugin discards it).
 async fn read_stdout(
     mut stdout: impl AsyncRead + Unpin,
     first: oneshot::Sender<FirstLine>,
     partial: Arc<Mutex<Vec<u8>>>,
     closed: watch::Sender<u8>,
+    reading: StdoutReading,
 ) {
     let mut first = Some(first);
     let mut chunk = vec![0u8; 8192];
-    let mut skip = usize::from(mutants::is(Protocol::HandshakeSecondLine));
+    let mut skip = usize::from(reading.second_line);
     loop {
         let n = match stdout.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         if first.is_none() {
-            if mutants::is(Protocol::StdoutNotDrained) {
+            if reading.undrained {
                 // Mutant: stdout stays open and unread; the plugin blocks on a full pipe.
                 std::future::pending::<()>().await;
             }
@@ -324,7 +334,7 @@ pub(super) async fn launch(
             config.api_max_message,
         )
     };
-    let (mut api, api_address) = if mutants::is(Protocol::ApiServerAfterPlugin) {
+    let (mut api, api_address) = if config.deviates(Protocol::ApiServerAfterPlugin) {
         // Mutant: a free port is named now, the server listens only after the handshake.
         let free = std::net::TcpListener::bind(config.api_listen)
             .and_then(|l| l.local_addr())
@@ -340,7 +350,7 @@ pub(super) async fn launch(
         });
         (Some(api), address)
     };
-    let api_target = if mutants::is(Protocol::ApiTargetNowhere) {
+    let api_target = if config.deviates(Protocol::ApiTargetNowhere) {
         std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_or_else(|_| "127.0.0.1:1".to_string(), |a| a.to_string())
@@ -359,10 +369,10 @@ pub(super) async fn launch(
         .env("PLUGIN_UNIX_SOCKET_DIR", socket_dir.path())
         .env("PLUGIN_MIN_PORT", config.min_port.to_string())
         .env("PLUGIN_MAX_PORT", config.max_port.to_string());
-    if !mutants::is(Protocol::NoMagicCookie) {
+    if !config.deviates(Protocol::NoMagicCookie) {
         command.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE);
     }
-    if !mutants::is(Protocol::NoProtocolVersions) {
+    if !config.deviates(Protocol::NoProtocolVersions) {
         command.env(
             "PLUGIN_PROTOCOL_VERSIONS",
             config
@@ -383,7 +393,7 @@ pub(super) async fn launch(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if !mutants::is(Protocol::SharedProcessGroup) {
+    if !config.deviates(Protocol::SharedProcessGroup) {
         command.process_group(0);
     }
     if config.die_with_host {
@@ -421,12 +431,17 @@ pub(super) async fn launch(
     let partial = Arc::new(Mutex::new(Vec::new()));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    if mutants::is(Protocol::HandshakeFromStderr) {
+    let reading = StdoutReading {
+        second_line: config.deviates(Protocol::HandshakeSecondLine),
+        undrained: config.deviates(Protocol::StdoutNotDrained),
+    };
+    if config.deviates(Protocol::HandshakeFromStderr) {
         tokio::spawn(read_stdout(
             stderr,
             first_tx,
             partial.clone(),
             closed_tx.clone(),
+            reading,
         ));
         tokio::spawn(read_stderr(stdout, logs.clone(), closed_tx));
     } else {
@@ -435,6 +450,7 @@ pub(super) async fn launch(
             first_tx,
             partial.clone(),
             closed_tx.clone(),
+            reading,
         ));
         tokio::spawn(read_stderr(stderr, logs.clone(), closed_tx));
     }

@@ -246,7 +246,10 @@ impl RunningPlugin {
 
     /// The `plugin` health check go-plugin's Ping makes.
     pub async fn ping(&self) -> HealthOutcome {
-        let service = if crate::mutants::is(crate::mutants::Protocol::HealthWrongService) {
+        let service = if self
+            .config
+            .deviates(crate::mutants::Protocol::HealthWrongService)
+        {
             ""
         } else {
             "plugin"

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::RunningPlugin;
 use super::timeline::{Entry, Step};
-use crate::mutants::{self, Protocol};
+use crate::mutants::Protocol;
 
 /// What `GRPCController/Shutdown` answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,7 +47,7 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
     let grace = plugin.config.shutdown_grace;
     let timeline = plugin.timeline.clone();
     timeline.push(Step::ShutdownRequested);
-    if mutants::is(Protocol::ApiStoppedBeforePlugin)
+    if plugin.config.deviates(Protocol::ApiStoppedBeforePlugin)
         && let Some(api) = plugin.api.take()
     {
         api.stop().await;
@@ -81,7 +81,7 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
             });
             (true, false, status)
         }
-        Err(_) if mutants::is(Protocol::NoKillAfterGrace) => {
+        Err(_) if plugin.config.deviates(Protocol::NoKillAfterGrace) => {
             let status = "still running after the grace; not killed".to_string();
             (false, false, status)
         }
@@ -89,7 +89,7 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
             timeline.push(Step::KillSent {
                 target: format!("process group {}", plugin.group.id()),
             });
-            if mutants::is(Protocol::KillLeaderOnly) {
+            if plugin.config.deviates(Protocol::KillLeaderOnly) {
                 let _ = plugin.child.start_kill();
             } else {
                 plugin.group.kill();
@@ -109,8 +109,8 @@ pub(super) async fn shutdown(mut plugin: RunningPlugin) -> ShutdownReport {
     // Whatever else is left in the plugin's group (a grandchild) goes with it.
     let survivors = plugin.group.any_alive();
     if survivors
-        && !mutants::is(Protocol::KillLeaderOnly)
-        && !mutants::is(Protocol::NoKillAfterGrace)
+        && !plugin.config.deviates(Protocol::KillLeaderOnly)
+        && !plugin.config.deviates(Protocol::NoKillAfterGrace)
     {
         plugin.group.kill();
     }
