@@ -74,11 +74,6 @@ async fn call_raw(
     mutants::mutate_hook_request(hook, &mut request);
     // What Mattermost's hook client sends of it (SPEC §11.5).
     let request = crate::conveyance::convey_request(hook, &request);
-    let deadline = if mutants::is(Protocol::HookDeadlineIgnored) {
-        deadline * 10
-    } else {
-        deadline
-    };
     let Some(response) = message_of(hook, "Response") else {
         return HookOutcome::Failed {
             code: tonic::Code::Internal,
@@ -160,11 +155,11 @@ impl RunningPlugin {
         &mut self,
     ) -> Result<(BTreeSet<String>, Vec<String>), ActivationError> {
         let request = DynamicMessage::new(message_of("Implemented", "Request").expect("hook"));
-        let answer =
-            match call_raw(self.channel(), "Implemented", request, IMPLEMENTED_DEADLINE).await {
-                HookOutcome::Answered(m) => to_json(&m),
-                other => return Err(ActivationError::Implemented(other.describe())),
-            };
+        let deadline = self.deadline(IMPLEMENTED_DEADLINE);
+        let answer = match call_raw(self.channel(), "Implemented", request, deadline).await {
+            HookOutcome::Answered(m) => to_json(&m),
+            other => return Err(ActivationError::Implemented(other.describe())),
+        };
         // An AppError fails the start (newHooksGRPCClient: "failed to query implemented
         // hooks").
         if let Some(error) = answer.get("error") {
@@ -248,16 +243,27 @@ impl RunningPlugin {
         self.implemented.as_ref().is_some_and(|s| s.contains(hook))
     }
 
+    /// The deadline the host keeps for a call that should take at most `deadline` (ten
+    /// times more for a host that deviates by `hook-deadline-ignored`).
+    fn deadline(&self, deadline: Duration) -> Duration {
+        if self.config.deviates(Protocol::HookDeadlineIgnored) {
+            deadline * 10
+        } else {
+            deadline
+        }
+    }
+
     /// Calls a unary hook if the plugin listed it, with the configured hook deadline.
     pub async fn call_hook(&self, hook: &str, request: DynamicMessage) -> HookOutcome {
         // Implemented is how the host learns what is listed: never gated.
         if hook != "Implemented"
             && !self.implements(hook)
-            && !mutants::is(Protocol::ImplementedIgnored)
+            && !self.config.deviates(Protocol::ImplementedIgnored)
         {
             return HookOutcome::NotCalled;
         }
-        call_raw(self.channel(), hook, request, self.config.hook_deadline).await
+        let deadline = self.deadline(self.config.hook_deadline);
+        call_raw(self.channel(), hook, request, deadline).await
     }
 }
 

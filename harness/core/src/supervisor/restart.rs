@@ -178,7 +178,7 @@ async fn supervise(
             Some(p) => match health_check(p, policy.ping_attempts).await {
                 Ok(()) => continue,
                 // Mutant: failures are noticed but nothing is done about them.
-                Err(_) if crate::mutants::is(crate::mutants::Protocol::NoRestart) => continue,
+                Err(_) if config.deviates(crate::mutants::Protocol::NoRestart) => continue,
                 Err(why) => format!("health check failed: {why}"),
             },
             None => "the plugin is not running (its last restart failed)".to_string(),
