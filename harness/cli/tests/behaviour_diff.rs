@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::{Work, cli, explain};
+use support::{Work, diff, explain};
 
 /// Only the cases that send hook requests: the rest cannot show an answer change.
 const HOOK_CASES: &[&str] = &["--run", "plugin/hooks/*"];
@@ -46,16 +46,6 @@ fn run(work: &Work, bundle: &Path, out: &str, stimuli: Option<&Path>) -> PathBuf
     let output = work.plugin_to(bundle, &args, out);
     assert!(output.status.success(), "{out}: {}", explain(&output));
     work.path().join(out).join("conformance.json")
-}
-
-fn diff(old: &Path, new: &Path, extra: &[&str]) -> Output {
-    cli()
-        .arg("diff")
-        .arg(old)
-        .arg(new)
-        .args(extra)
-        .output()
-        .unwrap()
 }
 
 fn stdout(out: &Output) -> String {

@@ -1,14 +1,9 @@
 //! The `plugin-conformance` binary end to end: list, a full run with its reports, exit
 //! codes, and the promise that no process or temporary directory outlives a run.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-use assert_cmd::cargo::cargo_bin;
-
-fn cli() -> Command {
-    Command::new(cargo_bin!("plugin-conformance"))
-}
+use support::{cli, processes_under};
 
 #[test]
 fn list_names_every_case_with_level_and_clause() {
@@ -23,23 +18,6 @@ fn list_names_every_case_with_level_and_clause() {
         .find(|l| l.starts_with("handshake/bad-core-version "))
         .expect("the case is listed");
     assert!(line.contains("MUST") && line.contains("SPEC §4"), "{line}");
-}
-
-/// Processes whose working directory lies under `dir` (bundles live there).
-fn processes_under(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd"))
-            && cwd.starts_with(dir)
-            && conformance_core::process::is_running(pid)
-        {
-            found.push(format!("{pid} in {}", cwd.display()));
-        }
-    }
-    found
 }
 
 #[test]

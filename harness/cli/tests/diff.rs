@@ -3,13 +3,16 @@
 //! report exits 2 naming the file. Also: a real report has exactly the keys of the
 //! committed schema.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
+use support::diff;
 
 fn cli() -> Command {
     let mut cmd = Command::new(cargo_bin!("plugin-conformance"));
@@ -47,16 +50,6 @@ fn real_report() -> &'static Path {
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn diff(old: &Path, new: &Path, extra: &[&str]) -> Output {
-    cli()
-        .arg("diff")
-        .arg(old)
-        .arg(new)
-        .args(extra)
-        .output()
-        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -12,6 +12,35 @@ use conformance_core::fixtures::{BundleBuilder, FakeMode};
 use serde_json::Value;
 use support::{Work, case, cli, expect, explain};
 
+/// A port free right now (the listener that found it is closed again).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// More than half of the report's cases noted that they ran alone (the fixed-port gate).
+fn assert_most_ran_alone(report: &Value) {
+    let cases = report["cases"].as_array().unwrap();
+    let alone = cases
+        .iter()
+        .filter(|c| {
+            c["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == conformance_suites::plugin_check::gate::ALONE_NOTE)
+        })
+        .count();
+    assert!(
+        alone > cases.len() / 2,
+        "{alone} of {} ran alone",
+        cases.len()
+    );
+}
+
 /// Every file of a bundle (links as their targets), with its contents.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -361,11 +390,7 @@ fn plugins_on_a_fixed_port_are_detected_and_not_confused_and_one_on_an_os_port_p
     );
 
     // The same plugin, made to listen on one fixed port as go-plugin's Python example does.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let script = bundle.join("plugin.py");
     let text = std::fs::read_to_string(&script).unwrap();
     let bind = "server.add_insecure_port(\"127.0.0.1:0\")";
@@ -408,22 +433,7 @@ fn plugins_on_a_fixed_port_are_detected_and_not_confused_and_one_on_an_os_port_p
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = work.report();
     assert_eq!(report["counts"]["must_failures"], 0, "{}", explain(&out));
-    let cases = report["cases"].as_array().unwrap();
-    let alone = cases
-        .iter()
-        .filter(|c| {
-            c["notes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n == conformance_suites::plugin_check::gate::ALONE_NOTE)
-        })
-        .count();
-    assert!(
-        alone > cases.len() / 2,
-        "{alone} of {} ran alone",
-        cases.len()
-    );
+    assert_most_ran_alone(&report);
 
     // Another process listening on the same port (with SO_REUSEPORT, as grpcio does) is
     // detected before the host trusts a connection, and named.
@@ -652,11 +662,7 @@ fn a_missing_or_unreadable_bundle_is_a_usage_error() {
 #[test]
 fn fake_plugins_on_one_fixed_port_are_detected_and_not_confused() {
     let work = Work::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let bundle = work.fake_with(FakeMode::FixedPort, &[("listen", listen.as_str())]);
     let out = work.plugin(&bundle, &["--jobs", "4"]);
@@ -671,22 +677,7 @@ fn fake_plugins_on_one_fixed_port_are_detected_and_not_confused() {
         )),
         "{case}"
     );
-    let cases = report["cases"].as_array().unwrap();
-    let alone = cases
-        .iter()
-        .filter(|c| {
-            c["notes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n == conformance_suites::plugin_check::gate::ALONE_NOTE)
-        })
-        .count();
-    assert!(
-        alone > cases.len() / 2,
-        "{alone} of {} ran alone",
-        cases.len()
-    );
+    assert_most_ran_alone(&report);
     work.assert_clean();
 }
 

@@ -168,18 +168,11 @@ fn build(
     cmd.args(["-m", "venv"]).arg(venv);
     step("python3 -m venv", cmd, STEP_TIMEOUT)?;
 
-    let mut cmd = Command::new(python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        "-r",
-    ])
-    .arg(requirements);
-    step("pip install", cmd, PIP_TIMEOUT)?;
+    step(
+        "pip install",
+        pip_install(python, requirements),
+        PIP_TIMEOUT,
+    )?;
 
     let mut cmd = Command::new(python);
     cmd.current_dir(root)
@@ -205,6 +198,22 @@ fn build(
     cmd.args(["-m", "compileall", "-q"]).arg(stubs);
     step("compileall", cmd, STEP_TIMEOUT)?;
     Ok(timings)
+}
+
+/// `PYTHON -m pip install -r REQUIREMENTS`, quiet and without questions.
+pub(crate) fn pip_install(python: &Path, requirements: &Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-r",
+    ])
+    .arg(requirements);
+    cmd
 }
 
 /// `python3 --version`, or why there is none.

@@ -132,17 +132,7 @@ fn prepare_venv(venv: &Path, requirements: &Path) -> Result<(), String> {
     cmd.args(["-m", "venv"]).arg(venv);
     python_reference::run(&mut cmd, STEP_TIMEOUT, &logs.path().join("venv.log"))
         .map_err(|e| format!("python3 -m venv {} failed: {e}", venv.display()))?;
-    let mut cmd = Command::new(venv.join("bin/python"));
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        "-r",
-    ])
-    .arg(requirements);
+    let mut cmd = python_reference::pip_install(&venv.join("bin/python"), requirements);
     python_reference::run(&mut cmd, PIP_TIMEOUT, &logs.path().join("pip.log"))
         .map_err(|e| format!("pip install -r {} failed: {e}", requirements.display()))?;
     if !usable(venv) {

@@ -14,6 +14,17 @@ pub fn cli() -> Command {
     Command::new(cargo_bin!("plugin-conformance"))
 }
 
+/// `plugin-conformance diff OLD NEW EXTRA...`.
+pub fn diff(old: &Path, new: &Path, extra: &[&str]) -> Output {
+    cli()
+        .arg("diff")
+        .arg(old)
+        .arg(new)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// Processes whose working directory lies under `dir` (bundles live there).
 pub fn processes_under(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();

@@ -17,6 +17,9 @@ use crate::runner::{CaseOutcome, Level, Status};
 use super::RunReport;
 use super::answer_diff::{AcceptedAnswerChanges, AnswerComparison, compare};
 
+/// One answer change as text: its headline and the lines under it.
+type AnswerBlock = (String, Vec<String>);
+
 fn passes(status: Status) -> bool {
     matches!(status, Status::Passed | Status::StaleKnownFailing)
 }
@@ -160,9 +163,18 @@ impl ReportDiff {
         self.has_regressions() || self.unexpected_answer_changes() > 0
     }
 
+    /// The non-empty answer sections, unexpected changes first: a title and the blocks.
+    fn answer_sections(&self) -> Vec<(&'static str, Vec<AnswerBlock>)> {
+        [("Answer changes", false), ("Accepted answer changes", true)]
+            .into_iter()
+            .map(|(title, accepted)| (title, self.answer_blocks(accepted)))
+            .filter(|(_, blocks)| !blocks.is_empty())
+            .collect()
+    }
+
     /// The answer changes as text blocks: a headline, then one indented line per changed
     /// field, then the acceptance if any.
-    fn answer_blocks(&self, accepted: bool) -> Vec<(String, Vec<String>)> {
+    fn answer_blocks(&self, accepted: bool) -> Vec<AnswerBlock> {
         self.answers
             .changes
             .iter()
@@ -216,11 +228,7 @@ impl ReportDiff {
         for note in &self.notes {
             s.push_str(&format!("note: {note}\n"));
         }
-        for (title, accepted) in [("Answer changes", false), ("Accepted answer changes", true)] {
-            let blocks = self.answer_blocks(accepted);
-            if blocks.is_empty() {
-                continue;
-            }
+        for (title, blocks) in self.answer_sections() {
             s.push_str(&format!("{title} ({}):\n", blocks.len()));
             for (headline, lines) in blocks {
                 s.push_str(&format!("  {headline}\n"));
@@ -257,11 +265,7 @@ impl ReportDiff {
         for note in &self.notes {
             s.push_str(&format!("\n> {note}\n"));
         }
-        for (title, accepted) in [("Answer changes", false), ("Accepted answer changes", true)] {
-            let blocks = self.answer_blocks(accepted);
-            if blocks.is_empty() {
-                continue;
-            }
+        for (title, blocks) in self.answer_sections() {
             s.push_str(&format!("\n### {title} ({})\n\n", blocks.len()));
             for (headline, lines) in blocks {
                 s.push_str(&format!("- {}\n", super::summary::table_cell(&headline)));
